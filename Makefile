@@ -1,0 +1,46 @@
+# Eventwall: `make run` to see it, `make test` to check it. Needs Python 3.11+ and npm.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENDOR := static/vendor
+
+.PHONY: run test check bench assets clean
+
+run: $(VENV)/.installed assets
+	$(BIN)/eventwall run
+
+test: $(VENV)/.dev-installed assets
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: $(VENV)/.dev-installed
+	$(BIN)/ruff check server wall ingest tests
+	$(BIN)/ruff format --check server wall ingest tests
+	$(BIN)/mypy
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Eventwall needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# htmx and its websocket extension come pinned from the npm registry; nothing vendored in git.
+assets: $(VENDOR)/htmx.min.js $(VENDOR)/ws.js
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+$(VENDOR)/htmx.min.js: node_modules/.package-lock.json
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+$(VENDOR)/ws.js: node_modules/.package-lock.json
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx-ext-ws/dist/ws.min.js $@ 2>/dev/null || cp node_modules/htmx-ext-ws/ws.js $@
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

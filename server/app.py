@@ -1,0 +1,74 @@
+"""The Starlette application: pages, the live websocket, health; Redis owned by the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from server import pages, sockets
+from server.headers import SecurityHeaders
+from server.hub import Hub
+from server.render import Renderer
+from server.services import Services
+from wall.redis_server import EmbeddedRedis
+from wall.settings import Settings
+from wall.store import Store
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app; with no settings given, read them from the environment."""
+    settings = settings or Settings.from_env()
+    renderer = Renderer()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        embedded: EmbeddedRedis | None = None
+        url = settings.redis_url
+        if not url:
+            embedded = EmbeddedRedis(settings.data_dir)
+            url = await asyncio.to_thread(embedded.start)
+        redis = Redis.from_url(url, decode_responses=True, health_check_interval=10)
+        store = Store(redis, log_maxlen=settings.changelog_maxlen)
+        hub = Hub(redis, store, renderer.fragment, queue_size=settings.client_queue)
+        app.state.services = Services(settings, redis, store, renderer, hub)
+        listener = asyncio.create_task(hub.run(), name="eventwall-hub")
+        with contextlib.suppress(TimeoutError):
+            # Don't serve before the subscription is live, or the first changes would miss it.
+            await asyncio.wait_for(hub.subscribed.wait(), 10)
+        try:
+            yield
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            await redis.aclose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    routes = [
+        Route("/", pages.index),
+        Route("/healthz", pages.healthz),
+        Route("/e/{slug}/wall", pages.wall),
+        Route("/e/{slug}/live", pages.live),
+        WebSocketRoute("/e/{slug}/ws", sockets.public_socket),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/media", StaticFiles(directory=settings.media_dir), name="media"),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
+    )

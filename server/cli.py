@@ -1,0 +1,191 @@
+"""The `eventwall` command: run everything, or the web server, worker and tools on their own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import uvicorn
+from redis.asyncio import Redis
+
+from wall.models import Event, PostError, normalize_tag
+from wall.redis_server import EmbeddedRedis
+from wall.settings import Settings
+from wall.store import Store
+
+log = logging.getLogger("eventwall")
+
+
+@contextlib.contextmanager
+def redis_url(settings: Settings) -> Iterator[Settings]:
+    """Settings with a Redis URL: REDIS_URL, this data folder's running server, or a new one."""
+    if settings.redis_url:
+        yield settings
+        return
+    embedded = EmbeddedRedis(settings.data_dir)
+    url = embedded.start()
+    try:
+        yield dataclasses.replace(settings, redis_url=url)
+    finally:
+        embedded.stop()
+
+
+@contextlib.asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """A store on the settings' Redis, closed afterwards."""
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        yield Store(redis, log_maxlen=settings.changelog_maxlen)
+    finally:
+        await redis.aclose()
+
+
+def _server(settings: Settings, host: str, port: int) -> uvicorn.Server:
+    from server.app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings), host=host, port=port, log_level="info", ws_max_size=64 * 1024
+    )
+    return uvicorn.Server(config)
+
+
+async def _run_all(settings: Settings, host: str, port: int) -> None:
+    from ingest.worker import run_worker
+
+    server = _server(settings, host, port)
+    async with open_store(settings) as store, asyncio.TaskGroup() as group:
+        web = group.create_task(server.serve())
+        while not server.started and not web.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            base = f"http://{host}:{port}"
+            print(
+                f"\nEventwall is running (Redis: {settings.redis_url})\n"
+                f"  wall:       {base}/e/demo/wall\n"
+                f"  live page:  {base}/e/demo/live\n"
+                f"  all events: {base}/\n"
+                f"Stop with Ctrl-C.\n",
+                flush=True,
+            )
+        worker = group.create_task(run_worker(settings, store))
+        await web
+        worker.cancel()
+
+
+async def _replay(settings: Settings, path: Path, slug: str, rate: float) -> int:
+    from ingest.pipeline import take
+    from ingest.sources.replay import BadLine, read_jsonl
+
+    failed = taken = seen = 0
+    async with open_store(settings) as store:
+        event = await store.get_event(slug)
+        if event is None:
+            event = Event(slug=slug, title=slug.replace("-", " ").title())
+            await store.save_event(event)
+            log.info("created event %s", slug)
+        for item in read_jsonl(path):
+            if isinstance(item, BadLine):
+                failed += 1
+                print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
+                continue
+            seen += 1
+            outcome = await take(store, event, item)
+            taken += outcome.changed
+            if rate > 0:
+                await asyncio.sleep(1 / rate)
+    print(f"replayed {path}: {taken} new, {seen - taken} already there, {failed} skipped")
+    return 1 if failed else 0
+
+
+async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_store(settings) as store:
+        try:
+            event = Event(
+                slug=args.slug,
+                title=args.title,
+                hashtags=tuple(normalize_tag(t) for t in args.tag),
+                description=args.description,
+            )
+        except PostError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        await store.save_event(event)
+    print(f"saved event {event.slug}: /e/{event.slug}/wall")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, every subcommand documented in the README."""
+    parser = argparse.ArgumentParser(prog="eventwall", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="embedded Redis (unless REDIS_URL), web server and worker")
+    web = sub.add_parser("web", help="the web server alone")
+    for p in (run, web):
+        p.add_argument("--host", default=None, help="listen address (default: HOST)")
+        p.add_argument("--port", type=int, default=None, help="listen port (default: PORT)")
+
+    ingest = sub.add_parser("ingest", help="the ingest worker and importers")
+    ingest_sub = ingest.add_subparsers(dest="ingest_command", required=True)
+    ingest_sub.add_parser("worker", help="run the configured sources until stopped")
+    replay = ingest_sub.add_parser("replay", help="take posts from a JSONL file")
+    replay.add_argument("file", type=Path)
+    replay.add_argument("--event", required=True, help="event slug (created if missing)")
+    replay.add_argument("--rate", type=float, default=0, help="posts a second (0: all at once)")
+
+    event = sub.add_parser("event", help="manage events")
+    event_sub = event.add_subparsers(dest="event_command", required=True)
+    create = event_sub.add_parser("create", help="create or replace an event")
+    create.add_argument("slug")
+    create.add_argument("--title", required=True)
+    create.add_argument("--tag", action="append", default=[], help="a hashtag (repeatable)")
+    create.add_argument("--description", default="")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `eventwall` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"error: bad setting: {exc}", file=sys.stderr)
+        return 2
+    host = getattr(args, "host", None) or settings.host
+    port = getattr(args, "port", None) or settings.port
+    try:
+        with redis_url(settings) as settings:
+            if args.command == "run":
+                asyncio.run(_run_all(settings, host, port))
+            elif args.command == "web":
+                _server(settings, host, port).run()
+            elif args.command == "ingest" and args.ingest_command == "worker":
+                asyncio.run(_worker(settings))
+            elif args.command == "ingest" and args.ingest_command == "replay":
+                if not args.file.is_file():
+                    print(f"error: no such file: {args.file}", file=sys.stderr)
+                    return 2
+                return asyncio.run(_replay(settings, args.file, args.event, args.rate))
+            elif args.command == "event":
+                return asyncio.run(_create_event(settings, args))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def _worker(settings: Settings) -> None:
+    from ingest.worker import run_worker
+
+    async with open_store(settings) as store:
+        await run_worker(settings, store)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

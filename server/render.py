@@ -1,0 +1,74 @@
+"""Jinja2 rendering: whole pages, and each change's fragment rendered once for every client."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from wall.models import Post, dom_id
+from wall.sanitize import post_html
+from wall.store import Change
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+class Renderer:
+    """Renders templates; change fragments are cached by change id, so a reconnect storm
+    replaying the same missed changes renders each of them once."""
+
+    def __init__(self, templates: Path = TEMPLATES, *, cache_size: int = 4096) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(templates),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            enable_async=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        # Sanitized again at render (idempotent): defence in depth for posts stored before
+        # a sanitizer change, or written to Redis by something other than the worker.
+        self.env.filters["post_html"] = lambda post: Markup(post_html(post.text, post.html))
+        self._post = self.env.get_template("_post.html")
+        self._cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self._cache_size = cache_size
+
+    def page(self, name: str, **context: Any) -> str:
+        """A whole page."""
+        return self.env.get_template(name).render(**context)
+
+    def post(self, post: Post, *, oob: str = "", change_id: str = "") -> str:
+        """The `_post.html` partial for one post."""
+        return self._post.render(post=post, oob=oob, change_id=change_id)
+
+    def fragment(self, change: Change) -> str:
+        """The websocket message for one change: an htmx out-of-band swap carrying its id."""
+        key = (change.event, change.stream, change.id)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        html = self._render_change(change)
+        self._cache[key] = html
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return html
+
+    def _render_change(self, change: Change) -> str:
+        dom_id = dom_id(change.post_id)
+        if change.type in {"show", "new"} and change.post is not None:
+            inner = self.post(change.post)
+            return (
+                f'<div hx-swap-oob="afterbegin:#posts" data-change-id="{change.id}">{inner}</div>'
+            )
+        if change.type in {"update", "state"} and change.post is not None:
+            return self.post(change.post, oob="outerHTML", change_id=change.id)
+        return f'<div id="{dom_id}" hx-swap-oob="delete" data-change-id="{change.id}"></div>'
+
+    def reset(self, posts: list[Post], change_id: str) -> str:
+        """A full re-render of the post list, for a client whose resume point is lost."""
+        inner = "".join(self.post(p) for p in posts)
+        return f'<div id="posts" hx-swap-oob="innerHTML" data-change-id="{change_id}">{inner}</div>'
+

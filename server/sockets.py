@@ -1,0 +1,93 @@
+"""The live websocket: resume from the client's last change id, then stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from server.hub import TRY_AGAIN_LATER, Client, SlowClient, pump
+from server.services import Services, services
+from wall.store import stream_id
+
+log = logging.getLogger(__name__)
+
+MAX_CLIENT_MESSAGES_PER_MINUTE = 60
+POLICY_VIOLATION = 1008
+
+
+async def public_socket(websocket: WebSocket) -> None:
+    """Wall and live pages: read-only; `?since=ID` resumes after the last change seen."""
+    svc = services(websocket)
+    slug = websocket.path_params["slug"]
+    if await svc.store.get_event(slug) is None:
+        await websocket.close(code=4404, reason="no such event")
+        return
+    await websocket.accept()
+    async with svc.hub.subscribe(slug, "public") as client:
+        try:
+            await _send_missed(svc, websocket, client, websocket.query_params.get("since", ""))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return
+        await _serve(svc, websocket, client)
+
+
+async def _send_missed(svc: Services, websocket: WebSocket, client: Client, since: str) -> None:
+    """Send what the client missed since its last id, or a full re-render if that is lost."""
+    if not since:
+        return
+    changes = await svc.store.changes_since(
+        client.event, since, stream=client.stream, limit=svc.settings.resume_limit
+    )
+    if changes is None:
+        last_id, posts = await svc.store.snapshot(client.event, limit=svc.settings.page_size)
+        await websocket.send_text(svc.renderer.reset(posts, last_id))
+        client.last = stream_id(last_id)
+        return
+    for change in changes:
+        await websocket.send_text(svc.hub.message(change).data)
+        client.last = stream_id(change.id)
+
+
+async def _serve(svc: Services, websocket: WebSocket, client: Client) -> None:
+    writer = asyncio.create_task(pump(client, websocket.send_text, svc.settings.send_timeout))
+    reader = asyncio.create_task(_ignore_input(websocket))
+    done, pending = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    for task in pending:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    failure = writer.exception() if writer in done else None
+    if isinstance(failure, SlowClient):
+        svc.hub.stats.dropped_slow += 0 if client.overflowed else 1
+        log.info("closing a slow client of %s with 1013", client.event)
+        await _close(websocket, TRY_AGAIN_LATER, "too slow; reconnect and resume")
+    elif reader in done and reader.result():
+        await _close(websocket, POLICY_VIOLATION, "this socket is read-only")
+
+
+async def _ignore_input(websocket: WebSocket) -> bool:
+    """Read and drop client messages; True if the client floods us."""
+    loop = asyncio.get_running_loop()
+    window_start, count = loop.time(), 0
+    try:
+        while True:
+            await websocket.receive_text()
+            now = loop.time()
+            if now - window_start > 60:
+                window_start, count = now, 0
+            count += 1
+            if count > MAX_CLIENT_MESSAGES_PER_MINUTE:
+                return True
+    except (WebSocketDisconnect, RuntimeError, KeyError):
+        return False
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    if websocket.application_state == WebSocketState.DISCONNECTED:
+        return
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(websocket.close(code=code, reason=reason), 2)

@@ -1,0 +1,223 @@
+"""The event's world: posts, their authors and photos, and the events they belong to."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+MAX_TEXT = 20_000
+MAX_PHOTOS = 8
+
+
+class PostError(ValueError):
+    """A post (or event) that cannot be accepted; the message names the field at fault."""
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote a post, as the source knows them."""
+
+    handle: str
+    display_name: str = ""
+    avatar_url: str = ""
+    profile_url: str = ""
+
+    @property
+    def name(self) -> str:
+        """The name to show: the display name, or the handle when there is none."""
+        return self.display_name or self.handle
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """An image attached to a post; width and height let pages reserve its space."""
+
+    url: str
+    width: int = 0
+    height: int = 0
+    alt: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A normalized post from any source; `id` is stable: `source:native_id`."""
+
+    source: str
+    native_id: str
+    author: Author
+    text: str
+    created_at: datetime
+    html: str = ""
+    photos: tuple[Photo, ...] = ()
+    url: str = ""
+    hashtags: tuple[str, ...] = ()
+    sensitive: bool = False
+    content_warning: str = ""
+    language: str = ""
+
+    @property
+    def id(self) -> str:
+        """The stable id, the same however often the post is ingested."""
+        return f"{self.source}:{self.native_id}"
+
+    @property
+    def dom_id(self) -> str:
+        """An HTML id for the post's element, safe in CSS selectors."""
+        return dom_id(self.id)
+
+    @property
+    def created_ms(self) -> int:
+        """Creation time in milliseconds since the epoch, the ordering score."""
+        return int(self.created_at.timestamp() * 1000)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; `from_dict` reads it back."""
+        data = asdict(self)
+        data["id"] = self.id
+        data["created_at"] = self.created_at.isoformat()
+        data["photos"] = [asdict(p) for p in self.photos]
+        data["hashtags"] = list(self.hashtags)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, *, default_source: str = "import") -> Post:
+        """Validate and build a post from a JSON-shaped dict; raise PostError naming the field."""
+        if not isinstance(data, dict):
+            raise PostError("a post must be a JSON object")
+        source = _str(data, "source", default=default_source, required=False)
+        native_id = _str(data, "native_id", required=False)
+        if not native_id and isinstance(data.get("id"), str):
+            # Accept our own export format, where id is "source:native_id".
+            prefix, _, rest = data["id"].partition(":")
+            native_id = rest if rest and prefix == source else data["id"]
+        if not native_id:
+            raise PostError("native_id: required")
+        if not source or not re.fullmatch(r"[a-z0-9_-]{1,32}", source):
+            raise PostError("source: lower-case letters, digits, '-' or '_' (at most 32)")
+        author_data = data.get("author")
+        if not isinstance(author_data, dict):
+            raise PostError("author: required object with at least a handle")
+        author = Author(
+            handle=_str(author_data, "handle", required=True, where="author."),
+            display_name=_str(author_data, "display_name", where="author."),
+            avatar_url=_str(author_data, "avatar_url", where="author."),
+            profile_url=_str(author_data, "profile_url", where="author."),
+        )
+        text = _str(data, "text")
+        html = _str(data, "html")
+        if not text and not html and not data.get("photos"):
+            raise PostError("text: a post needs text, html or a photo")
+        if len(text) > MAX_TEXT or len(html) > MAX_TEXT * 2:
+            raise PostError(f"text: longer than {MAX_TEXT} characters")
+        return cls(
+            source=source,
+            native_id=native_id,
+            author=author,
+            text=text,
+            html=html,
+            created_at=parse_time(data.get("created_at")),
+            photos=_photos(data.get("photos", [])),
+            url=_str(data, "url"),
+            hashtags=_hashtags(data.get("hashtags", [])),
+            sensitive=bool(data.get("sensitive", False)),
+            content_warning=_str(data, "content_warning"),
+            language=_str(data, "language"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event: a slug for URLs, a title, the hashtags it follows."""
+
+    slug: str
+    title: str
+    hashtags: tuple[str, ...] = ()
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not SLUG_RE.fullmatch(self.slug):
+            raise PostError("slug: lower-case letters, digits and '-', at most 63")
+        if not self.title.strip():
+            raise PostError("title: required")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; `from_dict` reads it back."""
+        data = asdict(self)
+        data["hashtags"] = list(self.hashtags)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        """Build an event from its stored dict."""
+        return cls(
+            slug=data["slug"],
+            title=data["title"],
+            hashtags=tuple(data.get("hashtags", ())),
+            description=data.get("description", ""),
+            extra=dict(data.get("extra", {})),
+        )
+
+
+def dom_id(post_id: str) -> str:
+    """The HTML element id of a post: `post-` and its id with unsafe characters replaced."""
+    return "post-" + re.sub(r"[^A-Za-z0-9_-]", "_", post_id)
+
+
+def parse_time(value: Any) -> datetime:
+    """Parse an ISO 8601 time (a trailing Z allowed); naive times are taken as UTC."""
+    if value is None or value == "":
+        return datetime.now(UTC)
+    if not isinstance(value, str):
+        raise PostError("created_at: an ISO 8601 string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PostError(f"created_at: not an ISO 8601 time ({value[:40]!r})") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _str(
+    data: dict[str, Any], key: str, *, default: str = "", required: bool = False, where: str = ""
+) -> str:
+    value = data.get(key, default)
+    if value is None:
+        value = default
+    if not isinstance(value, str):
+        raise PostError(f"{where}{key}: must be a string")
+    if required and not value.strip():
+        raise PostError(f"{where}{key}: required")
+    return value
+
+
+def _photos(value: Any) -> tuple[Photo, ...]:
+    if not isinstance(value, list):
+        raise PostError("photos: must be a list")
+    if len(value) > MAX_PHOTOS:
+        raise PostError(f"photos: at most {MAX_PHOTOS}")
+    photos = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not item["url"]:
+            raise PostError(f"photos[{i}].url: required string")
+        width, height = item.get("width", 0), item.get("height", 0)
+        if not isinstance(width, int) or not isinstance(height, int) or width < 0 or height < 0:
+            raise PostError(f"photos[{i}]: width and height must be non-negative integers")
+        alt = item.get("alt", "") or ""
+        if not isinstance(alt, str):
+            raise PostError(f"photos[{i}].alt: must be a string")
+        photos.append(Photo(url=item["url"], width=width, height=height, alt=alt))
+    return tuple(photos)
+
+
+def _hashtags(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise PostError("hashtags: must be a list of strings")
+    return tuple(normalize_tag(t) for t in value if normalize_tag(t))
+
+
+def normalize_tag(tag: str) -> str:
+    """A hashtag compared the way people mean it: no '#', case-folded."""
+    return tag.strip().lstrip("#").casefold()

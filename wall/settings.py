@@ -1,0 +1,71 @@
+"""Every setting, read from the environment in one place and passed on as values."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Eventwall's settings; each field is the lower-case name of its environment variable."""
+
+    redis_url: str = ""
+    """Redis to use (redis://host:port/db). Empty: start the embedded Valkey under DATA_DIR."""
+    host: str = "127.0.0.1"
+    """Address the web server listens on."""
+    port: int = 8000
+    """Port the web server listens on."""
+    data_dir: Path = Path("var")
+    """Folder for the embedded Redis's data, generated media and other state."""
+    demo: bool = True
+    """Replay the demo meetup into the `demo` event when the worker starts."""
+    demo_rate: float = 0.5
+    """Demo posts per second."""
+    demo_loop: bool = True
+    """Start the demo corpus again, with new ids, when it ends."""
+    changelog_maxlen: int = 10_000
+    """Entries kept in each event's change log (a capped stream); older ones are trimmed."""
+    client_queue: int = 256
+    """Messages buffered per websocket client; a client further behind is closed with 1013."""
+    send_timeout: float = 5.0
+    """Seconds one send to a websocket client may take before it is closed with 1013."""
+    resume_limit: int = 1000
+    """At most this many missed changes are replayed on reconnect; more get a full re-render."""
+    page_size: int = 50
+    """Posts rendered on a first page load and on a full re-render."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from environment variables (upper-case field names), defaults elsewhere."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            default = f.default
+            if isinstance(default, bool):
+                if raw.lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+                    raise ValueError(f"{f.name.upper()}: expected true or false, got {raw!r}")
+                values[f.name] = raw.lower() in {"1", "true", "yes", "on"}
+            elif isinstance(default, int | float | Path):
+                try:
+                    values[f.name] = type(default)(raw)
+                except ValueError as exc:
+                    raise ValueError(f"{f.name.upper()}: {exc}") from exc
+            else:
+                values[f.name] = raw
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def media_dir(self) -> Path:
+        """Where generated and downloaded media files live."""
+        return self.data_dir / "media"
+
+
+def documented_names() -> list[str]:
+    """The environment variable of every setting, for the README check."""
+    return [f.name.upper() for f in fields(Settings)]

@@ -1,0 +1,364 @@
+"""The Redis store: posts, their moderation states, and each event's change logs.
+
+Every change is one Lua script: it writes the post, moves it between the state indexes,
+appends to the event's capped change-log streams and PUBLISHes the same entry, so a
+reader of the log and a subscriber of the channel can never disagree.
+
+Two logs per event: `mod` sees every change; `public` sees only what the wall may show
+(a post becoming visible, changing while visible, or leaving). A pending or rejected
+post is never written to `public`, so no replay or live push can leak it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from redis.asyncio import Redis
+
+from wall.models import Event, Post
+from wall.moderation import PUBLIC_STATES, State
+
+Stream = Literal["public", "mod"]
+STREAMS: tuple[Stream, ...] = ("public", "mod")
+CHANNEL_PREFIX = "ew:chan:"
+
+# KEYS: posts, state, idx:pending, idx:approved, idx:rejected, idx:hidden, log:public, log:mod
+# ARGV: op, post_id, post_json, new_state, score, maxlen, channel_prefix, slug, actor, reason,
+#       expected_state, public_states (comma-separated)
+_APPLY = r"""
+local op, id, post, new, score = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local maxlen, prefix, slug = ARGV[6], ARGV[7], ARGV[8]
+local actor, reason, expected = ARGV[9], ARGV[10], ARGV[11]
+local public = {}
+for s in string.gmatch(ARGV[12], '[^,]+') do public[s] = true end
+local idx = {pending = KEYS[3], approved = KEYS[4], rejected = KEYS[5], hidden = KEYS[6]}
+local cur = redis.call('HGET', KEYS[2], id)
+if cur == false then cur = nil end
+
+local function log(stream_key, stream, kind, body, state)
+  local xid = redis.call('XADD', stream_key, 'MAXLEN', '~', maxlen, '*',
+    'type', kind, 'post_id', id, 'post', body, 'state', state,
+    'actor', actor, 'reason', reason)
+  redis.call('PUBLISH', prefix .. slug .. ':' .. stream, cjson.encode({
+    id = xid, event = slug, stream = stream, type = kind, post_id = id,
+    post = body, state = state, actor = actor, reason = reason}))
+  return xid
+end
+
+local function public_change(was, now, body)
+  if was and not now then return log(KEYS[7], 'public', 'remove', '', new) end
+  if now and not was then return log(KEYS[7], 'public', 'show', body, new) end
+  if now and was and op == 'update' then return log(KEYS[7], 'public', 'update', body, new) end
+  return false
+end
+
+if op == 'ingest' then
+  if cur then return {0, cur} end
+  redis.call('HSET', KEYS[1], id, post)
+  redis.call('HSET', KEYS[2], id, new)
+  redis.call('ZADD', idx[new], score, id)
+  log(KEYS[8], 'mod', 'new', post, new)
+  public_change(false, public[new], post)
+  return {1, new}
+end
+
+if not cur then return {-1, ''} end
+
+if op == 'state' then
+  if expected ~= '' and cur ~= expected then return {-2, cur} end
+  if cur == new then return {0, cur} end
+  local body = redis.call('HGET', KEYS[1], id)
+  redis.call('HSET', KEYS[2], id, new)
+  redis.call('ZREM', idx[cur], id)
+  redis.call('ZADD', idx[new], score, id)
+  log(KEYS[8], 'mod', 'state', body, new)
+  public_change(public[cur], public[new], body)
+  return {1, cur}
+end
+
+if op == 'update' then
+  if redis.call('HGET', KEYS[1], id) == post then return {0, cur} end
+  redis.call('HSET', KEYS[1], id, post)
+  new = cur
+  log(KEYS[8], 'mod', 'update', post, cur)
+  public_change(public[cur], public[cur], post)
+  return {1, cur}
+end
+
+if op == 'delete' then
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('ZREM', idx[cur], id)
+  new = 'deleted'
+  log(KEYS[8], 'mod', 'delete', '', 'deleted')
+  public_change(public[cur], false, '')
+  return {1, cur}
+end
+return redis.error_reply('unknown op ' .. op)
+"""
+
+# KEYS: idx:approved, posts, log:public   ARGV: limit
+_SNAPSHOT = r"""
+local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+local last_id = '0-0'
+if #last > 0 then last_id = last[1][1] end
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+local posts = {}
+if #ids > 0 then posts = redis.call('HMGET', KEYS[2], unpack(ids)) end
+return {last_id, posts}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of an event's change log, as read back from the stream or the channel."""
+
+    id: str
+    event: str
+    stream: Stream
+    type: str  # new | state | update | delete (mod); show | update | remove (public)
+    post_id: str
+    post: Post | None
+    state: str
+    actor: str = ""
+    reason: str = ""
+
+    @classmethod
+    def from_fields(cls, event: str, stream: Stream, xid: str, fields: dict[str, str]) -> Change:
+        """Build a change from a stream entry's fields (or the published copy of them)."""
+        body = fields.get("post", "")
+        return cls(
+            id=xid,
+            event=event,
+            stream=stream,
+            type=fields["type"],
+            post_id=fields["post_id"],
+            post=Post.from_dict(json.loads(body)) if body else None,
+            state=fields.get("state", ""),
+            actor=fields.get("actor", ""),
+            reason=fields.get("reason", ""),
+        )
+
+    @classmethod
+    def from_message(cls, payload: str | bytes) -> Change:
+        """Build a change from a pub/sub message published by the apply script."""
+        data = json.loads(payload)
+        return cls.from_fields(data["event"], data["stream"], data["id"], data)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a change did: `changed` is False for a no-op; `previous` is the former state."""
+
+    changed: bool
+    previous: str
+    conflict: bool = False
+    missing: bool = False
+
+
+def stream_id(value: str) -> tuple[int, int]:
+    """A stream id as a comparable (ms, seq) pair; ValueError if it is not one."""
+    ms, _, seq = value.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def channel(slug: str, stream: Stream) -> str:
+    """The pub/sub channel an event's stream is published on."""
+    return f"{CHANNEL_PREFIX}{slug}:{stream}"
+
+
+def _key(slug: str, name: str) -> str:
+    # The {slug} hash tag keeps an event's keys in one Redis Cluster slot, as Lua needs.
+    return f"ew:{{{slug}}}:{name}"
+
+
+class Store:
+    """Reads and changes posts of events in Redis; every write is one atomic script."""
+
+    EVENTS = "ew:events"
+
+    def __init__(self, redis: Redis, *, log_maxlen: int = 10_000) -> None:
+        self.redis = redis
+        self.log_maxlen = log_maxlen
+        self._apply = redis.register_script(_APPLY)
+        self._snapshot = redis.register_script(_SNAPSHOT)
+
+    # -- events -----------------------------------------------------------------------
+    async def save_event(self, event: Event) -> None:
+        """Create or replace an event."""
+        await self.redis.hset(self.EVENTS, event.slug, json.dumps(event.to_dict()))
+
+    async def get_event(self, slug: str) -> Event | None:
+        """The event with this slug, or None."""
+        raw = await self.redis.hget(self.EVENTS, slug)
+        return Event.from_dict(json.loads(raw)) if raw else None
+
+    async def list_events(self) -> list[Event]:
+        """Every event, by slug."""
+        raw = await self.redis.hgetall(self.EVENTS)
+        return sorted((Event.from_dict(json.loads(v)) for v in raw.values()), key=lambda e: e.slug)
+
+    # -- source cursors -----------------------------------------------------------------
+    async def get_cursor(self, source: str) -> str | None:
+        """Where a source left off, so a restarted worker resumes without gap or duplicate."""
+        raw = await self.redis.hget("ew:cursors", source)
+        return _text(raw) if raw is not None else None
+
+    async def set_cursor(self, source: str, cursor: str) -> None:
+        """Record where a source has got to."""
+        await self.redis.hset("ew:cursors", source, cursor)
+
+    # -- changes ----------------------------------------------------------------------
+    async def _run(
+        self,
+        slug: str,
+        op: str,
+        post_id: str,
+        *,
+        post: Post | None = None,
+        state: str = "",
+        score: int = 0,
+        actor: str = "",
+        reason: str = "",
+        expected: str = "",
+    ) -> Outcome:
+        keys = [
+            _key(slug, "posts"),
+            _key(slug, "state"),
+            *(_key(slug, f"idx:{s.value}") for s in State),
+            _key(slug, "log:public"),
+            _key(slug, "log:mod"),
+        ]
+        args = [
+            op,
+            post_id,
+            json.dumps(post.to_dict(), sort_keys=True) if post else "",
+            state,
+            score,
+            self.log_maxlen,
+            CHANNEL_PREFIX,
+            slug,
+            actor,
+            reason,
+            expected,
+            ",".join(PUBLIC_STATES),
+        ]
+        code, previous = await self._apply(keys=keys, args=args)
+        return Outcome(
+            changed=code == 1,
+            previous=_text(previous),
+            conflict=code == -2,
+            missing=code == -1,
+        )
+
+    async def ingest(self, slug: str, post: Post, state: State) -> Outcome:
+        """Store a new post in `state`; ingesting the same post id again changes nothing."""
+        return await self._run(slug, "ingest", post.id, post=post, state=state, score=post.created_ms)
+
+    async def set_state(
+        self,
+        slug: str,
+        post_id: str,
+        state: State,
+        *,
+        expected: State | None = None,
+        actor: str = "",
+        reason: str = "",
+    ) -> Outcome:
+        """Move a post to `state`; with `expected`, only if it is still in that state."""
+        post = await self.get_post(slug, post_id)
+        return await self._run(
+            slug,
+            "state",
+            post_id,
+            state=state,
+            score=post.created_ms if post else 0,
+            actor=actor,
+            reason=reason,
+            expected=expected or "",
+        )
+
+    async def update(self, slug: str, post: Post) -> Outcome:
+        """Replace a stored post's content (an edit at the source); its state is kept."""
+        return await self._run(slug, "update", post.id, post=post)
+
+    async def delete(self, slug: str, post_id: str, *, reason: str = "") -> Outcome:
+        """Remove a post entirely (deleted at its source)."""
+        return await self._run(slug, "delete", post_id, reason=reason)
+
+    # -- reads ------------------------------------------------------------------------
+    async def get_post(self, slug: str, post_id: str) -> Post | None:
+        """One post, or None."""
+        raw = await self.redis.hget(_key(slug, "posts"), post_id)
+        return Post.from_dict(json.loads(raw)) if raw else None
+
+    async def get_state(self, slug: str, post_id: str) -> State | None:
+        """A post's moderation state, or None if it is unknown."""
+        raw = await self.redis.hget(_key(slug, "state"), post_id)
+        return State(_text(raw)) if raw else None
+
+    async def count(self, slug: str, state: State) -> int:
+        """How many posts are in a state."""
+        return int(await self.redis.zcard(_key(slug, f"idx:{state.value}")))
+
+    async def posts(self, slug: str, state: State, *, limit: int = 50) -> list[Post]:
+        """The newest posts in a state, newest first."""
+        ids = await self.redis.zrevrange(_key(slug, f"idx:{state.value}"), 0, limit - 1)
+        return await self._load(slug, ids)
+
+    async def snapshot(self, slug: str, *, limit: int = 50) -> tuple[str, list[Post]]:
+        """The newest approved posts and the public log id they are current as of, atomically."""
+        last_id, raw = await self._snapshot(
+            keys=[_key(slug, "idx:approved"), _key(slug, "posts"), _key(slug, "log:public")],
+            args=[limit],
+        )
+        return _text(last_id), [Post.from_dict(json.loads(r)) for r in raw if r]
+
+    async def _load(self, slug: str, ids: Sequence[Any]) -> list[Post]:
+        if not ids:
+            return []
+        raw = await self.redis.hmget(_key(slug, "posts"), list(ids))
+        return [Post.from_dict(json.loads(r)) for r in raw if r]
+
+    async def last_change_id(self, slug: str, stream: Stream = "public") -> str:
+        """The id of the newest entry in an event's log, or '0-0' when it is empty."""
+        entries = await self.redis.xrevrange(_key(slug, f"log:{stream}"), count=1)
+        return _text(entries[0][0]) if entries else "0-0"
+
+    async def changes_since(
+        self, slug: str, since: str, *, stream: Stream = "public", limit: int = 1000
+    ) -> list[Change] | None:
+        """Every change after `since`, oldest first; None when the log cannot say exactly.
+
+        None means: `since` is malformed, newer than the log, older than what trimming has
+        kept, or more than `limit` changes behind. The caller then re-renders in full.
+        """
+        try:
+            since_key = stream_id(since)
+        except ValueError:
+            return None
+        key = _key(slug, f"log:{stream}")
+        try:
+            info = await self.redis.xinfo_stream(key)
+        except Exception:  # no such key: an empty log
+            return [] if since_key == (0, 0) else None
+        last = _text(info.get("last-generated-id") or "0-0")
+        trimmed = _text(info.get("max-deleted-entry-id") or "0-0")
+        if since_key > stream_id(last) or since_key < stream_id(trimmed):
+            return None
+        entries = await self.redis.xrange(key, min=f"({since}", max="+", count=limit + 1)
+        if len(entries) > limit:
+            return None
+        return [
+            Change.from_fields(
+                slug, stream, _text(xid), {_text(k): _text(v) for k, v in fields.items()}
+            )
+            for xid, fields in entries
+        ]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
