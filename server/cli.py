@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: bad setting: {exc}", file=sys.stderr)
         return 2
     host = getattr(args, "host", None) or settings.host
-    port = getattr(args, "port", None) or settings.port
+    port = getattr(args, "port", None)
+    port = settings.port if port is None else port
     try:
         with redis_url(settings) as settings:
             if args.command == "run":

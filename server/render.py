@@ -57,7 +57,6 @@ class Renderer:
         return html
 
     def _render_change(self, change: Change) -> str:
-        dom_id = dom_id(change.post_id)
         if change.type in {"show", "new"} and change.post is not None:
             inner = self.post(change.post)
             return (
@@ -65,10 +64,9 @@ class Renderer:
             )
         if change.type in {"update", "state"} and change.post is not None:
             return self.post(change.post, oob="outerHTML", change_id=change.id)
-        return f'<div id="{dom_id}" hx-swap-oob="delete" data-change-id="{change.id}"></div>'
+        return f'<div id="{dom_id(change.post_id)}" hx-swap-oob="delete" data-change-id="{change.id}"></div>'
 
     def reset(self, posts: list[Post], change_id: str) -> str:
         """A full re-render of the post list, for a client whose resume point is lost."""
         inner = "".join(self.post(p) for p in posts)
         return f'<div id="posts" hx-swap-oob="innerHTML" data-change-id="{change_id}">{inner}</div>'
-

@@ -31,7 +31,9 @@ def clean_html(raw: str) -> str:
 def text_to_html(text: str) -> str:
     """Escape plain text, link its URLs and keep its line breaks."""
     escaped = html.escape(text, quote=True)
-    linked = _URL.sub(lambda m: f'<a href="{m.group(0)}" rel="{LINK_REL}">{m.group(0)}</a>', escaped)
+    linked = _URL.sub(
+        lambda m: f'<a href="{m.group(0)}" rel="{LINK_REL}">{m.group(0)}</a>', escaped
+    )
     return linked.replace("\n", "<br>")
 
 

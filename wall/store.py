@@ -256,7 +256,9 @@ class Store:
 
     async def ingest(self, slug: str, post: Post, state: State) -> Outcome:
         """Store a new post in `state`; ingesting the same post id again changes nothing."""
-        return await self._run(slug, "ingest", post.id, post=post, state=state, score=post.created_ms)
+        return await self._run(
+            slug, "ingest", post.id, post=post, state=state, score=post.created_ms
+        )
 
     async def set_state(
         self,
@@ -346,8 +348,11 @@ class Store:
         except Exception:  # no such key: an empty log
             return [] if since_key == (0, 0) else None
         last = _text(info.get("last-generated-id") or "0-0")
-        trimmed = _text(info.get("max-deleted-entry-id") or "0-0")
-        if since_key > stream_id(last) or since_key < stream_id(trimmed):
+        first = _text(info.get("recorded-first-entry-id") or "0-0")
+        trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
+        # Once trimming has begun, a resume point before the oldest kept entry may have
+        # missed trimmed entries: the log can no longer say exactly what came after it.
+        if since_key > stream_id(last) or (trimmed and since_key < stream_id(first)):
             return None
         entries = await self.redis.xrange(key, min=f"({since}", max="+", count=limit + 1)
         if len(entries) > limit:

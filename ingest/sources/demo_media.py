@@ -51,7 +51,9 @@ def draw_scene(scene: str) -> Image.Image:
         r = rng.randrange(20, 70)
         shade = rng.randrange(20, 90)
         draw.ellipse((x - r, y - r, x + r, y + r), fill=(shade, shade, shade + 20))
-        draw.rounded_rectangle((x - r * 1.6, y + r, x + r * 1.6, y + r * 4), 30, fill=(shade, shade, shade))
+        draw.rounded_rectangle(
+            (x - r * 1.6, y + r, x + r * 1.6, y + r * 4), 30, fill=(shade, shade, shade)
+        )
     draw.rounded_rectangle((60, 60, width - 60, 220), 24, fill=(0, 0, 0))
     draw.text((100, 95), caption, font=_font(84), fill=(255, 255, 255))
     return image
