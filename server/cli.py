@@ -50,7 +50,14 @@ def _server(settings: Settings, host: str, port: int) -> uvicorn.Server:
     from server.app import create_app
 
     config = uvicorn.Config(
-        create_app(settings), host=host, port=port, log_level="info", ws_max_size=64 * 1024
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        ws_max_size=64 * 1024,
+        # Every client gets the same bytes: compressing them per client would cost CPU per
+        # client per message, the one cost a fan-out server must not pay.
+        ws_per_message_deflate=False,
     )
     return uvicorn.Server(config)
 

@@ -185,6 +185,9 @@ class Hub:
                 except Exception:
                     self.stats.render_errors += 1
                     log.exception("skipped a change that could not be rendered")
+                # Let the writers run between changes: in a burst, buffered messages are
+                # read without yielding, and the queues would fill before anyone could send.
+                await asyncio.sleep(0)
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
