@@ -68,7 +68,8 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
     server = _server(settings, host, port)
     async with open_store(settings) as store, asyncio.TaskGroup() as group:
         web = group.create_task(server.serve())
-        while not server.started and not web.done():
+        # uvicorn offers a flag, not an event, for "listening".
+        while not server.started and not web.done():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         if server.started:
             base = f"http://{host}:{port}"

@@ -190,7 +190,7 @@ class Hub:
                 await asyncio.sleep(0)
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _catch_up(self) -> None:
         for (event, stream), last in list(self._last.items()):

@@ -150,7 +150,9 @@ async def test_slow_client_closed_with_1013_others_unaffected(
             async for message in client:
                 into.extend(posts_in([str(message)]))
 
-        collectors = [asyncio.create_task(collect(c, r)) for c, r in zip(fast, received)]
+        collectors = [
+            asyncio.create_task(collect(c, r)) for c, r in zip(fast, received, strict=True)
+        ]
         # Keep posting until the server gives up on the slow client (its kernel buffers
         # must fill first, so how many posts that takes depends on the machine).
         while await metric(server, "eventwall_slow_clients_dropped_total") == 0:
