@@ -110,7 +110,12 @@ class FakeMastodon:
         """GET /api/v1/timelines/tag/:tag with min_id / limit, newest first."""
         params = dict(request.query_params)
         self.requests.append(
-            {"params": params, "at": time.monotonic(), "ua": request.headers.get("user-agent")}
+            {
+                "params": params,
+                "at": time.monotonic(),
+                "ua": request.headers.get("user-agent"),
+                "tag": request.path_params["tag"],
+            }
         )
         if self.rate_limited > 0:
             self.rate_limited -= 1
