@@ -155,7 +155,7 @@ class PhotoPipeline:
     def __init__(
         self,
         storage: MediaStorage,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | None,
         *,
         max_bytes: int = 15_000_000,
         timeout: float = 15.0,
@@ -188,6 +188,8 @@ class PhotoPipeline:
 
     async def localize(self, photo: Photo) -> Photo:
         """The photo downloaded, verified and stored locally; MediaError if refused."""
+        if self.client is None:
+            raise MediaError("this pipeline takes uploads only")
         data = await download(
             self.client, photo.url, max_bytes=self.max_bytes, timeout=self.timeout
         )

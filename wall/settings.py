@@ -44,6 +44,10 @@ class Settings:
     """Largest photo in pixels (width x height), checked before decoding: bombs are refused."""
     source_reload: float = 2.0
     """Seconds between the worker's checks of the configured sources (added, removed)."""
+    upload_rate: int = 5
+    """Attendee uploads accepted per IP address per UPLOAD_WINDOW seconds, per event."""
+    upload_window: int = 600
+    """Seconds of the attendee upload rate-limit window."""
     poll_interval: float = 15.0
     """Seconds between two polls of a polled source (Mastodon REST without a token, RSS)."""
 
