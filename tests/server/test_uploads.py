@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -54,7 +55,8 @@ async def test_upload_with_gps_photo_lands_pending_with_a_clean_local_photo(
     assert media.status_code == 200 and "immutable" in media.headers["cache-control"]
     stored = Image.open(io.BytesIO(media.content))
     assert not stored.getexif() and (stored.width, stored.height) == (40, 80)
-    assert Path(env["DATA_DIR"], "media", post.photos[0].url.removeprefix("/media/")).is_file()
+    local = Path(env["DATA_DIR"], "media", post.photos[0].url.removeprefix("/media/"))
+    assert await asyncio.to_thread(local.is_file)
 
 
 async def test_refusals_have_clear_messages_and_store_nothing(
