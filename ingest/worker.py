@@ -78,7 +78,11 @@ def build_source(
         from ingest.sources.rss import FeedSource
 
         return FeedSource(config, store, client, poll_interval=settings.poll_interval)
-    raise ValueError(f"no source for kind {config.kind!r} yet")
+    if config.kind == "bluesky":
+        from ingest.sources.bluesky import BlueskySource
+
+        return BlueskySource(config, store, client)
+    raise ValueError(f"no source for kind {config.kind!r}")
 
 
 async def run_configured(
