@@ -78,3 +78,9 @@ def browser() -> Iterator[object]:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run browser tests last: Playwright's sync API keeps an event loop running in this
+    thread while the session `browser` lives, and async tests after it could not start."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
