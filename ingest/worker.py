@@ -1,59 +1,144 @@
-"""The ingest worker: runs each configured source and takes its posts into the store."""
+"""The ingest worker: runs each configured source and applies what it yields to the store."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import time
 
+import httpx
 from redis.exceptions import RedisError
 
-from ingest.pipeline import take
+from ingest.media import LocalStorage, PhotoPipeline
+from ingest.pipeline import apply
 from ingest.sources.base import Source
 from ingest.sources.demo import DemoSource, demo_event
 from wall.models import Event
 from wall.settings import Settings
+from wall.sources import SourceConfig, SourceRegistry
 from wall.store import Store
 
 log = logging.getLogger(__name__)
 
 
-async def run_source(store: Store, event: Event, source: Source) -> None:
-    """Take every post a source yields; restart it with backoff and jitter when it fails."""
+async def run_source(
+    store: Store,
+    event: Event,
+    source: Source,
+    photos: PhotoPipeline | None = None,
+    registry: SourceRegistry | None = None,
+) -> None:
+    """Apply every item a source yields; restart it with backoff and jitter when it fails."""
     delay = 0.5
+
+    async def status(**fields: str | int) -> None:
+        if registry is not None:
+            await registry.set_status(source.name, **fields)
+
     while True:
         try:
-            async for post in source.posts():
+            await status(connected=1)
+            async for item in source.items():
                 try:
-                    await take(store, event, post)
+                    await apply(store, event, item, photos)
                 except (RedisError, OSError):
                     raise
                 except Exception:
-                    # One bad post must not stop the others.
-                    log.exception("source %s: skipped post %s", source.name, post.id)
+                    # One bad item must not stop the others.
+                    log.exception("source %s: skipped item %r", source.name, item)
+                    continue
+                if registry is not None:
+                    await registry.count_taken(source.name)
+                    await status(last_event=f"{time.time():.3f}")
                 delay = 0.5
             log.info("source %s finished", source.name)
+            await status(connected=0)
             return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             wait = delay * (0.5 + random.random())
             log.warning("source %s failed (%s); restarting in %.1fs", source.name, exc, wait)
+            await status(connected=0, last_error=f"{time.time():.3f} {exc}"[:500])
             await asyncio.sleep(wait)
             delay = min(delay * 2, 30.0)
 
 
+def build_source(
+    config: SourceConfig, store: Store, client: httpx.AsyncClient, settings: Settings
+) -> Source:
+    """The source a configuration describes."""
+    if config.kind == "mastodon":
+        from ingest.sources.mastodon import MastodonSource
+
+        return MastodonSource(config, store, client, poll_interval=settings.poll_interval)
+    if config.kind == "rss":
+        from ingest.sources.rss import FeedSource
+
+        return FeedSource(config, store, client, poll_interval=settings.poll_interval)
+    if config.kind == "bluesky":
+        from ingest.sources.bluesky import BlueskySource
+
+        return BlueskySource(config, store, client)
+    raise ValueError(f"no source for kind {config.kind!r}")
+
+
+async def run_configured(
+    settings: Settings, store: Store, client: httpx.AsyncClient, photos: PhotoPipeline
+) -> None:
+    """Run the sources configured in Redis, starting and stopping them as the config changes."""
+    registry = SourceRegistry(store.redis)
+    running: dict[str, asyncio.Task[None]] = {}
+    try:
+        while True:
+            wanted = {c.id: c for c in await registry.list()}
+            for source_id in running.keys() - wanted.keys():
+                log.info("source %s removed; stopping it", source_id)
+                running.pop(source_id).cancel()
+            for source_id, config in wanted.items():
+                if source_id in running and not running[source_id].done():
+                    continue
+                event = await store.get_event(config.event)
+                if event is None:
+                    continue  # not created yet; checked again next round
+                try:
+                    source = build_source(config, store, client, settings)
+                except ValueError as exc:
+                    log.warning("source %s: %s", source_id, exc)
+                    continue
+                log.info("starting source %s: %s", source_id, config.describe)
+                running[source_id] = asyncio.create_task(
+                    run_source(store, event, source, photos, registry), name=f"source-{source_id}"
+                )
+            await asyncio.sleep(settings.source_reload)
+    finally:
+        for task in running.values():
+            task.cancel()
+        for task in running.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 async def run_worker(settings: Settings, store: Store) -> None:
-    """Run every configured source until cancelled."""
-    async with asyncio.TaskGroup() as group:
-        if settings.demo:
-            event = demo_event()
-            if await store.get_event(event.slug) is None:
-                await store.save_event(event)
-            source = DemoSource(
-                store, settings.media_dir, rate=settings.demo_rate, loop=settings.demo_loop
-            )
-            group.create_task(run_source(store, event, source), name="source-demo")
-        else:
-            log.info("no sources configured; the worker is idle")
-            group.create_task(asyncio.Event().wait())
+    """Run the demo (if enabled) and every configured source until cancelled."""
+    timeout = httpx.Timeout(30.0, connect=10.0)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+        photos = PhotoPipeline(
+            LocalStorage(settings.media_dir),
+            client,
+            max_bytes=settings.media_max_bytes,
+            timeout=settings.media_timeout,
+            max_pixels=settings.media_max_pixels,
+        )
+        async with asyncio.TaskGroup() as group:
+            if settings.demo:
+                event = demo_event()
+                if await store.get_event(event.slug) is None:
+                    await store.save_event(event)
+                source = DemoSource(
+                    store, settings.media_dir, rate=settings.demo_rate, loop=settings.demo_loop
+                )
+                group.create_task(run_source(store, event, source), name="source-demo")
+            group.create_task(run_configured(settings, store, client, photos), name="sources")

@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server import metrics, pages, sockets
+from server import metrics, pages, sockets, uploads
 from server.headers import SecurityHeaders
 from server.hub import Hub
 from server.render import Renderer
@@ -64,9 +64,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics.metrics),
         Route("/e/{slug}/wall", pages.wall),
         Route("/e/{slug}/live", pages.live),
+        Route("/e/{slug}/post", uploads.post_form, methods=["GET", "POST"]),
         WebSocketRoute("/e/{slug}/ws", sockets.public_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        Mount("/media", StaticFiles(directory=settings.media_dir), name="media"),
+        Mount("/media", uploads.MediaFiles(directory=settings.media_dir), name="media"),
     ]
     return Starlette(
         routes=routes,

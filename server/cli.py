@@ -14,6 +14,7 @@ from pathlib import Path
 import uvicorn
 from redis.asyncio import Redis
 
+from server import sources_cli
 from wall.models import Event, PostError, normalize_tag
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--title", required=True)
     create.add_argument("--tag", action="append", default=[], help="a hashtag (repeatable)")
     create.add_argument("--description", default="")
+    sources_cli.add_parser(sub)
     return parser
 
 
@@ -182,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"error: no such file: {args.file}", file=sys.stderr)
                     return 2
                 return asyncio.run(_replay(settings, args.file, args.event, args.rate))
+            elif args.command == "source":
+                return asyncio.run(sources_cli.run(settings, args))
             elif args.command == "event":
                 return asyncio.run(_create_event(settings, args))
     except KeyboardInterrupt:

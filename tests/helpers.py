@@ -138,6 +138,7 @@ class WebServer:
                 self.process.kill()
                 self.process.wait()
         if self.process and self.process.stdout:
+            # The reader reaches EOF once the process is gone; then close the pipe it read.
             self._reader.join(deadline(5))
             self.process.stdout.close()
 

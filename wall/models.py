@@ -39,6 +39,8 @@ class Photo:
     width: int = 0
     height: int = 0
     alt: str = ""
+    thumb_url: str = ""
+    """A small copy for grids and the moderation queue; empty for remote-only photos."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +210,12 @@ def _photos(value: Any) -> tuple[Photo, ...]:
         alt = item.get("alt", "") or ""
         if not isinstance(alt, str):
             raise PostError(f"photos[{i}].alt: must be a string")
-        photos.append(Photo(url=item["url"], width=width, height=height, alt=alt))
+        thumb_url = item.get("thumb_url", "") or ""
+        if not isinstance(thumb_url, str):
+            raise PostError(f"photos[{i}].thumb_url: must be a string")
+        photos.append(
+            Photo(url=item["url"], width=width, height=height, alt=alt, thumb_url=thumb_url)
+        )
     return tuple(photos)
 
 

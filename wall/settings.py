@@ -36,6 +36,20 @@ class Settings:
     """At most this many missed changes are replayed on reconnect; more get a full re-render."""
     page_size: int = 50
     """Posts rendered on a first page load and on a full re-render."""
+    media_max_bytes: int = 15_000_000
+    """Largest photo downloaded or uploaded, in bytes; a download is aborted past it."""
+    media_timeout: float = 15.0
+    """Seconds one photo download may take in all before it is aborted."""
+    media_max_pixels: int = 40_000_000
+    """Largest photo in pixels (width x height), checked before decoding: bombs are refused."""
+    source_reload: float = 2.0
+    """Seconds between the worker's checks of the configured sources (added, removed)."""
+    upload_rate: int = 5
+    """Attendee uploads accepted per IP address per UPLOAD_WINDOW seconds, per event."""
+    upload_window: int = 600
+    """Seconds of the attendee upload rate-limit window."""
+    poll_interval: float = 15.0
+    """Seconds between two polls of a polled source (Mastodon REST without a token, RSS)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,11 +1,30 @@
-"""What every source is: an async iterator of normalized posts for one event."""
+"""What every source is: an async iterator of new posts, edits and deletions for one event."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Protocol
 
 from wall.models import Post
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    """A post changed at its source; the new version replaces the stored one, state kept."""
+
+    post: Post
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """A post deleted at its source; it leaves every screen."""
+
+    post_id: str
+
+
+# A bare Post is a new post: the demo and replay sources yield nothing else.
+SourceItem = Post | Edited | Deleted
 
 
 class Source(Protocol):
@@ -13,6 +32,6 @@ class Source(Protocol):
 
     name: str
 
-    def posts(self) -> AsyncIterator[Post]:
-        """Yield posts as the source emits them; run until cancelled or exhausted."""
+    def items(self) -> AsyncIterator[SourceItem]:
+        """Yield posts, edits and deletions as the source emits them, until cancelled."""
         ...

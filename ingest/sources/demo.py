@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.sources import demo_corpus as corpus
+from ingest.sources.base import SourceItem
 from ingest.sources.demo_media import ensure_avatar, ensure_scene
 from wall.models import Author, Event, Photo, Post
 from wall.store import Store
@@ -69,6 +70,10 @@ class DemoSource:
             hashtags=(corpus.HASHTAG,),
             language="fr" if handle == "lea" else "en",
         )
+
+    def items(self) -> AsyncIterator[SourceItem]:
+        """The source interface: the demo only ever yields new posts."""
+        return self.posts()
 
     async def posts(self) -> AsyncIterator[Post]:
         """Yield the corpus from where the cursor says, pacing after a short warm start."""

@@ -1,0 +1,159 @@
+"""A fake Jetstream server on loopback: /subscribe websocket, plus getProfiles and a CDN."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+
+def create(
+    did: str,
+    rkey: str,
+    time_us: int,
+    text: str,
+    *,
+    tags: list[str] | None = None,
+    facet_tag: str | None = None,
+    images: list[tuple[str, str]] | None = None,
+    operation: str = "create",
+) -> dict[str, Any]:
+    """A Jetstream commit event for an app.bsky.feed.post record."""
+    record: dict[str, Any] = {
+        "$type": "app.bsky.feed.post",
+        "createdAt": "2026-05-01T10:00:00.000Z",
+        "langs": ["en"],
+        "text": text,
+    }
+    if tags:
+        record["tags"] = tags
+    if facet_tag:
+        start = text.encode().find(f"#{facet_tag}".encode())
+        record["facets"] = [
+            {
+                "index": {"byteStart": start, "byteEnd": start + len(facet_tag) + 1},
+                "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": facet_tag}],
+            }
+        ]
+    if images:
+        record["embed"] = {
+            "$type": "app.bsky.embed.images",
+            "images": [
+                {
+                    "alt": alt,
+                    "image": {
+                        "$type": "blob",
+                        "ref": {"$link": cid},
+                        "mimeType": "image/jpeg",
+                        "size": 1000,
+                    },
+                    "aspectRatio": {"width": 64, "height": 32},
+                }
+                for cid, alt in images
+            ],
+        }
+    return {
+        "did": did,
+        "time_us": time_us,
+        "kind": "commit",
+        "commit": {
+            "rev": "3l3qo2vuowo2b",
+            "operation": operation,
+            "collection": "app.bsky.feed.post",
+            "rkey": rkey,
+            "record": record,
+            "cid": "bafyreidwaivazkwu67xztlmuobx35hs2lnfh3kolmgfmucldvhd3sgzcqi",
+        },
+    }
+
+
+def delete(did: str, rkey: str, time_us: int) -> dict[str, Any]:
+    """A Jetstream delete commit."""
+    return {
+        "did": did,
+        "time_us": time_us,
+        "kind": "commit",
+        "commit": {
+            "rev": "3l3qo2vuowo2c",
+            "operation": "delete",
+            "collection": "app.bsky.feed.post",
+            "rkey": rkey,
+        },
+    }
+
+
+@dataclass
+class FakeJetstream:
+    """Tests push events to subscribers, see their query strings, and drop them."""
+
+    sockets: list[WebSocket] = field(default_factory=list)
+    connects: list[dict[str, str]] = field(default_factory=list)
+    profile_requests: int = 0
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def app(self) -> Starlette:
+        """Jetstream's /subscribe, the AppView's getProfiles and the CDN, in one app."""
+        return Starlette(
+            routes=[
+                WebSocketRoute("/subscribe", self.subscribe),
+                Route("/xrpc/app.bsky.actor.getProfiles", self.profiles),
+                Route("/img/feed_fullsize/plain/{did}/{cid}", self.image),
+            ]
+        )
+
+    async def subscribe(self, socket: WebSocket) -> None:
+        """Accept a subscriber and keep it until it leaves or is dropped."""
+        await socket.accept()
+        self.connects.append(dict(socket.query_params))
+        self.sockets.append(socket)
+        try:
+            while True:
+                await socket.receive_text()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if socket in self.sockets:
+                self.sockets.remove(socket)
+
+    async def profiles(self, request: Request) -> Response:
+        """app.bsky.actor.getProfiles for any DID: handle derived from the DID."""
+        self.profile_requests += 1
+        actors = request.query_params.getlist("actors")
+        return JSONResponse(
+            {
+                "profiles": [
+                    {
+                        "did": did,
+                        "handle": f"{did.rsplit(':', 1)[-1]}.bsky.social",
+                        "displayName": "Bea",
+                        "avatar": "",
+                    }
+                    for did in actors
+                ]
+            }
+        )
+
+    async def image(self, request: Request) -> Response:
+        """A CDN image by CID (the '@jpeg' suffix stripped)."""
+        cid = request.path_params["cid"].removesuffix("@jpeg")
+        if cid not in self.files:
+            return Response("no", 404)
+        return Response(self.files[cid], media_type="image/jpeg")
+
+    async def send(self, *events: dict[str, Any] | str) -> None:
+        """Send events (dicts as JSON, strings as they are) to every subscriber."""
+        for socket in list(self.sockets):
+            for event in events:
+                await socket.send_text(event if isinstance(event, str) else json.dumps(event))
+
+    async def drop(self) -> None:
+        """Close every subscriber's connection."""
+        for socket in list(self.sockets):
+            self.sockets.remove(socket)
+            await socket.close(code=1011)

@@ -1,0 +1,182 @@
+"""The Bluesky source against a fake Jetstream (websocket), AppView and CDN on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ingest.media import LocalStorage, PhotoPipeline
+from ingest.sources.bluesky import BlueskySource
+from ingest.worker import run_source
+from tests.fake_jetstream import FakeJetstream, create, delete
+from tests.fakes import serve
+from tests.helpers import eventually
+from tests.ingest.test_media import jpeg
+from wall.models import Event
+from wall.moderation import State
+from wall.sources import SourceConfig
+from wall.store import Store
+
+DID = "did:plc:bea"
+
+
+@pytest.fixture
+async def jetstream() -> AsyncIterator[tuple[FakeJetstream, str]]:
+    """A fake Jetstream and its base URL."""
+    fake = FakeJetstream()
+    async with serve(fake.app()) as base:
+        yield fake, base
+
+
+@pytest.fixture
+async def start(
+    store: Store, event: Event, jetstream: tuple[FakeJetstream, str], tmp_path: Path
+) -> AsyncIterator[Callable[[], asyncio.Task[None]]]:
+    """Starts the Bluesky source under `run_source`; tasks cancelled after the test."""
+    _, base = jetstream
+    tasks: list[asyncio.Task[None]] = []
+    async with httpx.AsyncClient(timeout=10) as client:
+        photos = PhotoPipeline(LocalStorage(tmp_path / "media"), client)
+
+        def run() -> asyncio.Task[None]:
+            config = SourceConfig.create(
+                "bluesky", event.slug, server=base.replace("http", "ws"), tag="TestEvent"
+            )
+            source = BlueskySource(config, store, client, appview=base, cdn=base)
+            task = asyncio.create_task(run_source(store, event, source, photos))
+            tasks.append(task)
+            return task
+
+        yield run
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _count(store: Store, event: Event, n: int) -> bool:
+    return await store.count(event.slug, State.APPROVED) == n
+
+
+async def test_tagged_posts_are_taken_with_profile_and_local_photos(
+    jetstream: tuple[FakeJetstream, str],
+    start: Callable[[], asyncio.Task[None]],
+    store: Store,
+    event: Event,
+) -> None:
+    """Posts tagged in facets or `tags` are taken, others ignored; profiles resolved once; photos local."""
+    fake, _ = jetstream
+    fake.files["bafkcid1"] = jpeg()
+    start()
+    await eventually(lambda: bool(fake.sockets), message="subscribed")
+    assert fake.connects[0] == {"wantedCollections": "app.bsky.feed.post"}
+    await fake.send(
+        create("did:plc:zed", "r0", 1_000, "nothing to see #other", facet_tag="other"),
+        create(
+            DID,
+            "r1",
+            1_001,
+            "hello #testevent",
+            facet_tag="testevent",
+            images=[("bafkcid1", "A stage")],
+        ),
+        create(DID, "r2", 1_002, "tagged outside the text", tags=["TestEvent"]),
+    )
+    await eventually(lambda: _count(store, event, 2), message="two tagged posts")
+    posts = {p.native_id: p for p in await store.posts(event.slug, State.APPROVED)}
+    first = posts[f"{DID}/r1"]
+    assert first.author.handle == "@bea.bsky.social" and first.author.display_name == "Bea"
+    assert first.photos[0].url.startswith("/media/p/") and first.photos[0].alt == "A stage"
+    assert first.url == f"https://bsky.app/profile/{DID}/post/r1"
+    assert fake.profile_requests == 1  # cached for the second post
+
+
+async def test_restart_and_reconnect_resume_from_the_cursor(
+    jetstream: tuple[FakeJetstream, str],
+    start: Callable[[], asyncio.Task[None]],
+    store: Store,
+    event: Event,
+) -> None:
+    """After a drop or a restart the source reconnects with cursor = last time_us, no duplicates."""
+    fake, _ = jetstream
+    task = start()
+    await eventually(lambda: bool(fake.sockets), message="subscribed")
+    await fake.send(create(DID, "a", 5_000, "one #testevent", facet_tag="testevent"))
+    await eventually(lambda: _count(store, event, 1), message="first")
+    await fake.drop()
+    await eventually(lambda: len(fake.connects) == 2, timeout=10, message="reconnected")
+    assert fake.connects[1]["cursor"] == "5000"
+    await fake.send(create(DID, "a", 5_000, "one #testevent", facet_tag="testevent"))  # replayed
+    await fake.send(create(DID, "b", 6_000, "two #testevent", facet_tag="testevent"))
+    await eventually(lambda: _count(store, event, 2), message="second")
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    start()
+    await eventually(lambda: len(fake.connects) == 3, message="restarted")
+    assert fake.connects[2]["cursor"] == "6000"
+    mod = await store.changes_since(event.slug, "0-0", stream="mod") or []
+    assert len([c for c in mod if c.type == "new"]) == 2
+
+
+async def test_deletes_and_malformed_messages(
+    jetstream: tuple[FakeJetstream, str],
+    start: Callable[[], asyncio.Task[None]],
+    store: Store,
+    event: Event,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Our post's delete removes it; malformed messages are logged and skipped; the stream goes on."""
+    fake, _ = jetstream
+    caplog.set_level(logging.WARNING)
+    start()
+    await eventually(lambda: bool(fake.sockets), message="subscribed")
+    await fake.send(
+        create(DID, "d1", 7_000, "soon gone #testevent", facet_tag="testevent"),
+        "{not json at all #testevent",
+        json.dumps(
+            {"kind": "commit", "did": DID, "time_us": "late", "commit": {}, "x": "#testevent"}
+        ),
+        delete("did:plc:someoneelse", "zz", 7_001),
+        create(DID, "d2", 7_002, "stays #testevent", facet_tag="testevent"),
+    )
+    await eventually(lambda: _count(store, event, 2), message="both posts")
+    await fake.send(delete(DID, "d1", 7_003))
+    await eventually(lambda: _count(store, event, 1), timeout=2, message="deleted within 2s")
+    [left] = await store.posts(event.slug, State.APPROVED)
+    assert left.native_id == f"{DID}/d2"
+    assert "not JSON" in caplog.text and "no integer time_us" in caplog.text
+
+
+async def test_filter_keeps_up_with_the_firehose(store: Store, event: Event) -> None:
+    """The tag filter handles far more than the firehose's few hundred posts a second."""
+    config = SourceConfig.create("bluesky", event.slug, server="ws://127.0.0.1:9", tag="testevent")
+    async with httpx.AsyncClient() as client:
+        source = BlueskySource(config, store, client)
+        messages = [
+            json.dumps(
+                create(
+                    f"did:plc:u{i}",
+                    f"r{i}",
+                    10_000 + i,
+                    f"just a post number {i} about lunch #food",
+                    facet_tag="food",
+                )
+            )
+            for i in range(20_000)
+        ]
+        started = time.perf_counter()
+        for message in messages:
+            item, time_us = await source._handle(message)
+            assert item is None and time_us
+        rate = len(messages) / (time.perf_counter() - started)
+    print(f"jetstream filter: {rate:,.0f} messages/s")
+    assert rate > 5_000

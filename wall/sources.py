@@ -1,0 +1,127 @@
+"""Which sources feed which event: configurations kept in Redis, read by the running worker."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from wall.models import SLUG_RE, normalize_tag
+
+KINDS = ("mastodon", "rss", "bluesky")
+JETSTREAM = "wss://jetstream2.us-east.bsky.network"
+
+
+class SourceError(ValueError):
+    """A source configuration that cannot be used; the message names the field at fault."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """One source for one event: a Mastodon hashtag, a feed, or Bluesky tags."""
+
+    kind: str
+    event: str
+    server: str = ""
+    """Mastodon server or Jetstream base URL (tests point this at loopback)."""
+    tag: str = ""
+    url: str = ""
+    """The feed's URL (rss)."""
+    token: str = ""
+    """Mastodon access token: with it the source streams, without it it polls."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise SourceError(f"kind: one of {', '.join(KINDS)}")
+        if not SLUG_RE.fullmatch(self.event):
+            raise SourceError("event: an event slug")
+        if self.kind == "mastodon" and not (self.server and self.tag):
+            raise SourceError("mastodon needs --server and --tag")
+        if self.kind == "rss" and not self.url.startswith(("http://", "https://")):
+            raise SourceError("rss needs --url, an http(s) URL")
+        if self.kind == "bluesky" and not self.tag:
+            raise SourceError("bluesky needs --tag")
+
+    @classmethod
+    def create(
+        cls,
+        kind: str,
+        event: str,
+        *,
+        server: str = "",
+        tag: str = "",
+        url: str = "",
+        token: str = "",
+    ) -> SourceConfig:
+        """A configuration with its server as a base URL (https:// added) and its tag normalized."""
+        if kind == "bluesky" and not server:
+            server = JETSTREAM
+        if server and "://" not in server:
+            server = f"https://{server}"
+        return cls(kind, event, server.rstrip("/"), normalize_tag(tag), url, token)
+
+    @property
+    def id(self) -> str:
+        """A stable id: kind, event and a short hash of what it follows."""
+        digest = hashlib.sha256(f"{self.server}|{self.tag}|{self.url}".encode()).hexdigest()
+        return f"{self.kind}-{self.event}-{digest[:8]}"
+
+    @property
+    def describe(self) -> str:
+        """A one-line description, without the token."""
+        what = self.url if self.kind == "rss" else f"#{self.tag} on {self.server}"
+        auth = " (streaming, token set)" if self.token else ""
+        return f"{self.kind} {what} -> {self.event}{auth}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; `from_dict` reads it back."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceConfig:
+        """Build a configuration from its stored dict."""
+        return cls(
+            **{k: str(data.get(k, "")) for k in ("kind", "event", "server", "tag", "url", "token")}
+        )
+
+
+class SourceRegistry:
+    """Source configurations in one Redis hash; the worker re-reads it to pick up changes."""
+
+    KEY = "ew:sources"
+    STATUS = "ew:source-status:"
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def add(self, config: SourceConfig) -> None:
+        """Add (or replace) a source."""
+        await self.redis.hset(self.KEY, config.id, json.dumps(config.to_dict()))
+
+    async def remove(self, source_id: str) -> bool:
+        """Remove a source; False if there was none with this id."""
+        await self.redis.delete(self.STATUS + source_id)
+        return bool(await self.redis.hdel(self.KEY, source_id))
+
+    async def list(self) -> list[SourceConfig]:
+        """Every configured source, by id."""
+        raw = await self.redis.hgetall(self.KEY)
+        configs = [SourceConfig.from_dict(json.loads(v)) for v in raw.values()]
+        return sorted(configs, key=lambda c: c.id)
+
+    async def set_status(self, source_id: str, **fields: str | int) -> None:
+        """Record a source's state (connected, last_event, last_error) for the status page."""
+        mapping: dict[Any, Any] = dict(fields)
+        await self.redis.hset(self.STATUS + source_id, mapping=mapping)
+
+    async def count_taken(self, source_id: str) -> None:
+        """Count one more item taken from a source."""
+        await self.redis.hincrby(self.STATUS + source_id, "taken", 1)
+
+    async def status(self, source_id: str) -> dict[str, str]:
+        """A source's recorded state."""
+        raw = await self.redis.hgetall(self.STATUS + source_id)
+        return {str(k): str(v) for k, v in raw.items()}
