@@ -14,8 +14,8 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server import pages, sockets
-from server.headers import SecurityHeaders
+from server import live, pages, sockets
+from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
 from server.render import Renderer
 from server.services import Services
@@ -57,12 +57,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
 
+    frame_ancestors(settings.embed_origins)  # a bad EMBED_ORIGINS fails at start, not per request
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     routes = [
         Route("/", pages.index),
         Route("/healthz", pages.healthz),
         Route("/e/{slug}/wall", pages.wall),
-        Route("/e/{slug}/live", pages.live),
+        Route("/e/{slug}/live", live.live_page),
+        Route("/e/{slug}/posts", live.older_posts),
+        Route("/e/{slug}/gallery", live.gallery),
+        Route("/e/{slug}/embed", live.embed),
+        Route("/e/{slug}/feed.json", live.feed_json),
+        Route("/e/{slug}/feed.atom", live.feed_atom),
         WebSocketRoute("/e/{slug}/ws", sockets.public_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/media", StaticFiles(directory=settings.media_dir), name="media"),

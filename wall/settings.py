@@ -36,6 +36,8 @@ class Settings:
     """At most this many missed changes are replayed on reconnect; more get a full re-render."""
     page_size: int = 50
     """Posts rendered on a first page load and on a full re-render."""
+    embed_origins: str = ""
+    """Sites allowed to frame /e/{slug}/embed, space-separated (https://example.org); empty: none."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
