@@ -83,12 +83,15 @@ async def _older(svc: Services, slug: str, cursor: Cursor) -> list[Post]:
 
 
 def cached(request: Request, body: str | bytes, media_type: str) -> Response:
-    """A response with a strong ETag of its body; 304 when the client already has it."""
+    """A response with an ETag of its body; 304 when the client already has it.
+
+    The tag is weak (W/): gzip may re-encode the bytes, the content stays the same.
+    """
     data = body.encode() if isinstance(body, str) else body
-    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-    headers = {"etag": etag, "cache-control": "no-cache", "vary": "HX-Request"}
+    opaque = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    headers = {"etag": f"W/{opaque}", "cache-control": "no-cache"}
     match = request.headers.get("if-none-match", "")
-    if etag in {t.strip().removeprefix("W/") for t in match.split(",")} or match == "*":
+    if opaque in {t.strip().removeprefix("W/") for t in match.split(",")} or match == "*":
         return Response(status_code=304, headers=headers)
     return Response(data, media_type=media_type, headers=headers)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -9,10 +10,12 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
+from server.app import create_app
 from server.headers import frame_ancestors
 from tests.helpers import post_dict
 from wall.models import Event, Post
 from wall.moderation import State
+from wall.settings import Settings
 from wall.store import Store
 
 BASE = datetime(2026, 5, 1, 19, 0, tzinfo=UTC)
@@ -201,3 +204,29 @@ async def test_live_page_shows_event_info_and_next_event(
         assert expected in text
     assert re.search(r"No posts yet", text)
     assert (await client.get("/e/nothing/live")).status_code == 404
+
+
+async def test_first_load_is_under_100_kb_on_the_wire(
+    app_settings: Settings, store: Store, event: Event
+) -> None:
+    """The live page with 50 posts, its CSS and JS weigh under 100 KB as sent (photos aside)."""
+    text = "Great talk on async Python tonight, slides at https://example.org/slides #testevent"
+    for i in range(60):
+        photos = [{"url": f"/media/{i}.jpg", "width": 1200, "height": 800, "alt": "Stage"}]
+        await store.ingest(event.slug, at(f"m{i}", i, text=text, photos=photos), State.APPROVED)
+    app = create_app(dataclasses.replace(app_settings, page_size=50))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://wall.test") as http:
+            page = await http.get("/e/testevent/live")
+            assert page.text.count("<article") == 50
+            total = page.num_bytes_downloaded
+            assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+            assert {"/static/live.js", "/static/live.css", "/static/vendor/htmx.min.js"} <= set(
+                assets
+            )
+            for asset in assets:
+                response = await http.get(asset)
+                assert response.status_code == 200
+                total += response.num_bytes_downloaded
+    assert total < 100_000, f"first load is {total} bytes"
