@@ -101,3 +101,47 @@ def test_load_older_appends_the_next_page_once(
         assert page.locator("#older-nav .older-end").is_visible()
         assert errors == []
         page.close()
+
+
+def test_gallery_lightbox_opens_steps_and_closes_from_the_keyboard(
+    browser: Any, env: dict[str, str], tmp_path: Path
+) -> None:
+    """The gallery's photos open in a lightbox (Enter), step with arrow keys, close with
+    Escape and give focus back to the photo they came from."""
+    from PIL import Image
+
+    media = Path(env["DATA_DIR"]) / "media"
+    media.mkdir(parents=True)
+    items = []
+    for i, colour in enumerate(["red", "blue"]):
+        Image.new("RGB", (320, 200), colour).save(media / f"{colour}.jpg")
+        photo = {
+            "url": f"/media/{colour}.jpg",
+            "width": 320,
+            "height": 200,
+            "alt": f"A {colour} slide",
+        }
+        items.append(post_dict(f"photo{i}", f"Slide {i}", photos=[photo]))
+    path = write_jsonl(tmp_path / "photos.jsonl", items)
+    assert eventwall("ingest", "replay", str(path), "--event", "photos", env=env).returncode == 0
+    with WebServer(env) as server:
+        errors: list[str] = []
+        page = browser.new_page(viewport={"width": 800, "height": 600})
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.goto(f"{server.base}/e/photos/gallery")
+        thumbs = page.locator("a.thumb")
+        expect(thumbs).to_have_count(2)
+        thumbs.nth(0).focus()
+        page.keyboard.press("Enter")
+        dialog = page.locator("#lightbox")
+        expect(dialog).to_be_visible(timeout=WAIT)
+        image = page.locator("#lightbox-img")
+        expect(image).to_have_attribute("alt", "A blue slide")
+        page.keyboard.press("ArrowRight")
+        expect(image).to_have_attribute("alt", "A red slide")
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden(timeout=WAIT)
+        assert page.evaluate("document.activeElement.className") == "thumb"
+        assert errors == []
+        page.close()
