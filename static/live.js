@@ -130,6 +130,14 @@
     }
   });
 
+  // A failed "Load older" must not leave the list marked busy for screen readers.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var list = posts();
+    if (list && evt.detail.elt && evt.detail.elt.id === "load-older" && !evt.detail.successful) {
+      list.removeAttribute("aria-busy");
+    }
+  });
+
   window.addEventListener("scroll", function () {
     if (held.length && atTop()) reveal(false);
   }, { passive: true });
