@@ -11,11 +11,12 @@ from pathlib import Path
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server import metrics, pages, sockets, uploads
-from server.headers import SecurityHeaders
+from server import live, metrics, pages, sockets, uploads
+from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
 from server.render import Renderer
 from server.services import Services
@@ -57,13 +58,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
 
+    frame_ancestors(settings.embed_origins)  # a bad EMBED_ORIGINS fails at start, not per request
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     routes = [
         Route("/", pages.index),
         Route("/healthz", pages.healthz),
         Route("/metrics", metrics.metrics),
         Route("/e/{slug}/wall", pages.wall),
-        Route("/e/{slug}/live", pages.live),
+        Route("/e/{slug}/live", live.live_page),
+        Route("/e/{slug}/posts", live.older_posts),
+        Route("/e/{slug}/gallery", live.gallery),
+        Route("/e/{slug}/embed", live.embed),
+        Route("/e/{slug}/feed.json", live.feed_json),
+        Route("/e/{slug}/feed.atom", live.feed_atom),
         Route("/e/{slug}/post", uploads.post_form, methods=["GET", "POST"]),
         WebSocketRoute("/e/{slug}/ws", sockets.public_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -72,5 +79,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders)],
+        # gzip keeps the live page's first load (htmx included) far under 100 KB on the wire.
+        middleware=[Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)],
     )

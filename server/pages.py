@@ -1,4 +1,4 @@
-"""HTTP pages: the event list, the wall, the live page, and the health check."""
+"""HTTP pages: the event list, the wall, and the health check (the live page: server/live.py)."""
 
 from __future__ import annotations
 
@@ -38,11 +38,6 @@ async def _screen(request: Request, template: str) -> Response:
 async def wall(request: Request) -> Response:
     """The projector wall: approved posts, newest first, live."""
     return await _screen(request, "wall.html")
-
-
-async def live(request: Request) -> Response:
-    """The live page for remote followers."""
-    return await _screen(request, "live.html")
 
 
 async def healthz(request: Request) -> Response:

@@ -67,7 +67,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, and pytest-asyncio cannot run the async tests after it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """A real headless Chromium (Debian's), driven by Playwright; skipped if not installed."""
     if not Path(CHROMIUM).exists():

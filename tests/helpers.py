@@ -138,7 +138,8 @@ class WebServer:
                 self.process.kill()
                 self.process.wait()
         if self.process and self.process.stdout:
-            # The reader reaches EOF once the process is gone; then close the pipe it read.
+            # The reader sees EOF once the process is gone; close the pipe after it, or
+            # the unclosed file is a ResourceWarning (an error under filterwarnings).
             self._reader.join(deadline(5))
             self.process.stdout.close()
 

@@ -50,6 +50,8 @@ class Settings:
     """Seconds of the attendee upload rate-limit window."""
     poll_interval: float = 15.0
     """Seconds between two polls of a polled source (Mastodon REST without a token, RSS)."""
+    embed_origins: str = ""
+    """Sites allowed to frame /e/{slug}/embed, space-separated (https://example.org); empty: none."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -319,6 +319,24 @@ class Store:
         )
         return _text(last_id), [Post.from_dict(json.loads(r)) for r in raw if r]
 
+    async def posts_before(
+        self, slug: str, score: int, post_id: str, *, state: State = State.APPROVED, limit: int = 50
+    ) -> list[Post]:
+        """Posts in a state strictly older than (score, post_id), newest first: one page.
+
+        Redis orders equal scores by member bytes, as `newest_first` orders equal times by
+        id; the ties on the cursor's own score are compared here, not in Lua (whose string
+        comparison follows the server's locale).
+        """
+        key = _key(slug, f"idx:{state.value}")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrevrangebyscore(key, score, score)
+            pipe.zrevrangebyscore(key, f"({score}", "-inf", start=0, num=limit)
+            ties, older = await pipe.execute()
+        ids = [m for m in map(_text, ties) if m.encode() < post_id.encode()][:limit]
+        ids += [_text(m) for m in older][: limit - len(ids)]
+        return await self._load(slug, ids)
+
     async def _load(self, slug: str, ids: Sequence[Any]) -> list[Post]:
         if not ids:
             return []
