@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server import pages, sockets
+from server import pages, sockets, wall_page
 from server.headers import SecurityHeaders
 from server.hub import Hub
 from server.render import Renderer
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/", pages.index),
         Route("/healthz", pages.healthz),
-        Route("/e/{slug}/wall", pages.wall),
+        Route("/e/{slug}/wall", wall_page.wall),
         Route("/e/{slug}/live", pages.live),
         WebSocketRoute("/e/{slug}/ws", sockets.public_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

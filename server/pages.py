@@ -1,4 +1,4 @@
-"""HTTP pages: the event list, the wall, the live page, and the health check."""
+"""HTTP pages: the event list, the live page, and the health check (the wall: wall_page)."""
 
 from __future__ import annotations
 
@@ -33,11 +33,6 @@ async def _screen(request: Request, template: str) -> Response:
     since, posts = await svc.store.snapshot(event.slug, limit=svc.settings.page_size)
     html = svc.renderer.page(template, event=event, posts=posts, since=since)
     return HTMLResponse(html, headers={"cache-control": "no-store"})
-
-
-async def wall(request: Request) -> Response:
-    """The projector wall: approved posts, newest first, live."""
-    return await _screen(request, "wall.html")
 
 
 async def live(request: Request) -> Response:

@@ -102,7 +102,8 @@ class WebServer:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         if not self._ready.wait(deadline(20)):
             self.stop()
             raise AssertionError("web server did not start:\n" + "".join(self.lines[-30:]))
@@ -136,6 +137,10 @@ class WebServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process and self.process.stdout and not self.process.stdout.closed:
+            # The reader reaches EOF once the process is gone; then the pipe can be closed.
+            self._reader.join(deadline(5))
+            self.process.stdout.close()
 
     def __enter__(self) -> WebServer:
         return self.start()

@@ -36,6 +36,8 @@ class Settings:
     """At most this many missed changes are replayed on reconnect; more get a full re-render."""
     page_size: int = 50
     """Posts rendered on a first page load and on a full re-render."""
+    public_url: str = ""
+    """Base URL people reach this server at, for the wall's QR code. Empty: the request's own."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
