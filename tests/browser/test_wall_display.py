@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -61,7 +60,9 @@ def test_wall_legible_at_every_size(
     page.wait_for_selector("body[data-wall-ready]", state="attached")
     where = f"{layout}/{theme}/{width}x{height}"
     if layout == "grid":
-        wait_until(page, "[...document.querySelectorAll('#posts .photo img')].every(i => i.complete)")
+        wait_until(
+            page, "[...document.querySelectorAll('#posts .photo img')].every(i => i.complete)"
+        )
         m = page.evaluate(MEASURE)
         _check(m, where)
         kinds = {p["photo"] for p in m["posts"]}

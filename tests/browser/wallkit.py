@@ -19,7 +19,7 @@ TEXTS = [
     ("long", LONG, True, True),
     ("emoji", "Pizza has landed 🍕🍕 and the stickers are gone in 30 seconds 🐍✨🎉", False, True),
     ("rtl", "שלום מהמפגש! مرحبا من اللقاء، القاعة ممتلئة الليلة", False, False),
-    ("cjk", "会場は満員です。次の発表は型ヒントについて。大家好，欢迎来到聚会！", True, True),
+    ("cjk", "会場は満員です。次の発表は型ヒントについて。大家好，欢迎来到聚会！", True, True),  # noqa: RUF001
     ("short", "Hi!", False, True),
     ("stage", "Lightning talks are starting on the main stage, come over", True, False),
     ("coffee", "Best coffee at a meetup so far, thank you sponsors", False, True),
@@ -39,9 +39,7 @@ def seed(env: dict[str, str], tmp: Path, slug: str, *, layout: str = "grid") -> 
     picture(media / "photo-wide.png", (1200, 800), "#3a6ea5")
     picture(media / "photo-tall.png", (600, 900), "#a53a6e")
     picture(media / "avatar.png", (128, 128), "#e0a030")
-    made = eventwall(
-        "event", "create", slug, "--title", "Wall Test Night", "--tag", slug, env=env
-    )
+    made = eventwall("event", "create", slug, "--title", "Wall Test Night", "--tag", slug, env=env)
     assert made.returncode == 0, made.stderr
     start = datetime.now(UTC) - timedelta(minutes=30)
     items = []
