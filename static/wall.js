@@ -212,6 +212,7 @@
     body.style.setProperty("--shift-x", x.toFixed(3) + "vmin");
     body.style.setProperty("--shift-y", y.toFixed(3) + "vmin");
   }
+  shift();
   setInterval(shift, SHIFT_EVERY_MS);
 
   // The cursor hides when the mouse rests.

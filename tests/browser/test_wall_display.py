@@ -20,6 +20,7 @@ SIZES = [(1280, 720), (1920, 1080), (3840, 2160)]
 LAYOUTS = ["grid", "spotlight", "ticker"]
 THEMES = ["dark", "light", "contrast"]
 SHOTS = ROOT / "test-artifacts"
+ACCENT = "#ff0066"
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def wall_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """A real web server over an event seeded with posts of every kind."""
     tmp = tmp_path_factory.mktemp("wall")
     env = {"REDIS_URL": redis_url, "DATA_DIR": str(tmp / "data"), "DEMO": "false"}
-    seed(env, tmp, SLUG)
+    seed(env, tmp, SLUG, "--accent", ACCENT, "--logo-url", "/media/avatar.png")
     with WebServer(env) as server:
         yield server
 
@@ -103,6 +104,23 @@ def test_wall_url_overrides_fall_back(wall_server: WebServer) -> None:
     assert 'class="wall layout-ticker theme-light"' in chosen
     typo = httpx.get(f"{wall_server.base}/e/{SLUG}/wall?layout=tickr&theme=neon").text
     assert 'class="wall layout-grid theme-dark"' in typo
+
+
+def test_branding_and_burn_in_shift(browser: Any, wall_server: WebServer) -> None:
+    """Branding: the event's accent colour and logo show; static parts carry a burn-in shift."""
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(f"{wall_server.base}/e/{SLUG}/wall")
+    page.wait_for_selector("body[data-wall-ready]", state="attached")
+    accent = page.evaluate("getComputedStyle(document.body).getPropertyValue('--accent').trim()")
+    assert accent == ACCENT
+    ring = page.eval_on_selector("#faces .face.new", "f => getComputedStyle(f).borderTopColor")
+    assert ring == "rgb(255, 0, 102)"
+    assert page.eval_on_selector(".wall-header .logo", "i => i.complete && i.naturalWidth") == 128
+    shift = page.evaluate("document.body.style.getPropertyValue('--shift-x')")
+    assert shift.endswith("vmin")
+    transform = page.eval_on_selector(".join", "e => getComputedStyle(e).transform")
+    assert transform not in ("none", "matrix(1, 0, 0, 1, 0, 0)") or shift == "0.000vmin"
+    page.close()
 
 
 def test_grid_resurfaces_older_posts_when_quiet(browser: Any, wall_server: WebServer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -142,3 +143,39 @@ async def _hide(url: str, slug: str, post_id: str) -> bool:
         return outcome.changed
     finally:
         await redis.aclose()
+
+
+def test_wall_survives_a_server_restart(browser: Any, env: dict[str, str], tmp_path: Path) -> None:
+    """Never dark: while the server restarts the wall keeps its posts, shows offline, then resumes."""
+    seed(env, tmp_path, "restart")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    first = WebServer(env)
+    first.env["PORT"] = str(port)
+    first.start()
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    try:
+        page.goto(f"{first.base}/e/restart/wall")
+        page.wait_for_selector("body[data-connection=online]", state="attached")
+        before = page.evaluate("document.querySelectorAll('#posts > article').length")
+        first.stop()
+        page.wait_for_selector("body[data-connection=offline]", state="attached")
+        assert page.evaluate("document.querySelectorAll('#posts > article').length") == before
+        assert page.is_visible("#posts > article:first-child")
+        assert "offline" in (page.get_attribute("#status", "class") or "")
+        later = write_jsonl(tmp_path / "later.jsonl", [post_dict("after", "Back again")])
+        assert (
+            eventwall("ingest", "replay", str(later), "--event", "restart", env=env).returncode == 0
+        )
+        second = WebServer(env)
+        second.env["PORT"] = str(port)
+        with second:
+            page.wait_for_selector(
+                "body[data-connection=online]", state="attached", timeout=deadline(30) * 1000
+            )
+            # Published while the server was down: the resume from the last change id brings it.
+            page.wait_for_selector("#post-test_after", timeout=deadline(5) * 1000)
+    finally:
+        first.stop()
+        page.close()

@@ -33,13 +33,15 @@ def picture(path: Path, size: tuple[int, int], colour: str) -> None:
     Image.new("RGB", size, colour).save(path)
 
 
-def seed(env: dict[str, str], tmp: Path, slug: str, *, layout: str = "grid") -> None:
+def seed(env: dict[str, str], tmp: Path, slug: str, *branding: str) -> None:
     """Create an event and replay a mix of posts into it: photos or not, long, emoji, RTL, CJK."""
     media = Path(env["DATA_DIR"]) / "media"
     picture(media / "photo-wide.png", (1200, 800), "#3a6ea5")
     picture(media / "photo-tall.png", (600, 900), "#a53a6e")
     picture(media / "avatar.png", (128, 128), "#e0a030")
-    made = eventwall("event", "create", slug, "--title", "Wall Test Night", "--tag", slug, env=env)
+    made = eventwall(
+        "event", "create", slug, "--title", "Wall Test Night", "--tag", slug, *branding, env=env
+    )
     assert made.returncode == 0, made.stderr
     start = datetime.now(UTC) - timedelta(minutes=30)
     items = []
