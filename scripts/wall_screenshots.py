@@ -79,13 +79,13 @@ def main() -> int:
                 for name, query in SHOTS.items():
                     page.goto(f"{base}?{query}&idle=3600")
                     settle(page, "!!document.body.dataset.wallReady")
-                    if "spotlight" in query or "ticker" in query:
-                        settle(page, "!!document.querySelector('#posts > .is-spotlit.has-photo')")
-                    settle(
-                        page,
-                        "[...document.images].every(i => i.complete)"
-                        " && document.getAnimations().every(a => a.playState !== 'running')",
+                    ready = (
+                        "[...document.images].every(i => i.complete) && document.getAnimations()"
+                        ".every(a => a instanceof CSSTransition || a.playState !== 'running')"
                     )
+                    if "spotlight" in query or "ticker" in query:
+                        ready += " && !!document.querySelector('#posts > .is-spotlit.has-photo')"
+                    settle(page, ready)
                     shot = OUT / f"{name}.png"
                     page.screenshot(path=str(shot))
                     Image.open(shot).convert("RGB").quantize(128).save(shot, optimize=True)
