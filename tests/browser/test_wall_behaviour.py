@@ -1,4 +1,4 @@
-"""In a real browser: the wall stays bounded through a flood, and follows new posts live."""
+"""In a real browser: the wall stays bounded, follows new posts, survives restarts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -179,3 +180,13 @@ def test_wall_survives_a_server_restart(browser: Any, env: dict[str, str], tmp_p
     finally:
         first.stop()
         page.close()
+
+
+def test_qr_code_uses_public_url(env: dict[str, str]) -> None:
+    """PUBLIC_URL: the QR code and short URL name the address people reach, not the projector's."""
+    made = eventwall("event", "create", "pub", "--title", "Pub", "--tag", "pub", env=env)
+    assert made.returncode == 0, made.stderr
+    with WebServer({**env, "PUBLIC_URL": "https://wall.example.org/"}) as server:
+        html = httpx.get(f"{server.base}/e/pub/wall").text
+    assert ">wall.example.org/e/pub/live<" in html
+    assert "127.0.0.1" not in html
