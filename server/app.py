@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server import pages, sockets, wall_page
+from server import metrics, pages, sockets, wall_page
 from server.headers import SecurityHeaders
 from server.hub import Hub
 from server.render import Renderer
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         listener = asyncio.create_task(hub.run(), name="eventwall-hub")
         with contextlib.suppress(TimeoutError):
             # Don't serve before the subscription is live, or the first changes would miss it.
-            await asyncio.wait_for(hub.subscribed.wait(), 10)
+            await asyncio.wait_for(hub.subscribed.wait(), 3)
         try:
             yield
         finally:
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/", pages.index),
         Route("/healthz", pages.healthz),
+        Route("/metrics", metrics.metrics),
         Route("/e/{slug}/wall", wall_page.wall),
         Route("/e/{slug}/live", pages.live),
         WebSocketRoute("/e/{slug}/ws", sockets.public_socket),

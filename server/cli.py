@@ -50,7 +50,14 @@ def _server(settings: Settings, host: str, port: int) -> uvicorn.Server:
     from server.app import create_app
 
     config = uvicorn.Config(
-        create_app(settings), host=host, port=port, log_level="info", ws_max_size=64 * 1024
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        ws_max_size=64 * 1024,
+        # Every client gets the same bytes: compressing them per client would cost CPU per
+        # client per message, the one cost a fan-out server must not pay.
+        ws_per_message_deflate=False,
     )
     return uvicorn.Server(config)
 
@@ -61,7 +68,8 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
     server = _server(settings, host, port)
     async with open_store(settings) as store, asyncio.TaskGroup() as group:
         web = group.create_task(server.serve())
-        while not server.started and not web.done():
+        # uvicorn offers a flag, not an event, for "listening".
+        while not server.started and not web.done():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         if server.started:
             base = f"http://{host}:{port}"

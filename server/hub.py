@@ -185,9 +185,12 @@ class Hub:
                 except Exception:
                     self.stats.render_errors += 1
                     log.exception("skipped a change that could not be rendered")
+                # Let the writers run between changes: in a burst, buffered messages are
+                # read without yielding, and the queues would fill before anyone could send.
+                await asyncio.sleep(0)
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _catch_up(self) -> None:
         for (event, stream), last in list(self._last.items()):

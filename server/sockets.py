@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 
 MAX_CLIENT_MESSAGES_PER_MINUTE = 60
 POLICY_VIOLATION = 1008
+# How long a close frame may wait behind a slow client's unread data before we give up on
+# a clean close (uvicorn's keepalive ping then tears the connection down).
+CLOSE_GRACE = 30.0
 
 
 async def public_socket(websocket: WebSocket) -> None:
@@ -31,7 +34,10 @@ async def public_socket(websocket: WebSocket) -> None:
             await _send_missed(svc, websocket, client, websocket.query_params.get("since", ""))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
-        await _serve(svc, websocket, client)
+        closing = await _serve(svc, websocket, client)
+    # Unsubscribed before closing: a slow client's close may wait for its buffer to drain.
+    if closing is not None:
+        await _close(websocket, *closing)
 
 
 async def _send_missed(svc: Services, websocket: WebSocket, client: Client, since: str) -> None:
@@ -51,7 +57,8 @@ async def _send_missed(svc: Services, websocket: WebSocket, client: Client, sinc
         client.last = stream_id(change.id)
 
 
-async def _serve(svc: Services, websocket: WebSocket, client: Client) -> None:
+async def _serve(svc: Services, websocket: WebSocket, client: Client) -> tuple[int, str] | None:
+    """Run the writer and the reader side by side until one ends; the close to send, if any."""
     writer = asyncio.create_task(pump(client, websocket.send_text, svc.settings.send_timeout))
     reader = asyncio.create_task(_ignore_input(websocket))
     done, pending = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
@@ -62,11 +69,13 @@ async def _serve(svc: Services, websocket: WebSocket, client: Client) -> None:
             await task
     failure = writer.exception() if writer in done else None
     if isinstance(failure, SlowClient):
-        svc.hub.stats.dropped_slow += 0 if client.overflowed else 1
+        if not client.overflowed:  # overflows are counted by the hub
+            svc.hub.stats.dropped_slow += 1
         log.info("closing a slow client of %s with 1013", client.event)
-        await _close(websocket, TRY_AGAIN_LATER, "too slow; reconnect and resume")
-    elif reader in done and reader.result():
-        await _close(websocket, POLICY_VIOLATION, "this socket is read-only")
+        return TRY_AGAIN_LATER, "too slow; reconnect and resume"
+    if reader in done and reader.result():
+        return POLICY_VIOLATION, "this socket is read-only"
+    return None
 
 
 async def _ignore_input(websocket: WebSocket) -> bool:
@@ -87,7 +96,8 @@ async def _ignore_input(websocket: WebSocket) -> bool:
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close with a code; the frame waits behind what the client has not read yet, for a while."""
     if websocket.application_state == WebSocketState.DISCONNECTED:
         return
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(websocket.close(code=code, reason=reason), 2)
+        await asyncio.wait_for(websocket.close(code=code, reason=reason), CLOSE_GRACE)

@@ -78,3 +78,12 @@ def browser() -> Iterator[object]:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run tests that use the browser last.
+
+    Playwright's sync API keeps an event loop running in the main thread while the session
+    browser is open, which would break the async tests that follow it.
+    """
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))

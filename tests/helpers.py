@@ -137,8 +137,7 @@ class WebServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process and self.process.stdout and not self.process.stdout.closed:
-            # The reader reaches EOF once the process is gone; then the pipe can be closed.
+        if self.process and self.process.stdout:
             self._reader.join(deadline(5))
             self.process.stdout.close()
 

@@ -232,7 +232,7 @@ class Store:
             _key(slug, "log:public"),
             _key(slug, "log:mod"),
         ]
-        args = [
+        args: list[str | int] = [
             op,
             post_id,
             json.dumps(post.to_dict(), sort_keys=True) if post else "",
@@ -354,12 +354,12 @@ class Store:
         # missed trimmed entries: the log can no longer say exactly what came after it.
         if since_key > stream_id(last) or (trimmed and since_key < stream_id(first)):
             return None
-        entries = await self.redis.xrange(key, min=f"({since}", max="+", count=limit + 1)
+        entries = await self.redis.xrange(key, min=f"({since}", max="+", count=limit + 1) or []
         if len(entries) > limit:
             return None
         return [
             Change.from_fields(
-                slug, stream, _text(xid), {_text(k): _text(v) for k, v in fields.items()}
+                slug, stream, _text(xid), {_text(k): _text(v) for k, v in (fields or {}).items()}
             )
             for xid, fields in entries
         ]
