@@ -77,7 +77,11 @@ def test_wall_legible_at_every_size(
             _check(m, f"{where}/{'photo' if photo else 'text'}")
             assert len(m["posts"]) == 1, f"{where}: one post at a time"
     if width == 1920:
-        wait_until(page, "document.getAnimations().every(a => a.playState !== 'running')")
+        wait_until(
+            page,
+            "document.getAnimations()"
+            ".every(a => a instanceof CSSTransition || a.playState !== 'running')",
+        )
         SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SHOTS / f"wall-{layout}-{theme}.png"))
     assert errors == []
