@@ -127,6 +127,22 @@ def test_branding_and_burn_in_shift(browser: Any, wall_server: WebServer) -> Non
     page.close()
 
 
+def test_rtl_and_emoji_posts_render(browser: Any, wall_server: WebServer) -> None:
+    """Right-to-left text runs right to left; emoji and CJK text keep their characters."""
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(f"{wall_server.base}/e/{SLUG}/wall")
+    page.wait_for_selector("body[data-wall-ready]", state="attached")
+    rtl = page.eval_on_selector("#post-test_rtl .post-text", "e => getComputedStyle(e).direction")
+    assert rtl == "rtl"
+    english = page.eval_on_selector(
+        "#post-test_short .post-text", "e => getComputedStyle(e).direction"
+    )
+    assert english == "ltr"
+    assert "🍕" in page.text_content("#post-test_emoji .post-text")
+    assert "会場は満員です" in page.text_content("#post-test_cjk .post-text")
+    page.close()
+
+
 def test_grid_resurfaces_older_posts_when_quiet(browser: Any, wall_server: WebServer) -> None:
     """Never frozen: with no new post for `idle` seconds, the oldest post moves to the top."""
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
