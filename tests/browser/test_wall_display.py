@@ -170,7 +170,7 @@ def test_cursor_hides_and_f_toggles_fullscreen(browser: Any, wall_server: WebSer
     page.close()
 
 
-def test_screenshots_dir_is_documented() -> None:
-    """The README's screenshots exist for every layout."""
+def test_layout_screenshots_exist() -> None:
+    """Every layout has its screenshot in docs/screenshots for the README."""
     for layout in LAYOUTS:
         assert (ROOT / "docs" / "screenshots" / f"wall-{layout}.png").is_file()
