@@ -15,7 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server import live, metrics, pages, sockets, uploads
+from server import live, metrics, pages, sockets, uploads, wall_page
 from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
 from server.render import Renderer
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/", pages.index),
         Route("/healthz", pages.healthz),
         Route("/metrics", metrics.metrics),
-        Route("/e/{slug}/wall", pages.wall),
+        Route("/e/{slug}/wall", wall_page.wall),
         Route("/e/{slug}/live", live.live_page),
         Route("/e/{slug}/posts", live.older_posts),
         Route("/e/{slug}/gallery", live.gallery),

@@ -120,6 +120,11 @@ async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
                 title=args.title,
                 hashtags=tuple(normalize_tag(t) for t in args.tag),
                 description=args.description,
+                layout=args.layout,
+                theme=args.theme,
+                accent=args.accent,
+                logo_url=args.logo_url,
+                join_url=args.join_url,
             )
         except PostError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -155,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--title", required=True)
     create.add_argument("--tag", action="append", default=[], help="a hashtag (repeatable)")
     create.add_argument("--description", default="")
+    create.add_argument("--layout", default="grid", help="wall layout: grid, spotlight or ticker")
+    create.add_argument("--theme", default="dark", help="wall theme: dark, light or contrast")
+    create.add_argument("--accent", default="", help="accent colour as #rrggbb")
+    create.add_argument("--logo-url", default="", help="logo shown on the wall (https or /path)")
+    create.add_argument(
+        "--join-url", default="", help="where the QR code goes (default: live page)"
+    )
     sources_cli.add_parser(sub)
     return parser
 

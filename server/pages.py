@@ -1,4 +1,4 @@
-"""HTTP pages: the event list, the wall, and the health check (the live page: server/live.py)."""
+"""HTTP pages: the event list and the health check (the wall: wall_page; the live page: live)."""
 
 from __future__ import annotations
 
@@ -25,19 +25,6 @@ async def index(request: Request) -> Response:
     svc = services(request)
     events = await svc.store.list_events()
     return HTMLResponse(svc.renderer.page("index.html", events=events))
-
-
-async def _screen(request: Request, template: str) -> Response:
-    svc = services(request)
-    event = await _event(request)
-    since, posts = await svc.store.snapshot(event.slug, limit=svc.settings.page_size)
-    html = svc.renderer.page(template, event=event, posts=posts, since=since)
-    return HTMLResponse(html, headers={"cache-control": "no-store"})
-
-
-async def wall(request: Request) -> Response:
-    """The projector wall: approved posts, newest first, live."""
-    return await _screen(request, "wall.html")
 
 
 async def healthz(request: Request) -> Response:

@@ -10,6 +10,9 @@ from typing import Any
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_TEXT = 20_000
 MAX_PHOTOS = 8
+LAYOUTS = ("grid", "spotlight", "ticker")
+THEMES = ("dark", "light", "contrast")
+COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class PostError(ValueError):
@@ -132,19 +135,34 @@ class Post:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """An event: a slug for URLs, a title, the hashtags it follows."""
+    """An event: a slug for URLs, a title, the hashtags it follows, and how its wall looks."""
 
     slug: str
     title: str
     hashtags: tuple[str, ...] = ()
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    layout: str = "grid"
+    theme: str = "dark"
+    accent: str = ""
+    logo_url: str = ""
+    join_url: str = ""
 
     def __post_init__(self) -> None:
         if not SLUG_RE.fullmatch(self.slug):
             raise PostError("slug: lower-case letters, digits and '-', at most 63")
         if not self.title.strip():
             raise PostError("title: required")
+        if self.layout not in LAYOUTS:
+            raise PostError(f"layout: one of {', '.join(LAYOUTS)}")
+        if self.theme not in THEMES:
+            raise PostError(f"theme: one of {', '.join(THEMES)}")
+        if self.accent and not COLOUR_RE.fullmatch(self.accent):
+            raise PostError("accent: a colour as #rrggbb")
+        for name in ("logo_url", "join_url"):
+            value = getattr(self, name)
+            if value and not re.match(r"^(https?://|/(?!/))", value):
+                raise PostError(f"{name}: an http(s) URL or a path starting with /")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `from_dict` reads it back."""
@@ -161,6 +179,11 @@ class Event:
             hashtags=tuple(data.get("hashtags", ())),
             description=data.get("description", ""),
             extra=dict(data.get("extra", {})),
+            layout=data.get("layout") or "grid",
+            theme=data.get("theme") or "dark",
+            accent=data.get("accent", ""),
+            logo_url=data.get("logo_url", ""),
+            join_url=data.get("join_url", ""),
         )
 
 

@@ -52,6 +52,8 @@ class Settings:
     """Seconds between two polls of a polled source (Mastodon REST without a token, RSS)."""
     embed_origins: str = ""
     """Sites allowed to frame /e/{slug}/embed, space-separated (https://example.org); empty: none."""
+    public_url: str = ""
+    """Base URL people reach this server at, for the wall's QR code. Empty: the request's own."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

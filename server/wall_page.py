@@ -1,0 +1,56 @@
+"""The projector wall page: layout and theme, the join QR code, stats and faces."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+
+import segno
+from markupsafe import Markup
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from server.services import services
+from wall.display import faces, join_prompt, join_url, short_url, wall_options, wall_stats
+from wall.moderation import State
+
+# Approved posts read to count people and photos at render; beyond this the counts are
+# of the newest STATS_SCAN posts (the post count itself is always exact).
+STATS_SCAN = 5000
+
+
+@lru_cache(maxsize=64)
+def qr_svg(url: str) -> Markup:
+    """The QR code of a URL as inline SVG, dark on light so every phone reads it."""
+    code = segno.make(url, error="m", micro=False)
+    svg = code.svg_inline(scale=1, border=2, dark="#000", light="#fff", omitsize=True)
+    return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code" ', 1))
+
+
+async def wall(request: Request) -> Response:
+    """The projector wall: approved posts, newest first, live; `?layout=`, `?theme=`."""
+    svc = services(request)
+    slug = request.path_params["slug"]
+    event = await svc.store.get_event(slug)
+    if event is None:
+        raise HTTPException(404, f"No event called {slug!r}.")
+    since, posts = await svc.store.snapshot(slug, limit=svc.settings.page_size)
+    total = await svc.store.count(slug, State.APPROVED)
+    scanned = await svc.store.posts(slug, State.APPROVED, limit=STATS_SCAN)
+    stats = await asyncio.to_thread(wall_stats, total, scanned)
+    url = join_url(event, svc.settings.public_url or str(request.base_url))
+    html = svc.renderer.page(
+        "wall.html",
+        event=event,
+        posts=posts,
+        since=since,
+        options=wall_options(event, request.query_params),
+        stats=stats,
+        faces=faces(posts),
+        join_url=url,
+        join_short=short_url(url),
+        join_prompt=join_prompt(event),
+        qr=qr_svg(url),
+    )
+    return HTMLResponse(html, headers={"cache-control": "no-store"})

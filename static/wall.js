@@ -1,0 +1,244 @@
+// Eventwall projector wall: layouts that move, a wall that never freezes, a screen that
+// never burns in. Resume, the DOM bound and the status dot are eventwall.js's job.
+(function () {
+  "use strict";
+  var body = document.body;
+  var posts = document.getElementById("posts");
+  if (!body || !posts) return;
+
+  var layout = body.dataset.layout || "grid";
+  var cycleMs = seconds(body.dataset.cycle, 8) * 1000;
+  var idleMs = seconds(body.dataset.idle, 20) * 1000;
+  var CURSOR_IDLE_MS = 3000;
+  var SHIFT_EVERY_MS = 60000;
+  var PRELOAD_TIMEOUT_MS = 8000;
+  var MAX_FACES = 16;
+  var NEW_FACES = 3;
+  var MAX_SEEN = 5000;
+  // One mutation adding more posts than this is a full re-render, not arrivals.
+  var RESET_BATCH = 3;
+
+  function seconds(raw, fallback) {
+    var n = parseInt(raw || "", 10);
+    return n > 0 ? n : fallback;
+  }
+
+  // Branding: CSSOM is allowed by the CSP where an inline style attribute is not.
+  if (/^#[0-9a-fA-F]{6}$/.test(body.dataset.accent || "")) {
+    body.style.setProperty("--accent", body.dataset.accent);
+  }
+
+  function articles() {
+    return Array.prototype.slice.call(posts.querySelectorAll(":scope > article.post"));
+  }
+
+  var seen = new Set();
+  var people = new Set();
+  articles().forEach(function (a) { seen.add(a.id); people.add(author(a)); });
+  document.querySelectorAll("#faces .face").forEach(function (f) {
+    people.add((f.dataset.handle || "").toLowerCase());
+  });
+
+  function author(article) { return (article.dataset.author || "").toLowerCase(); }
+
+  function remember(id) {
+    seen.add(id);
+    if (seen.size > MAX_SEEN) seen.delete(seen.values().next().value);
+  }
+
+  // Lazy images inside hidden posts would never load; load them all, they are few (bounded).
+  function eager(article) {
+    article.querySelectorAll("img[loading=lazy]").forEach(function (img) { img.loading = "eager"; });
+  }
+
+  // Resolves once every image of the post is decoded (or failed, or took too long).
+  function preload(article) {
+    var waits = Array.prototype.map.call(article.querySelectorAll("img"), function (img) {
+      if (img.complete && img.naturalWidth) return Promise.resolve();
+      var probe = new Image();
+      probe.src = img.currentSrc || img.src;
+      return probe.decode().catch(function () {});
+    });
+    var timeout = new Promise(function (resolve) { setTimeout(resolve, PRELOAD_TIMEOUT_MS); });
+    return Promise.race([Promise.all(waits), timeout]);
+  }
+
+  // -- spotlight and ticker: one post at a time --------------------------------------
+  var current = null;
+  var shownAt = Date.now();
+
+  function show(article) {
+    if (!article) return;
+    shownAt = Date.now();
+    preload(article).then(function () {
+      if (!article.isConnected) return;
+      if (current && current !== article) current.classList.remove("is-spotlit");
+      current = article;
+      article.classList.add("is-spotlit");
+      body.dataset.spotlit = article.id;
+    });
+  }
+
+  function advance() {
+    var list = articles().filter(function (a) { return !a.classList.contains("arriving"); });
+    if (!list.length) return;
+    var at = current ? list.indexOf(current) : -1;
+    show(list[(at + 1) % list.length]);
+  }
+
+  // -- grid: older posts resurface when the room goes quiet ---------------------------
+  var lastArrival = Date.now();
+  var lastResurface = 0;
+
+  function resurface() {
+    var list = articles().filter(function (a) { return !a.classList.contains("pinned"); });
+    if (list.length < 2) return;
+    var older = list[list.length - 1];
+    var first = list[0];
+    articles().forEach(function (a) { a.classList.remove("resurfaced"); });
+    older.classList.add("resurfaced");
+    posts.insertBefore(older, first);
+    body.dataset.resurfaced = older.id;
+  }
+
+  // -- faces and stats ----------------------------------------------------------------
+  function addFace(article) {
+    var faces = document.getElementById("faces");
+    if (!faces) return;
+    var handle = article.dataset.author || "";
+    var nameEl = article.querySelector(".display-name");
+    var name = nameEl ? nameEl.textContent : handle;
+    faces.querySelectorAll(".face").forEach(function (f) {
+      if ((f.dataset.handle || "").toLowerCase() === handle.toLowerCase()) f.remove();
+    });
+    var face = document.createElement("li");
+    face.className = "face";
+    face.dataset.handle = handle;
+    face.title = name;
+    var avatar = article.querySelector(".avatar");
+    if (avatar) {
+      var img = document.createElement("img");
+      img.src = avatar.currentSrc || avatar.src;
+      img.alt = name;
+      face.appendChild(img);
+    } else {
+      var initials = document.createElement("span");
+      initials.className = "initials";
+      initials.textContent = name.replace(/@/g, " ").trim().split(/\s+/).slice(0, 2)
+        .map(function (w) { return w.charAt(0); }).join("").toUpperCase() || "?";
+      face.appendChild(initials);
+    }
+    faces.insertBefore(face, faces.firstChild);
+    var all = faces.querySelectorAll(".face");
+    all.forEach(function (f, i) {
+      f.classList.toggle("new", i < NEW_FACES);
+      if (i >= MAX_FACES) f.remove();
+    });
+  }
+
+  function bumpStats(article) {
+    var stats = document.getElementById("stats");
+    if (!stats) return;
+    var handle = author(article);
+    var isNewPerson = handle && !people.has(handle);
+    if (isNewPerson) people.add(handle);
+    var add = { posts: 1, people: isNewPerson ? 1 : 0, photos: article.querySelectorAll(".photo").length };
+    Object.keys(add).forEach(function (key) {
+      var value = parseInt(stats.dataset[key] || "0", 10) + add[key];
+      stats.dataset[key] = String(value);
+      var el = stats.querySelector(".stat-" + key);
+      if (el) el.textContent = String(value);
+    });
+  }
+
+  // -- arrivals, edits and removals, however htmx swapped them in ----------------------
+  function arrived(article) {
+    remember(article.id);
+    lastArrival = Date.now();
+    article.classList.add("arriving");
+    eager(article);
+    preload(article).then(function () {
+      article.classList.remove("arriving");
+      if (!article.isConnected) return;
+      addFace(article);
+      bumpStats(article);
+      if (layout !== "grid") show(article);
+    });
+  }
+
+  new MutationObserver(function (records) {
+    records.forEach(function (record) {
+      var added = Array.prototype.filter.call(record.addedNodes, function (n) {
+        return n.nodeType === 1 && n.matches("article.post");
+      });
+      var reset = added.length > RESET_BATCH;
+      added.forEach(function (article) {
+        if (seen.has(article.id) || reset) {
+          remember(article.id);
+          eager(article);
+          if (current && !current.isConnected && current.id === article.id) {
+            current = article; // an edit replaced the post in the spotlight
+            article.classList.add("is-spotlit");
+          }
+        } else {
+          arrived(article);
+        }
+      });
+    });
+    if (current && !current.isConnected) {
+      current = null; // hidden or deleted: it leaves the screen now, the next one shows
+      if (layout !== "grid") advance();
+    }
+  }).observe(posts, { childList: true });
+
+  // -- the clock -------------------------------------------------------------------------
+  setInterval(function () {
+    var now = Date.now();
+    if (layout === "grid") {
+      if (now - lastArrival >= idleMs && now - lastResurface >= idleMs) {
+        lastResurface = now;
+        resurface();
+      }
+    } else if (now - shownAt >= cycleMs) {
+      advance();
+    }
+  }, 250);
+
+  // Against burn-in: move the static parts by a fraction of a percent, slowly.
+  function shift() {
+    var range = 0.35; // vmin
+    var x = (Math.random() * 2 - 1) * range;
+    var y = (Math.random() * 2 - 1) * range;
+    body.style.setProperty("--shift-x", x.toFixed(3) + "vmin");
+    body.style.setProperty("--shift-y", y.toFixed(3) + "vmin");
+  }
+  shift();
+  setInterval(shift, SHIFT_EVERY_MS);
+
+  // The cursor hides when the mouse rests.
+  var cursorTimer = 0;
+  function wake() {
+    body.classList.remove("cursor-idle");
+    clearTimeout(cursorTimer);
+    cursorTimer = setTimeout(function () { body.classList.add("cursor-idle"); }, CURSOR_IDLE_MS);
+  }
+  ["mousemove", "mousedown", "touchstart"].forEach(function (name) {
+    document.addEventListener(name, wake, { passive: true });
+  });
+  wake();
+
+  // `f` toggles fullscreen.
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "f" && evt.key !== "F") return;
+    if (evt.ctrlKey || evt.metaKey || evt.altKey) return;
+    if (document.fullscreenElement) {
+      document.exitFullscreen().catch(function () {});
+    } else if (document.documentElement.requestFullscreen) {
+      document.documentElement.requestFullscreen().catch(function () {});
+    }
+  });
+
+  articles().forEach(eager);
+  if (layout !== "grid") show(articles()[0]);
+  body.dataset.wallReady = "1";
+})();
