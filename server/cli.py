@@ -78,7 +78,9 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
         worker.cancel()
 
 
-async def _replay(settings: Settings, path: Path, slug: str, rate: float) -> int:
+async def _replay(
+    settings: Settings, path: Path, slug: str, rate: float, moderation: str = "post"
+) -> int:
     from ingest.pipeline import take
     from ingest.sources.replay import BadLine, read_jsonl
 
@@ -86,7 +88,7 @@ async def _replay(settings: Settings, path: Path, slug: str, rate: float) -> int
     async with open_store(settings) as store:
         event = await store.get_event(slug)
         if event is None:
-            event = Event(slug=slug, title=slug.replace("-", " ").title())
+            event = Event(slug=slug, title=slug.replace("-", " ").title(), moderation=moderation)
             await store.save_event(event)
             log.info("created event %s", slug)
         for item in read_jsonl(path):
@@ -111,12 +113,54 @@ async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
                 title=args.title,
                 hashtags=tuple(normalize_tag(t) for t in args.tag),
                 description=args.description,
+                moderation=args.moderation,
             )
         except PostError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         await store.save_event(event)
     print(f"saved event {event.slug}: /e/{event.slug}/wall")
+    return 0
+
+
+async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
+    async with open_store(settings) as store:
+        event = await store.get_event(slug)
+        if event is None:
+            print(f"error: no event called {slug!r}", file=sys.stderr)
+            return 2
+        await store.save_event(dataclasses.replace(event, moderation=moderation))
+    print(f"event {slug}: {moderation}-moderation")
+    return 0
+
+
+async def _add_moderator(settings: Settings, args: argparse.Namespace) -> int:
+    from wall.accounts import Accounts, new_password
+
+    if not args.event and not args.admin:
+        print("error: give --event SLUG, or --admin for every event", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else new_password()
+    if len(password) < 10:
+        print("error: a password needs at least 10 characters", file=sys.stderr)
+        return 2
+    async with open_store(settings) as store:
+        if args.event and await store.get_event(args.event) is None:
+            print(f"error: no event called {args.event!r}", file=sys.stderr)
+            return 2
+        try:
+            moderator = await Accounts(store.redis).add(
+                args.email, password, event=args.event, admin=args.admin
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    role = (
+        "admin (every event)" if moderator.admin else "moderator of " + ", ".join(moderator.events)
+    )
+    print(f"{moderator.email}: {role}")
+    if not args.password_stdin:
+        print(f"one-time password (shown once): {password}")
     return 0
 
 
@@ -138,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", type=Path)
     replay.add_argument("--event", required=True, help="event slug (created if missing)")
     replay.add_argument("--rate", type=float, default=0, help="posts a second (0: all at once)")
+    replay.add_argument(
+        "--moderation",
+        choices=["pre", "post"],
+        default="post",
+        help="mode of an event the replay creates (default post: an archive is already curated)",
+    )
 
     event = sub.add_parser("event", help="manage events")
     event_sub = event.add_subparsers(dest="event_command", required=True)
@@ -146,6 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--title", required=True)
     create.add_argument("--tag", action="append", default=[], help="a hashtag (repeatable)")
     create.add_argument("--description", default="")
+    create.add_argument(
+        "--moderation", choices=["pre", "post"], default="pre", help="moderation mode (default pre)"
+    )
+    mode = event_sub.add_parser("mode", help="switch an event between pre- and post-moderation")
+    mode.add_argument("slug")
+    mode.add_argument("moderation", choices=["pre", "post"])
+
+    moderator = sub.add_parser("moderator", help="manage moderators")
+    moderator_sub = moderator.add_subparsers(dest="moderator_command", required=True)
+    add = moderator_sub.add_parser("add", help="create a moderator; prints a one-time password")
+    add.add_argument("email")
+    add.add_argument("--event", default="", help="event slug the moderator may moderate")
+    add.add_argument("--admin", action="store_true", help="moderates every event, adds others")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin instead"
+    )
     return parser
 
 
@@ -173,9 +239,15 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.file.is_file():
                     print(f"error: no such file: {args.file}", file=sys.stderr)
                     return 2
-                return asyncio.run(_replay(settings, args.file, args.event, args.rate))
+                return asyncio.run(
+                    _replay(settings, args.file, args.event, args.rate, args.moderation)
+                )
+            elif args.command == "event" and args.event_command == "mode":
+                return asyncio.run(_set_mode(settings, args.slug, args.moderation))
             elif args.command == "event":
                 return asyncio.run(_create_event(settings, args))
+            elif args.command == "moderator":
+                return asyncio.run(_add_moderator(settings, args))
     except KeyboardInterrupt:
         pass
     return 0

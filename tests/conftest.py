@@ -78,3 +78,9 @@ def browser() -> Iterator[object]:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run browser tests last: sync Playwright keeps an event loop running in this thread
+    while its session fixture is open, which async tests after it would trip over."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

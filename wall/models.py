@@ -10,6 +10,7 @@ from typing import Any
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_TEXT = 20_000
 MAX_PHOTOS = 8
+MODERATION_MODES = ("pre", "post")
 
 
 class PostError(ValueError):
@@ -137,12 +138,16 @@ class Event:
     hashtags: tuple[str, ...] = ()
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    moderation: str = "pre"
+    """"pre": nothing shows until a moderator approves it; "post": shown at once, hideable."""
 
     def __post_init__(self) -> None:
         if not SLUG_RE.fullmatch(self.slug):
             raise PostError("slug: lower-case letters, digits and '-', at most 63")
         if not self.title.strip():
             raise PostError("title: required")
+        if self.moderation not in MODERATION_MODES:
+            raise PostError("moderation: 'pre' or 'post'")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `from_dict` reads it back."""
@@ -159,6 +164,7 @@ class Event:
             hashtags=tuple(data.get("hashtags", ())),
             description=data.get("description", ""),
             extra=dict(data.get("extra", {})),
+            moderation=data.get("moderation", "pre"),
         )
 
 
