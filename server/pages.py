@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from server.services import services
+from wall.mod_store import ModerationStore
 from wall.models import Event
 
 
@@ -31,7 +32,10 @@ async def _screen(request: Request, template: str) -> Response:
     svc = services(request)
     event = await _event(request)
     since, posts = await svc.store.snapshot(event.slug, limit=svc.settings.page_size)
-    html = svc.renderer.page(template, event=event, posts=posts, since=since)
+    announcement = await ModerationStore(svc.redis).announcement(event.slug)
+    html = svc.renderer.page(
+        template, event=event, posts=posts, since=since, announcement=announcement
+    )
     return HTMLResponse(html, headers={"cache-control": "no-store"})
 
 

@@ -115,7 +115,7 @@ class Accounts:
         raw = await self.redis.hget(self.KEY, normalize_email(email))
         return Moderator.from_dict(json.loads(raw)) if raw else None
 
-    async def list(self) -> list[Moderator]:
+    async def all(self) -> list[Moderator]:
         """Every moderator, by email."""
         raw = await self.redis.hgetall(self.KEY)
         return sorted(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -19,7 +19,7 @@ from wall.moderation import (
     author_key,
     fingerprint,
 )
-from wall.store import CHANNEL_PREFIX, _key
+from wall.store import CHANNEL_PREFIX, _key, _text
 
 # An announcement is a change on the public log, so live pages get it like any other and
 # a reconnecting page resumes past it. KEYS: log:public, current  ARGV: maxlen, channel, json, ttl
@@ -108,8 +108,8 @@ class ModerationStore:
         raw = await self.redis.get(_key(slug, "rules"))
         data = json.loads(raw) if raw else {}
         return Rules(
-            trusted=frozenset(trusted),
-            banned=frozenset(banned),
+            trusted=frozenset(_text(t) for t in trusted),
+            banned=frozenset(_text(b) for b in banned),
             blocked_words=tuple(data.get("blocked_words", ())),
             blocked_tags=tuple(data.get("blocked_tags", ())),
             flood_limit=int(data.get("flood_limit", DEFAULT_FLOOD_LIMIT)),
@@ -133,18 +133,22 @@ class ModerationStore:
         await self.redis.srem(_key(slug, other), who)
         await self.redis.sadd(_key(slug, standing), who)
 
+    async def clear_author(self, slug: str, handle: str, standing: str) -> None:
+        """Take an author off the trusted or banned list."""
+        await self.redis.srem(_key(slug, standing), author_key(handle))
+
     # -- authors' recent activity ------------------------------------------------------------
     async def history(self, slug: str, handle: str, at_ms: int) -> History:
         """The author's posts of the last 10 minutes and approvals of the last minute."""
         who = author_key(handle)
-        texts = await self.redis.zrangebyscore(
+        texts: list[Any] = await self.redis.zrangebyscore(
             _key(slug, f"texts:{who}"), at_ms - DUPLICATE_WINDOW_MS, "+inf", withscores=True
         )
-        approved = await self.redis.zrangebyscore(
+        approved: list[Any] = await self.redis.zrangebyscore(
             _key(slug, f"approved:{who}"), at_ms - FLOOD_WINDOW_MS, "+inf", withscores=True
         )
         return History(
-            recent_texts=[(m.split("|", 1)[0], int(s)) for m, s in texts],
+            recent_texts=[(_text(m).split("|", 1)[0], int(s)) for m, s in texts],
             approved_at=[int(s) for _, s in approved],
         )
 
@@ -174,7 +178,7 @@ class ModerationStore:
         if not post_ids:
             return {}
         values = await self.redis.hmget(_key(slug, "reasons"), post_ids)
-        return {pid: v for pid, v in zip(post_ids, values, strict=True) if v}
+        return {pid: _text(v) for pid, v in zip(post_ids, values, strict=True) if v}
 
     async def pin(self, slug: str, post_id: str, pinned: bool) -> None:
         """Pin or unpin a post."""
@@ -185,15 +189,19 @@ class ModerationStore:
 
     async def pinned(self, slug: str) -> set[str]:
         """Ids of pinned posts."""
-        return set(await self.redis.smembers(_key(slug, "pinned")))
+        return {_text(m) for m in await self.redis.smembers(_key(slug, "pinned"))}
 
     # -- audit ---------------------------------------------------------------------------
     async def record(self, slug: str, entry: AuditEntry) -> str:
         """Append a decision to the audit log; a moderator's last applied one is kept for undo."""
         xid = await self.redis.xadd(
-            _key(slug, "audit"), entry.to_fields(), maxlen=self.audit_maxlen, approximate=True
+            _key(slug, "audit"),
+            cast(Any, entry.to_fields()),
+            maxlen=self.audit_maxlen,
+            approximate=True,
         )
-        if entry.outcome == "applied" and not entry.actor.startswith("rule:"):
+        undoable = entry.post_id and entry.action not in {"undo", "ingest"}
+        if entry.outcome == "applied" and undoable and not entry.actor.startswith("rule:"):
             await self.redis.hset(
                 _key(slug, "last-decision"),
                 entry.actor,
@@ -203,8 +211,8 @@ class ModerationStore:
 
     async def audit(self, slug: str, *, limit: int = 100) -> list[AuditEntry]:
         """The newest decisions first."""
-        entries = await self.redis.xrevrange(_key(slug, "audit"), count=limit)
-        return [AuditEntry.from_fields(xid, fields) for xid, fields in entries]
+        entries: list[Any] = await self.redis.xrevrange(_key(slug, "audit"), count=limit) or []
+        return [AuditEntry.from_fields(_text(xid), fields) for xid, fields in entries]
 
     async def last_decision(self, slug: str, actor: str) -> AuditEntry | None:
         """A moderator's last applied decision, not yet undone."""

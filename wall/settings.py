@@ -36,6 +36,10 @@ class Settings:
     """At most this many missed changes are replayed on reconnect; more get a full re-render."""
     page_size: int = 50
     """Posts rendered on a first page load and on a full re-render."""
+    secret_key: str = ""
+    """Key signing moderators' session cookies. Empty: generated once into DATA_DIR/secret_key (0600)."""
+    session_hours: int = 12
+    """How long a moderator stays logged in."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,46 @@
+"""The moderators' websocket: every change of the event's `mod` log, for logged-in moderators."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.auth import UNAUTHORIZED_CLOSE, auth
+from server.services import services
+from server.sockets import _serve
+from wall.store import stream_id
+
+
+async def moderator_socket(websocket: WebSocket) -> None:
+    """Authorized on connect (else closed with 4401); `?since=ID` resumes the mod log."""
+    svc = services(websocket)
+    slug = websocket.path_params["slug"]
+    found = await auth(websocket).current(websocket)
+    # Accept before closing: a close before accept reaches the browser as a bare 403,
+    # and the console needs the 4401 code to know it should send the moderator to login.
+    await websocket.accept()
+    if found is None or not found[1].can_moderate(slug):
+        await websocket.close(code=UNAUTHORIZED_CLOSE, reason="log in as a moderator of this event")
+        return
+    if await svc.store.get_event(slug) is None:
+        await websocket.close(code=4404, reason="no such event")
+        return
+    async with svc.hub.subscribe(slug, "mod") as client:
+        since = websocket.query_params.get("since", "")
+        try:
+            if since:
+                changes = await svc.store.changes_since(
+                    slug, since, stream="mod", limit=svc.settings.resume_limit
+                )
+                if changes is None:
+                    # Too far behind to replay exactly: the console reloads itself.
+                    await websocket.send_text(json.dumps({"type": "reload"}))
+                    client.last = stream_id(await svc.store.last_change_id(slug, "mod"))
+                else:
+                    for change in changes:
+                        await websocket.send_text(svc.hub.message(change).data)
+                        client.last = stream_id(change.id)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return
+        await _serve(svc, websocket, client)
