@@ -70,7 +70,8 @@
     if (submitter && submitter.name) data.set(submitter.name, submitter.value);
     data.set("csrf", csrf);
     form.classList.add("busy");
-    return fetch(form.action, {
+    // getAttribute: form.action would be the buttons named "action".
+    return fetch(form.getAttribute("action"), {
       method: "POST",
       body: data,
       credentials: "same-origin",

@@ -91,6 +91,7 @@ class WebServer:
         self.port = 0
         self.lines: list[str] = []
         self._ready = threading.Event()
+        self._reader: threading.Thread | None = None
 
     def start(self) -> WebServer:
         """Start the server and wait until it listens."""
@@ -102,7 +103,8 @@ class WebServer:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         if not self._ready.wait(deadline(20)):
             self.stop()
             raise AssertionError("web server did not start:\n" + "".join(self.lines[-30:]))
@@ -136,6 +138,11 @@ class WebServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._reader is not None:
+            self._reader.join(deadline(5))  # it ends at EOF, now that the process has exited
+        if self.process and self.process.stdout:
+            # Closed here, not left to the garbage collector: an unclosed pipe is a warning.
+            self.process.stdout.close()
 
     def __enter__(self) -> WebServer:
         return self.start()
