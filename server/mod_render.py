@@ -54,3 +54,10 @@ def announcement(renderer: Renderer, change: Change) -> str:
     return renderer.env.get_template("_announcement.html").render(
         text=data.get("text", ""), expires_ms=int(data.get("expires_ms", 0)), change_id=change.id
     )
+
+
+def spotlight(renderer: Renderer, change: Change) -> str:
+    """The wall's spotlight: the pinned post, replaced out of band (empty when unpinned)."""
+    return renderer.env.get_template("_spotlight.html").render(
+        post=change.post, change_id=change.id, oob=True
+    )

@@ -124,15 +124,16 @@ async def decide(
         return await _refused(mod, slug, who, action, post_id, seen, current)
     if action in {"ban", "trust"}:
         await mod.set_author(slug, post.author.handle, "banned" if action == "ban" else "trusted")
-    if action == "pin":
-        await mod.pin(slug, post_id, True)
-    if action in {"hide", "reject", "ban"}:
+    if target != State.APPROVED:
+        # Out of the spotlight before it leaves the wall, so no moment shows it there alone.
         await mod.pin(slug, post_id, False)
     outcome = await svc.store.set_state(
         slug, post_id, target, expected=seen, actor=who, reason=action
     )
     if outcome.conflict:
         return await _refused(mod, slug, who, action, post_id, seen, State(outcome.previous))
+    if action == "pin" and not await mod.pin(slug, post_id, True):
+        return Result(False, "", "Not pinned: the post is no longer approved.", 409)
     await mod.record(slug, AuditEntry(now_ms(), who, action, post_id, seen.value, target.value))
     await mod.set_reason(slug, post_id, f"{action} by {who}")
     return Result(True, target.value, f"{_past(action)}.")
@@ -173,7 +174,7 @@ def _past(action: str) -> str:
         "reject": "Rejected",
         "hide": "Hidden from the wall",
         "restore": "Back in the queue",
-        "pin": "Pinned",
+        "pin": "In the spotlight on the wall",
         "ban": "Author banned, post rejected",
         "trust": "Author trusted, post approved",
     }.get(action, action)
@@ -221,6 +222,8 @@ async def undo_last(svc: Services, slug: str, moderator: Moderator) -> Result:
     if last is None:
         return Result(False, "", "Nothing to undo.", 409)
     before, after = State(last.from_state), State(last.to_state)
+    if before != State.APPROVED or last.action == "pin":
+        await mod.pin(slug, last.post_id, False)  # out of the spotlight before off the wall
     outcome = await svc.store.set_state(
         slug, last.post_id, before, expected=after, actor=moderator.email, reason="undo"
     )
@@ -233,8 +236,6 @@ async def undo_last(svc: Services, slug: str, moderator: Moderator) -> Result:
     if post is not None and last.action in {"ban", "trust"}:
         standing = "banned" if last.action == "ban" else "trusted"
         await mod.clear_author(slug, post.author.handle, standing)
-    if last.action == "pin":
-        await mod.pin(slug, last.post_id, False)
     await mod.forget_last(slug, moderator.email)
     await mod.record(
         slug,

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from server.services import services
 from wall.mod_store import ModerationStore
 from wall.models import Event
+from wall.moderation import State
 
 
 async def _event(request: Request) -> Event:
@@ -32,9 +33,19 @@ async def _screen(request: Request, template: str) -> Response:
     svc = services(request)
     event = await _event(request)
     since, posts = await svc.store.snapshot(event.slug, limit=svc.settings.page_size)
-    announcement = await ModerationStore(svc.redis).announcement(event.slug)
+    mod = ModerationStore(svc.redis)
+    announcement = await mod.announcement(event.slug)
+    spotlight = None
+    for post_id in await mod.pinned(event.slug):
+        if await svc.store.get_state(event.slug, post_id) == State.APPROVED:
+            spotlight = await svc.store.get_post(event.slug, post_id)
     html = svc.renderer.page(
-        template, event=event, posts=posts, since=since, announcement=announcement
+        template,
+        event=event,
+        posts=posts,
+        since=since,
+        announcement=announcement,
+        spotlight=spotlight,
     )
     return HTMLResponse(html, headers={"cache-control": "no-store"})
 

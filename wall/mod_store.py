@@ -38,6 +38,28 @@ redis.call('PUBLISH', ARGV[2], cjson.encode({id = xid, event = slug, stream = 'p
 return xid
 """
 
+# KEYS: state, posts, log:public, spotlight  ARGV: maxlen, channel, post_id, slug, pin (1/0)
+_PIN = r"""
+local id, body, current = ARGV[3], '', redis.call('GET', KEYS[4])
+if ARGV[5] == '1' then
+  if redis.call('HGET', KEYS[1], id) ~= 'approved' then return 0 end
+  if current == id then return 1 end
+  body = redis.call('HGET', KEYS[2], id)
+  redis.call('SET', KEYS[4], id)
+else
+  if current ~= id then return 1 end
+  redis.call('DEL', KEYS[4])
+  id = ''
+end
+local state = ''
+if body ~= '' then state = 'approved' end
+local xid = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*',
+  'type', 'spotlight', 'post_id', id, 'post', body, 'state', state, 'actor', '', 'reason', '')
+redis.call('PUBLISH', ARGV[2], cjson.encode({id = xid, event = ARGV[4], stream = 'public',
+  type = 'spotlight', post_id = id, post = body, state = state, actor = '', reason = ''}))
+return 1
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
@@ -99,6 +121,7 @@ class ModerationStore:
         self.audit_maxlen = audit_maxlen
         self.log_maxlen = log_maxlen
         self._announce = redis.register_script(_ANNOUNCE)
+        self._pin = redis.register_script(_PIN)
 
     # -- rules ---------------------------------------------------------------------------
     async def rules(self, slug: str) -> Rules:
@@ -180,16 +203,27 @@ class ModerationStore:
         values = await self.redis.hmget(_key(slug, "reasons"), post_ids)
         return {pid: _text(v) for pid, v in zip(post_ids, values, strict=True) if v}
 
-    async def pin(self, slug: str, post_id: str, pinned: bool) -> None:
-        """Pin or unpin a post."""
-        if pinned:
-            await self.redis.sadd(_key(slug, "pinned"), post_id)
-        else:
-            await self.redis.srem(_key(slug, "pinned"), post_id)
+    async def pin(self, slug: str, post_id: str, pinned: bool) -> bool:
+        """Put an approved post in the wall's spotlight, or take it out; False if refused.
+
+        One script checks the post is approved and writes the public log, so a post that a
+        racing moderator has just rejected can never be spotlighted.
+        """
+        result = await self._pin(
+            keys=[
+                _key(slug, "state"),
+                _key(slug, "posts"),
+                _key(slug, "log:public"),
+                _key(slug, "spotlight"),
+            ],
+            args=[self.log_maxlen, f"{CHANNEL_PREFIX}{slug}:public", post_id, slug, int(pinned)],
+        )
+        return bool(result)
 
     async def pinned(self, slug: str) -> set[str]:
-        """Ids of pinned posts."""
-        return {_text(m) for m in await self.redis.smembers(_key(slug, "pinned"))}
+        """The id of the post in the spotlight, as a set (empty when none)."""
+        raw = await self.redis.get(_key(slug, "spotlight"))
+        return {_text(raw)} if raw else set()
 
     # -- audit ---------------------------------------------------------------------------
     async def record(self, slug: str, entry: AuditEntry) -> str:

@@ -35,9 +35,16 @@ def services_for(redis: Redis, store: Store, tmp_path: Path) -> Services:
 async def visible(store: Store, slug: str) -> set[str]:
     """Posts on the wall according to the public log replayed from the start."""
     shown: set[str] = set()
+    spotlight = ""
     for change in await store.changes_since(slug, "0-0", stream="public") or []:
-        assert change.type in {"show", "update", "remove"}
-        if change.type == "remove":
+        assert change.type in {"show", "update", "remove", "spotlight"}
+        if change.type == "spotlight":
+            # Only a post on the wall goes into the spotlight...
+            assert not change.post_id or change.post_id in shown, change
+            spotlight = change.post_id
+        elif change.type == "remove":
+            # ...and it leaves the spotlight before it leaves the wall.
+            assert change.post_id != spotlight, change
             shown.discard(change.post_id)
         else:
             # A post body in the public log is always one that is approved at that moment.
@@ -124,3 +131,11 @@ async def test_hide_after_pin_removes_from_wall(redis: Redis, store: Store, tmp_
     from wall.mod_store import ModerationStore
 
     assert post.id not in await ModerationStore(redis).pinned(event.slug)
+    public = await store.changes_since(event.slug, "0-0", stream="public")
+    assert public is not None
+    assert [(c.type, c.post_id) for c in public] == [
+        ("show", post.id),
+        ("spotlight", post.id),
+        ("spotlight", ""),
+        ("remove", post.id),
+    ]
