@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server import auth, moderate, pages, sockets
+from server import admin, auth, moderate, pages, sockets
 from server.headers import SecurityHeaders
 from server.hub import Hub
 from server.mod_socket import moderator_socket
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/e/{slug}/ws", sockets.public_socket),
         Route("/login", auth.login_page, methods=["GET", "POST"]),
         Route("/logout", auth.logout, methods=["POST"]),
+        Route("/admin", admin.admin_page, methods=["GET", "POST"]),
         Route("/e/{slug}/moderate", moderate.console),
         Route("/e/{slug}/moderate/counts", moderate.tab_counts),
         Route("/e/{slug}/moderate/decide", moderate.decision, methods=["POST"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -258,3 +259,27 @@ def test_two_moderators_see_changes_live(app: Settings, redis_url: str) -> None:
                 message = ws.receive_json()
                 assert message["type"] == "state" and message["state"] == "approved"
                 assert message["actor"] == "ann@example.org"
+
+
+def test_admin_page_creates_event_and_moderator(app: Settings, redis_url: str) -> None:
+    """Admins create events and moderators from /admin; a plain moderator gets 403; CSRF needed."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"}, admins=("boss@example.org",))
+    with client_for(app) as plain:
+        login(plain, "mod@example.org")
+        assert plain.get("/admin").status_code == 403
+    with client_for(app) as admin:
+        login(admin, "boss@example.org")
+        token = csrf_of(admin)
+        event = {"kind": "event", "slug": "conf", "title": "Conf", "moderation": "pre"}
+        assert admin.post("/admin", data=event).status_code == 403  # no CSRF token
+        assert admin.post("/admin", data={**event, "csrf": token}).status_code == 200
+        page = admin.post(
+            "/admin",
+            data={"kind": "moderator", "email": "new@example.org", "event": "conf", "csrf": token},
+        )
+        password = re.search(r"one-time password: (\S+)</p>", page.text)
+        assert page.status_code == 200 and password, page.text
+    with client_for(app) as new:
+        assert login(new, "new@example.org", password.group(1)).status_code == 303
+        assert new.get("/e/conf/moderate").status_code == 200
+        assert new.get("/e/testevent/moderate").status_code == 403
