@@ -293,6 +293,7 @@ async def event_settings(request: Request) -> Response:
         blocked_words=str(form.get("blocked_words", "")).split(","),
         blocked_tags=str(form.get("blocked_tags", "")).split(","),
         flood_limit=flood,
+        hold_duplicates=form.get("hold_duplicates") == "1",
     )
     await moderation(svc).record(
         slug, AuditEntry(now_ms(), moderator.email, "rules", "", "", "", f"mode {mode}")

@@ -136,13 +136,25 @@ class ModerationStore:
             blocked_words=tuple(data.get("blocked_words", ())),
             blocked_tags=tuple(data.get("blocked_tags", ())),
             flood_limit=int(data.get("flood_limit", DEFAULT_FLOOD_LIMIT)),
+            hold_duplicates=bool(data.get("hold_duplicates", True)),
         )
 
+    async def has_rules(self, slug: str) -> bool:
+        """Whether the event's rules were ever saved (else the defaults apply)."""
+        return bool(await self.redis.exists(_key(slug, "rules")))
+
     async def set_rules(
-        self, slug: str, *, blocked_words: list[str], blocked_tags: list[str], flood_limit: int
+        self,
+        slug: str,
+        *,
+        blocked_words: list[str],
+        blocked_tags: list[str],
+        flood_limit: int,
+        hold_duplicates: bool = True,
     ) -> None:
-        """Replace the event's blocked words, hashtags and flood limit."""
+        """Replace the event's blocked words, hashtags, flood limit and duplicate rule."""
         data = {
+            "hold_duplicates": hold_duplicates,
             "blocked_words": [w.strip() for w in blocked_words if w.strip()],
             "blocked_tags": [t.strip().lstrip("#") for t in blocked_tags if t.strip()],
             "flood_limit": max(0, flood_limit),

@@ -48,6 +48,8 @@ class Rules:
     blocked_tags: tuple[str, ...] = ()
     flood_limit: int = DEFAULT_FLOOD_LIMIT
     """At most this many approved posts a minute per author on the wall (0: no limit)."""
+    hold_duplicates: bool = True
+    """Hold the same text from the same author within 10 minutes (off for the looping demo)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +104,12 @@ def blocked_content(post: Post, rules: Rules, history: History, now_ms: int) -> 
 def duplicate_text(post: Post, rules: Rules, history: History, now_ms: int) -> Decision | None:
     """The same text from the same author within 10 minutes is held as a duplicate."""
     mine = fingerprint(post.text)
-    if post.text.strip() and any(
-        fp == mine and now_ms - at <= DUPLICATE_WINDOW_MS for fp, at in history.recent_texts
+    if (
+        rules.hold_duplicates
+        and post.text.strip()
+        and any(
+            fp == mine and now_ms - at <= DUPLICATE_WINDOW_MS for fp, at in history.recent_texts
+        )
     ):
         return Decision(State.PENDING, "duplicate of a post within 10 minutes", "duplicate")
     return None

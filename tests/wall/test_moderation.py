@@ -90,6 +90,12 @@ def test_duplicate_within_ten_minutes_is_held() -> None:
     assert decision.state == State.PENDING and decision.rule == "duplicate"
 
 
+def test_duplicate_rule_can_be_switched_off() -> None:
+    """With hold_duplicates off (the looping demo) a repeated text is not held."""
+    history = History(recent_texts=[(fingerprint("hello #testevent"), NOW - 1000)])
+    assert duplicate_text(make(), Rules(hold_duplicates=False), history, NOW) is None
+
+
 def test_duplicate_after_ten_minutes_passes() -> None:
     """After 10 minutes the same text is a new post."""
     history = History(recent_texts=[(fingerprint("hello #testevent"), NOW - 11 * 60_000)])
