@@ -15,6 +15,7 @@ from wall.accounts import Moderator
 from wall.mod_store import Announcement, AuditEntry, ModerationStore, now_ms
 from wall.models import Event
 from wall.moderation import ActionError, State, target_state
+from wall.store import _key
 
 TABS: dict[str, tuple[State, ...]] = {
     "pending": (State.PENDING,),
@@ -38,12 +39,12 @@ async def _event(svc: Services, slug: str) -> Event:
 
 
 async def counts(svc: Services, slug: str) -> dict[str, int]:
-    """Posts on each tab."""
-    result = {}
-    for tab, states in TABS.items():
-        if states:
-            result[tab] = sum([await svc.store.count(slug, s) for s in states])
-    return result
+    """Posts on each tab, read in one transaction so the tabs always add up."""
+    async with svc.redis.pipeline(transaction=True) as pipe:
+        for state in State:
+            pipe.zcard(_key(slug, f"idx:{state.value}"))
+        sizes = dict(zip(State, await pipe.execute(), strict=True))
+    return {tab: sum(int(sizes[s]) for s in states) for tab, states in TABS.items() if states}
 
 
 async def console(request: Request) -> Response:

@@ -33,13 +33,17 @@
     card.querySelectorAll('input[name="csrf"]').forEach(function (input) { input.value = csrf; });
   }
 
-  var countTimer = null;
+  var countTimer = null, countAsked = 0, countShown = 0;
   function refreshCounts() {
     clearTimeout(countTimer);
     countTimer = setTimeout(function () {
+      var asked = ++countAsked;
       fetch("/e/" + slug + "/moderate/counts", { credentials: "same-origin", headers: { accept: "application/json" } })
         .then(function (r) { if (r.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname); } return r.json(); })
         .then(function (counts) {
+          // A slower, older answer must not overwrite a newer one.
+          if (asked < countShown) return;
+          countShown = asked;
           Object.keys(counts).forEach(function (name) {
             var el = document.querySelector('[data-count="' + name + '"]');
             if (el) el.textContent = counts[name];

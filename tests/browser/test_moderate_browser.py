@@ -84,6 +84,7 @@ def test_phone_moderator_approves_and_wall_shows_it(
         latency = time.monotonic() - started
         card.wait_for(state="detached")
         expect(phone.locator("[data-count=approved]")).to_have_text("1", timeout=deadline(5) * 1000)
+        expect(phone.locator("[data-count=pending]")).to_have_text("1", timeout=deadline(5) * 1000)
         assert wall.locator("#post-test_second").count() == 0  # still pending: not on the wall
         phone.screenshot(path=str(shots / "moderate-after-approve-390x844.png"), full_page=True)
         wall.screenshot(path=str(shots / "wall-after-approve-1280x720.png"))
