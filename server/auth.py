@@ -132,7 +132,8 @@ def _client_ip(request: Request) -> str:
 
 def _safe_next(value: str) -> str:
     # Only local paths: never an open redirect to another site.
-    return value if value.startswith("/") and not value.startswith("//") else "/"
+    local = value.startswith("/") and not value.startswith(("//", "/\\")) and "\\" not in value
+    return value if local else "/"
 
 
 async def login_page(request: Request) -> Response:
@@ -199,3 +200,12 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+def same_origin(conn: HTTPConnection) -> bool:
+    """Whether a websocket handshake comes from one of our own pages (or a non-browser client)."""
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    host = conn.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host

@@ -6,7 +6,7 @@ import json
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.auth import UNAUTHORIZED_CLOSE, auth
+from server.auth import UNAUTHORIZED_CLOSE, auth, same_origin
 from server.services import services
 from server.sockets import _serve
 from wall.store import stream_id
@@ -20,7 +20,8 @@ async def moderator_socket(websocket: WebSocket) -> None:
     # Accept before closing: a close before accept reaches the browser as a bare 403,
     # and the console needs the 4401 code to know it should send the moderator to login.
     await websocket.accept()
-    if found is None or not found[1].can_moderate(slug):
+    # Origin too: a page on another site must not ride on a moderator's cookie.
+    if found is None or not found[1].can_moderate(slug) or not same_origin(websocket):
         await websocket.close(code=UNAUTHORIZED_CLOSE, reason="log in as a moderator of this event")
         return
     if await svc.store.get_event(slug) is None:

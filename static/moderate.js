@@ -168,10 +168,32 @@
     body.dataset.connection = state;
   }
 
+  var auditTimer = null;
+  function refreshAudit() {
+    // The audit tab re-reads its list (rendered by the server) after each change.
+    clearTimeout(auditTimer);
+    auditTimer = setTimeout(function () {
+      fetch(location.href, { credentials: "same-origin" })
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("audit");
+          var list = document.getElementById("audit");
+          if (fresh && list) list.replaceWith(fresh);
+          document.querySelectorAll("#audit time[data-ms]").forEach(localTime);
+        })
+        .catch(function () {});
+    }, 300);
+  }
+
+  function localTime(el) {
+    el.textContent = new Date(parseInt(el.dataset.ms, 10)).toLocaleTimeString();
+  }
+
   function apply(change) {
     if (change.type === "reload") { location.reload(); return; }
     if (change.id) body.dataset.since = change.id;
     refreshCounts();
+    if (tab === "audit") refreshAudit();
     if (!queue) return;
     var existing = document.getElementById("mod-" + change.dom_id);
     var belongs = TAB_STATES[tab].indexOf(change.state) >= 0;
@@ -217,9 +239,7 @@
     };
   }
 
-  document.querySelectorAll("time[data-ms]").forEach(function (el) {
-    el.textContent = new Date(parseInt(el.dataset.ms, 10)).toLocaleTimeString();
-  });
+  document.querySelectorAll("time[data-ms]").forEach(localTime);
   if (slug && tab) connect();
   var first = cards()[0];
   if (first && window.matchMedia("(hover: hover)").matches) first.classList.add("focused");

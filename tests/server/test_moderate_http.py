@@ -283,3 +283,36 @@ def test_admin_page_creates_event_and_moderator(app: Settings, redis_url: str) -
         assert login(new, "new@example.org", password.group(1)).status_code == 303
         assert new.get("/e/conf/moderate").status_code == 200
         assert new.get("/e/testevent/moderate").status_code == 403
+
+
+def test_websocket_from_another_site_is_refused(app: Settings, redis_url: str) -> None:
+    """A logged-in moderator's cookie used from another site's page: the socket closes with 4401."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+    with client_for(app) as client:
+        login(client, "mod@example.org")
+        headers = {"origin": "https://evil.example"}
+        with client.websocket_connect("/e/testevent/moderate/ws", headers=headers) as ws:
+            with pytest.raises(Exception) as closed:
+                ws.receive_text()
+        assert getattr(closed.value, "code", None) == 4401
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "https://evil.example"])
+def test_login_never_redirects_off_site(app: Settings, redis_url: str, target: str) -> None:
+    """The `next` after login is a local path only, never another site."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+    with client_for(app) as client:
+        page = client.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token
+        response = client.post(
+            "/login",
+            data={
+                "email": "mod@example.org",
+                "password": "correct horse battery",
+                "csrf": token.group(1),
+                "next": target,
+            },
+            follow_redirects=False,
+        )
+        assert response.status_code == 303 and response.headers["location"] == "/"
