@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.auth import UNAUTHORIZED_CLOSE, auth, same_origin
-from server.services import services
-from server.sockets import _serve
+from server.services import Services, services
+from server.sockets import _close, _serve
 from wall.store import stream_id
+
+# How often an open console's session is re-checked: a moderator logged out elsewhere
+# (or whose session expired) stops receiving the queue within this many seconds.
+SESSION_RECHECK = 2.0
 
 
 async def moderator_socket(websocket: WebSocket) -> None:
@@ -44,4 +50,20 @@ async def moderator_socket(websocket: WebSocket) -> None:
                         client.last = stream_id(change.id)
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
-        await _serve(svc, websocket, client)
+        watcher = asyncio.create_task(_watch_session(svc, websocket, found[0].sid))
+        try:
+            await _serve(svc, websocket, client)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+
+async def _watch_session(svc: Services, websocket: WebSocket, sid: str) -> None:
+    """Close the socket with 4401 once its session is gone (logout, expiry)."""
+    accounts = auth(websocket).accounts
+    while True:
+        await asyncio.sleep(SESSION_RECHECK)
+        if await accounts.get_session(sid) is None:
+            await _close(websocket, UNAUTHORIZED_CLOSE, "session ended")
+            return

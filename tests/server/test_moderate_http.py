@@ -316,3 +316,19 @@ def test_login_never_redirects_off_site(app: Settings, redis_url: str, target: s
             follow_redirects=False,
         )
         assert response.status_code == 303 and response.headers["location"] == "/"
+
+
+def test_logout_closes_open_console_socket(app: Settings, redis_url: str) -> None:
+    """Logging out ends the session everywhere: an open moderators' socket is closed with 4401."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+    with client_for(app) as client:
+        login(client, "mod@example.org")
+        token = csrf_of(client)
+        with client.websocket_connect("/e/testevent/moderate/ws") as ws:
+            assert (
+                client.post("/logout", data={"csrf": token}, follow_redirects=False).status_code
+                == 303
+            )
+            with pytest.raises(Exception) as closed:
+                ws.receive_text()  # returns when the server closes the socket
+        assert getattr(closed.value, "code", None) == 4401
