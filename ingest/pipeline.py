@@ -1,4 +1,4 @@
-"""Taking source items in: sanitize, localize photos, decide the first state, store atomically."""
+"""Taking source items in: sanitize, localize photos, apply the event's rules, store atomically."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import logging
 
 from ingest.media import PhotoPipeline
 from ingest.sources.base import Deleted, Edited, SourceItem
+from wall.mod_store import AuditEntry, ModerationStore, now_ms
 from wall.models import Event, Post
-from wall.moderation import State, initial_state
+from wall.moderation import Decision, State, initial_state
 from wall.sanitize import post_html
 from wall.store import Outcome, Store
 
@@ -33,15 +34,47 @@ async def take(
     photos: PhotoPipeline | None = None,
     *,
     state: State | None = None,
+    moderation: ModerationStore | None = None,
 ) -> Outcome:
-    """Store a post for an event; a post seen before is a no-op (and its photos not fetched)."""
-    if photos is not None and post.photos and await store.get_state(event.slug, post.id):
-        return Outcome(changed=False, previous=str(await store.get_state(event.slug, post.id)))
+    """Store a post in the state the event's rules decide; a post seen before is a no-op.
+
+    `state` holds a post for review whatever the mode (attendee uploads); the rules still
+    reject banned authors and blocked words. A post seen before never has its photos fetched.
+    """
+    moderation = moderation or ModerationStore(store.redis, log_maxlen=store.log_maxlen)
+    if await store.get_state(event.slug, post.id) is not None:
+        return await store.ingest(event.slug, normalize(post), State.PENDING)  # a no-op, atomically
     clean = normalize(await _local(post, photos))
-    state = state or initial_state(event, clean)
-    outcome = await store.ingest(event.slug, clean, state)
+    # The stored event, so a mode switched in the console applies to the next post.
+    event = await store.get_event(event.slug) or event
+    at = now_ms()
+    rules = await moderation.rules(event.slug)
+    history = await moderation.history(event.slug, clean.author.handle, at)
+    decision = initial_state(event, clean, rules, history, at)
+    if state is not None and decision.state != State.REJECTED:
+        decision = Decision(state, "held for review", "source")
+    actor = f"rule:{decision.rule}"
+    outcome = await store.ingest(
+        event.slug, clean, decision.state, actor=actor, reason=decision.reason
+    )
     if outcome.changed:
-        log.debug("took %s into %s as %s", post.id, event.slug, state)
+        await moderation.set_reason(event.slug, clean.id, decision.reason)
+        await moderation.remember(
+            event.slug,
+            clean.author.handle,
+            clean.id,
+            clean.text,
+            at,
+            approved=decision.state == State.APPROVED,
+        )
+        if decision.rule != "mode":
+            await moderation.record(
+                event.slug,
+                AuditEntry(at, actor, "ingest", clean.id, "", decision.state, decision.reason),
+            )
+        log.debug(
+            "took %s into %s as %s (%s)", post.id, event.slug, decision.state, decision.reason
+        )
     return outcome
 
 

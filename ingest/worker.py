@@ -15,6 +15,7 @@ from ingest.media import LocalStorage, PhotoPipeline
 from ingest.pipeline import apply
 from ingest.sources.base import Source
 from ingest.sources.demo import DemoSource, demo_event
+from wall.mod_store import ModerationStore
 from wall.models import Event
 from wall.settings import Settings
 from wall.sources import SourceConfig, SourceRegistry
@@ -137,6 +138,17 @@ async def run_worker(settings: Settings, store: Store) -> None:
                 event = demo_event()
                 if await store.get_event(event.slug) is None:
                     await store.save_event(event)
+                moderation = ModerationStore(store.redis, log_maxlen=store.log_maxlen)
+                if not await moderation.has_rules(event.slug):
+                    # The demo corpus loops every few minutes with the same texts: holding them
+                    # as duplicates would freeze the demo wall after its first round.
+                    await moderation.set_rules(
+                        event.slug,
+                        blocked_words=[],
+                        blocked_tags=[],
+                        flood_limit=5,
+                        hold_duplicates=False,
+                    )
                 source = DemoSource(
                     store, settings.media_dir, rate=settings.demo_rate, loop=settings.demo_loop
                 )

@@ -15,11 +15,13 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server import live, metrics, pages, sockets, uploads, wall_page
+from server import admin, auth, live, metrics, moderate, pages, sockets, uploads, wall_page
 from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
+from server.mod_socket import moderator_socket
 from server.render import Renderer
 from server.services import Services
+from wall.accounts import Accounts
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
 from wall.store import Store
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         store = Store(redis, log_maxlen=settings.changelog_maxlen)
         hub = Hub(redis, store, renderer.fragment, queue_size=settings.client_queue)
         app.state.services = Services(settings, redis, store, renderer, hub)
+        accounts = Accounts(redis, session_seconds=settings.session_hours * 3600)
+        app.state.auth = auth.Auth.create(accounts, settings)
         listener = asyncio.create_task(hub.run(), name="eventwall-hub")
         with contextlib.suppress(TimeoutError):
             # Don't serve before the subscription is live, or the first changes would miss it.
@@ -73,6 +77,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/e/{slug}/feed.atom", live.feed_atom),
         Route("/e/{slug}/post", uploads.post_form, methods=["GET", "POST"]),
         WebSocketRoute("/e/{slug}/ws", sockets.public_socket),
+        Route("/login", auth.login_page, methods=["GET", "POST"]),
+        Route("/logout", auth.logout, methods=["POST"]),
+        Route("/admin", admin.admin_page, methods=["GET", "POST"]),
+        Route("/e/{slug}/moderate", moderate.console),
+        Route("/e/{slug}/moderate/counts", moderate.tab_counts),
+        Route("/e/{slug}/moderate/decide", moderate.decision, methods=["POST"]),
+        Route("/e/{slug}/moderate/undo", moderate.undo, methods=["POST"]),
+        Route("/e/{slug}/moderate/announce", moderate.announce, methods=["POST"]),
+        Route("/e/{slug}/moderate/settings", moderate.event_settings, methods=["POST"]),
+        WebSocketRoute("/e/{slug}/moderate/ws", moderator_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/media", uploads.MediaFiles(directory=settings.media_dir), name="media"),
     ]

@@ -78,6 +78,7 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
                 f"\nEventwall is running (Redis: {settings.redis_url})\n"
                 f"  wall:       {base}/e/demo/wall\n"
                 f"  live page:  {base}/e/demo/live\n"
+                f"  moderate:   {base}/e/demo/moderate (eventwall moderator add EMAIL --event demo)\n"
                 f"  all events: {base}/\n"
                 f"Stop with Ctrl-C.\n",
                 flush=True,
@@ -87,7 +88,9 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
         worker.cancel()
 
 
-async def _replay(settings: Settings, path: Path, slug: str, rate: float) -> int:
+async def _replay(
+    settings: Settings, path: Path, slug: str, rate: float, moderation: str = "post"
+) -> int:
     from ingest.pipeline import take
     from ingest.sources.replay import BadLine, read_jsonl
 
@@ -95,7 +98,7 @@ async def _replay(settings: Settings, path: Path, slug: str, rate: float) -> int
     async with open_store(settings) as store:
         event = await store.get_event(slug)
         if event is None:
-            event = Event(slug=slug, title=slug.replace("-", " ").title())
+            event = Event(slug=slug, title=slug.replace("-", " ").title(), moderation=moderation)
             await store.save_event(event)
             log.info("created event %s", slug)
         for item in read_jsonl(path):
@@ -125,12 +128,54 @@ async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
                 accent=args.accent,
                 logo_url=args.logo_url,
                 join_url=args.join_url,
+                moderation=args.moderation,
             )
         except PostError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         await store.save_event(event)
     print(f"saved event {event.slug}: /e/{event.slug}/wall")
+    return 0
+
+
+async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
+    async with open_store(settings) as store:
+        event = await store.get_event(slug)
+        if event is None:
+            print(f"error: no event called {slug!r}", file=sys.stderr)
+            return 2
+        await store.save_event(dataclasses.replace(event, moderation=moderation))
+    print(f"event {slug}: {moderation}-moderation")
+    return 0
+
+
+async def _add_moderator(settings: Settings, args: argparse.Namespace) -> int:
+    from wall.accounts import Accounts, new_password
+
+    if not args.event and not args.admin:
+        print("error: give --event SLUG, or --admin for every event", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else new_password()
+    if len(password) < 10:
+        print("error: a password needs at least 10 characters", file=sys.stderr)
+        return 2
+    async with open_store(settings) as store:
+        if args.event and await store.get_event(args.event) is None:
+            print(f"error: no event called {args.event!r}", file=sys.stderr)
+            return 2
+        try:
+            moderator = await Accounts(store.redis).add(
+                args.email, password, event=args.event, admin=args.admin
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    role = (
+        "admin (every event)" if moderator.admin else "moderator of " + ", ".join(moderator.events)
+    )
+    print(f"{moderator.email}: {role}")
+    if not args.password_stdin:
+        print(f"one-time password (shown once): {password}")
     return 0
 
 
@@ -152,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", type=Path)
     replay.add_argument("--event", required=True, help="event slug (created if missing)")
     replay.add_argument("--rate", type=float, default=0, help="posts a second (0: all at once)")
+    replay.add_argument(
+        "--moderation",
+        choices=["pre", "post"],
+        default="post",
+        help="mode of an event the replay creates (default post: an archive is already curated)",
+    )
 
     event = sub.add_parser("event", help="manage events")
     event_sub = event.add_subparsers(dest="event_command", required=True)
@@ -166,6 +217,22 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--logo-url", default="", help="logo shown on the wall (https or /path)")
     create.add_argument(
         "--join-url", default="", help="where the QR code goes (default: live page)"
+    )
+    create.add_argument(
+        "--moderation", choices=["pre", "post"], default="pre", help="moderation mode (default pre)"
+    )
+    mode = event_sub.add_parser("mode", help="switch an event between pre- and post-moderation")
+    mode.add_argument("slug")
+    mode.add_argument("moderation", choices=["pre", "post"])
+
+    moderator = sub.add_parser("moderator", help="manage moderators")
+    moderator_sub = moderator.add_subparsers(dest="moderator_command", required=True)
+    add = moderator_sub.add_parser("add", help="create a moderator; prints a one-time password")
+    add.add_argument("email")
+    add.add_argument("--event", default="", help="event slug the moderator may moderate")
+    add.add_argument("--admin", action="store_true", help="moderates every event, adds others")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin instead"
     )
     sources_cli.add_parser(sub)
     return parser
@@ -195,11 +262,17 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.file.is_file():
                     print(f"error: no such file: {args.file}", file=sys.stderr)
                     return 2
-                return asyncio.run(_replay(settings, args.file, args.event, args.rate))
+                return asyncio.run(
+                    _replay(settings, args.file, args.event, args.rate, args.moderation)
+                )
             elif args.command == "source":
                 return asyncio.run(sources_cli.run(settings, args))
+            elif args.command == "event" and args.event_command == "mode":
+                return asyncio.run(_set_mode(settings, args.slug, args.moderation))
             elif args.command == "event":
                 return asyncio.run(_create_event(settings, args))
+            elif args.command == "moderator":
+                return asyncio.run(_add_moderator(settings, args))
     except KeyboardInterrupt:
         pass
     return 0

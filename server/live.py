@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, Response
 
 from server.feeds import absolute, atom_feed, json_feed
 from server.headers import frame_ancestors
+from server.pages import screen_extras
 from server.services import Services, services
 from wall.models import Event, Post
 from wall.ordering import Cursor, next_cursor
@@ -126,6 +127,7 @@ async def live_page(request: Request) -> Response:
         return cached(request, html, "text/html; charset=utf-8")
     since, posts = await svc.store.snapshot(event.slug, limit=svc.settings.page_size)
     context |= {"posts": posts, "since": since, "history": False}
+    context |= await screen_extras(request, event.slug)
     context["older"] = next_cursor(posts, svc.settings.page_size)
     html = svc.renderer.page("live.html", og_image=_og_image(base, posts), **context)
     return HTMLResponse(html, headers={"cache-control": "no-store"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
@@ -10,7 +11,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from server.services import services
+from wall.mod_store import ModerationStore
 from wall.models import Event
+from wall.moderation import State
 
 
 async def _event(request: Request) -> Event:
@@ -25,6 +28,17 @@ async def index(request: Request) -> Response:
     svc = services(request)
     events = await svc.store.list_events()
     return HTMLResponse(svc.renderer.page("index.html", events=events))
+
+
+async def screen_extras(request: Request, slug: str) -> dict[str, Any]:
+    """What every public screen shows beside its posts: the announcement and the spotlight."""
+    svc = services(request)
+    mod = ModerationStore(svc.redis)
+    spotlight = None
+    for post_id in await mod.pinned(slug):
+        if await svc.store.get_state(slug, post_id) == State.APPROVED:
+            spotlight = await svc.store.get_post(slug, post_id)
+    return {"announcement": await mod.announcement(slug), "spotlight": spotlight}
 
 
 async def healthz(request: Request) -> Response:

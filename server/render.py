@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from server.mod_render import announcement, mod_change, spotlight
 from wall.models import Post, dom_id
 from wall.sanitize import post_html
 from wall.store import Change
@@ -57,6 +58,12 @@ class Renderer:
         return html
 
     def _render_change(self, change: Change) -> str:
+        if change.stream == "mod":
+            return mod_change(self, change)
+        if change.type == "announce":
+            return announcement(self, change)
+        if change.type == "spotlight":
+            return spotlight(self, change)
         if change.type in {"show", "new"} and change.post is not None:
             inner = self.post(change.post)
             return (

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from server.pages import screen_extras
 from server.services import services
 from wall.display import faces, join_prompt, join_url, short_url, wall_options, wall_stats
 from wall.moderation import State
@@ -52,5 +53,6 @@ async def wall(request: Request) -> Response:
         join_short=short_url(url),
         join_prompt=join_prompt(event),
         qr=qr_svg(url),
+        **await screen_extras(request, slug),
     )
     return HTMLResponse(html, headers={"cache-control": "no-store"})

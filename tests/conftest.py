@@ -44,7 +44,7 @@ async def store(redis: Redis) -> Store:
 @pytest.fixture
 async def event(store: Store) -> Event:
     """A saved test event."""
-    event = Event(slug="testevent", title="Test Event", hashtags=("testevent",))
+    event = Event(slug="testevent", title="Test Event", hashtags=("testevent",), moderation="post")
     await store.save_event(event)
     return event
 

@@ -91,6 +91,7 @@ class WebServer:
         self.port = 0
         self.lines: list[str] = []
         self._ready = threading.Event()
+        self._reader: threading.Thread | None = None
 
     def start(self) -> WebServer:
         """Start the server and wait until it listens."""
@@ -137,10 +138,10 @@ class WebServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._reader is not None:
+            self._reader.join(deadline(5))  # it ends at EOF, now that the process has exited
         if self.process and self.process.stdout:
-            # The reader sees EOF once the process is gone; close the pipe after it, or
-            # the unclosed file is a ResourceWarning (an error under filterwarnings).
-            self._reader.join(deadline(5))
+            # Closed here, not left to the garbage collector: an unclosed pipe is a warning.
             self.process.stdout.close()
 
     def __enter__(self) -> WebServer:

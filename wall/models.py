@@ -13,6 +13,7 @@ MAX_PHOTOS = 8
 LAYOUTS = ("grid", "spotlight", "ticker")
 THEMES = ("dark", "light", "contrast")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+MODERATION_MODES = ("pre", "post")
 
 
 class PostError(ValueError):
@@ -147,6 +148,8 @@ class Event:
     accent: str = ""
     logo_url: str = ""
     join_url: str = ""
+    moderation: str = "pre"
+    """"pre": nothing shows until a moderator approves it; "post": shown at once, hideable."""
 
     def __post_init__(self) -> None:
         if not SLUG_RE.fullmatch(self.slug):
@@ -163,6 +166,8 @@ class Event:
             value = getattr(self, name)
             if value and not re.match(r"^(https?://|/(?!/))", value):
                 raise PostError(f"{name}: an http(s) URL or a path starting with /")
+        if self.moderation not in MODERATION_MODES:
+            raise PostError("moderation: 'pre' or 'post'")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `from_dict` reads it back."""
@@ -184,6 +189,7 @@ class Event:
             accent=data.get("accent", ""),
             logo_url=data.get("logo_url", ""),
             join_url=data.get("join_url", ""),
+            moderation=data.get("moderation", "pre"),
         )
 
 

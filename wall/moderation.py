@@ -1,10 +1,24 @@
-"""Moderation states, which of them the public may see, and the state a new post starts in."""
+"""Moderation states, which of them the public may see, and the rules a new post meets.
+
+Every rule is a pure function of the post, the event's rules and what the author did
+recently; it returns a `Decision` (a state and the reason recorded on the post) or None
+when it has nothing to say. `initial_state` asks them in order; the first answer wins.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from wall.models import Event, Post
+from wall.models import Event, Post, normalize_tag
+
+DUPLICATE_WINDOW_MS = 10 * 60 * 1000
+FLOOD_WINDOW_MS = 60 * 1000
+DEFAULT_FLOOD_LIMIT = 5
 
 
 class State(StrEnum):
@@ -24,11 +38,154 @@ def is_public(state: State | None) -> bool:
     return state in PUBLIC_STATES
 
 
-def initial_state(event: Event, post: Post) -> State:
-    """The state a newly ingested post starts in.
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """An event's moderation rules, as moderators set them."""
 
-    Until the moderation console exists every post is approved at ingest; the other
-    states already exist in the store so that rules can be added without a migration.
-    """
-    del event, post
-    return State.APPROVED
+    trusted: frozenset[str] = frozenset()
+    banned: frozenset[str] = frozenset()
+    blocked_words: tuple[str, ...] = ()
+    blocked_tags: tuple[str, ...] = ()
+    flood_limit: int = DEFAULT_FLOOD_LIMIT
+    """At most this many approved posts a minute per author on the wall (0: no limit)."""
+    hold_duplicates: bool = True
+    """Hold the same text from the same author within 10 minutes (off for the looping demo)."""
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the author did recently: (text fingerprint, ms) of their posts, and approval times."""
+
+    recent_texts: Sequence[tuple[str, int]] = ()
+    approved_at: Sequence[int] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A rule's verdict: the state a post starts in and why (recorded on the post)."""
+
+    state: State
+    reason: str
+    rule: str
+
+
+def author_key(handle: str) -> str:
+    """An author as rules compare them: case-folded, no leading '@'."""
+    return handle.strip().lstrip("@").casefold()
+
+
+def fingerprint(text: str) -> str:
+    """A short digest of a post's text, with case, accents-form and spacing normalized."""
+    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return hashlib.sha256(folded.encode()).hexdigest()[:24]
+
+
+def banned_author(post: Post, rules: Rules, history: History, now_ms: int) -> Decision | None:
+    """A banned author's posts are rejected."""
+    if author_key(post.author.handle) in rules.banned:
+        return Decision(State.REJECTED, "banned author", "banned")
+    return None
+
+
+def blocked_content(post: Post, rules: Rules, history: History, now_ms: int) -> Decision | None:
+    """A post with a blocked word (whole word, any case) or a blocked hashtag is rejected."""
+    tags = {normalize_tag(t) for t in post.hashtags}
+    tags |= {normalize_tag(t) for t in re.findall(r"#(\w+)", post.text)}
+    for tag in rules.blocked_tags:
+        if normalize_tag(tag) in tags:
+            return Decision(State.REJECTED, f"blocked hashtag #{normalize_tag(tag)}", "blocked")
+    text = post.text.casefold()
+    for word in rules.blocked_words:
+        if word.strip() and re.search(rf"(?<!\w){re.escape(word.strip().casefold())}(?!\w)", text):
+            return Decision(State.REJECTED, f"blocked word {word.strip()!r}", "blocked")
+    return None
+
+
+def duplicate_text(post: Post, rules: Rules, history: History, now_ms: int) -> Decision | None:
+    """The same text from the same author within 10 minutes is held as a duplicate."""
+    mine = fingerprint(post.text)
+    if (
+        rules.hold_duplicates
+        and post.text.strip()
+        and any(
+            fp == mine and now_ms - at <= DUPLICATE_WINDOW_MS for fp, at in history.recent_texts
+        )
+    ):
+        return Decision(State.PENDING, "duplicate of a post within 10 minutes", "duplicate")
+    return None
+
+
+def trusted_author(post: Post, rules: Rules, history: History, now_ms: int) -> Decision | None:
+    """A trusted author's posts are approved at once."""
+    if author_key(post.author.handle) in rules.trusted:
+        return Decision(State.APPROVED, "trusted author", "trusted")
+    return None
+
+
+def flood_limit(post: Post, rules: Rules, history: History, now_ms: int) -> Decision | None:
+    """An author with `flood_limit` approved posts in the last minute is held for review."""
+    if rules.flood_limit <= 0:
+        return None
+    recent = sum(1 for at in history.approved_at if now_ms - at < FLOOD_WINDOW_MS)
+    if recent >= rules.flood_limit:
+        return Decision(
+            State.PENDING, f"flood: {recent} posts on the wall in the last minute", "flood"
+        )
+    return None
+
+
+Rule = Callable[[Post, Rules, History, int], Decision | None]
+
+# Order matters: a ban beats trust, a duplicate is held even from a trusted author,
+# and the flood limit applies to trusted authors too.
+RULES: tuple[Rule, ...] = (banned_author, blocked_content, duplicate_text, flood_limit)
+
+
+def initial_state(
+    event: Event,
+    post: Post,
+    rules: Rules | None = None,
+    history: History | None = None,
+    now_ms: int = 0,
+) -> Decision:
+    """The state a newly ingested post starts in, and the reason recorded with it."""
+    rules = rules or Rules()
+    history = history or History()
+    for rule in RULES:
+        decision = rule(post, rules, history, now_ms)
+        if decision is not None:
+            return decision
+    trusted = trusted_author(post, rules, history, now_ms)
+    if trusted is not None:
+        return trusted
+    if event.moderation == "post":
+        return Decision(State.APPROVED, "post-moderation", "mode")
+    return Decision(State.PENDING, "pre-moderation", "mode")
+
+
+# -- moderators' decisions ---------------------------------------------------------------
+
+ACTIONS: dict[str, tuple[frozenset[State], State]] = {
+    # action: (states it applies from, state it leads to)
+    "approve": (frozenset({State.PENDING, State.REJECTED, State.HIDDEN}), State.APPROVED),
+    "reject": (frozenset({State.PENDING, State.APPROVED}), State.REJECTED),
+    "hide": (frozenset({State.APPROVED}), State.HIDDEN),
+    "restore": (frozenset({State.REJECTED, State.HIDDEN}), State.PENDING),
+    "pin": (frozenset({State.PENDING, State.APPROVED}), State.APPROVED),
+    "ban": (frozenset({State.PENDING, State.APPROVED, State.HIDDEN}), State.REJECTED),
+    "trust": (frozenset({State.PENDING, State.REJECTED, State.HIDDEN}), State.APPROVED),
+}
+
+
+class ActionError(ValueError):
+    """A decision that cannot apply to a post in its current state."""
+
+
+def target_state(action: str, current: State) -> State:
+    """The state a moderator's action moves a post to from `current`; ActionError if none."""
+    if action not in ACTIONS:
+        raise ActionError(f"unknown action {action!r}")
+    sources, target = ACTIONS[action]
+    if current not in sources and not (current == target and action in {"pin", "trust", "ban"}):
+        raise ActionError(f"cannot {action} a post that is {current.value}")
+    return target

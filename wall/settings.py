@@ -54,6 +54,10 @@ class Settings:
     """Sites allowed to frame /e/{slug}/embed, space-separated (https://example.org); empty: none."""
     public_url: str = ""
     """Base URL people reach this server at, for the wall's QR code. Empty: the request's own."""
+    secret_key: str = ""
+    """Key signing moderators' session cookies. Empty: generated once into DATA_DIR/secret_key (0600)."""
+    session_hours: int = 12
+    """How long a moderator stays logged in."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -254,10 +254,19 @@ class Store:
             missing=code == -1,
         )
 
-    async def ingest(self, slug: str, post: Post, state: State) -> Outcome:
+    async def ingest(
+        self, slug: str, post: Post, state: State, *, actor: str = "", reason: str = ""
+    ) -> Outcome:
         """Store a new post in `state`; ingesting the same post id again changes nothing."""
         return await self._run(
-            slug, "ingest", post.id, post=post, state=state, score=post.created_ms
+            slug,
+            "ingest",
+            post.id,
+            post=post,
+            state=state,
+            score=post.created_ms,
+            actor=actor,
+            reason=reason,
         )
 
     async def set_state(

@@ -24,6 +24,9 @@ def demo_event() -> Event:
         title=corpus.EVENT_TITLE,
         hashtags=(corpus.HASHTAG,),
         description="A fictional evening meetup: talks, pizza and a room full of Pythonistas.",
+        # Post-moderated so `make run` shows a moving wall at once; switch it with
+        # `eventwall event mode demo pre` to try the moderation console.
+        moderation="post",
     )
 
 

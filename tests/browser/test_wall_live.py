@@ -14,6 +14,11 @@ pytestmark = pytest.mark.browser
 
 def test_post_appears_on_wall_live(browser: Any, env: dict[str, str], tmp_path: Path) -> None:
     """A post replayed after the wall page loaded appears on it without a reload."""
+    # Post-moderated: this test is about live delivery, not the moderators' queue.
+    created = eventwall(
+        "event", "create", "testevent", "--title", "Test", "--moderation", "post", env=env
+    )
+    assert created.returncode == 0, created.stderr
     first = write_jsonl(tmp_path / "first.jsonl", [post_dict("first", "Hello from the train")])
     assert (
         eventwall("ingest", "replay", str(first), "--event", "testevent", env=env).returncode == 0

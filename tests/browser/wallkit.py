@@ -40,7 +40,17 @@ def seed(env: dict[str, str], tmp: Path, slug: str, *branding: str) -> None:
     picture(media / "photo-tall.png", (600, 900), "#a53a6e")
     picture(media / "avatar.png", (128, 128), "#e0a030")
     made = eventwall(
-        "event", "create", slug, "--title", "Wall Test Night", "--tag", slug, *branding, env=env
+        "event",
+        "create",
+        slug,
+        "--title",
+        "Wall Test Night",
+        "--tag",
+        slug,
+        "--moderation",
+        "post",
+        *branding,
+        env=env,
     )
     assert made.returncode == 0, made.stderr
     start = datetime.now(UTC) - timedelta(minutes=30)

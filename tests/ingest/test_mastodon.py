@@ -18,6 +18,7 @@ from tests.fake_mastodon import TOKEN, FakeMastodon, image, status
 from tests.fakes import serve
 from tests.helpers import eventually
 from tests.ingest.test_media import gps_exif, jpeg
+from wall.mod_store import ModerationStore
 from wall.models import Event
 from wall.moderation import State
 from wall.sources import SourceConfig
@@ -119,6 +120,10 @@ async def _count(store: Store, event: Event, n: int) -> bool:
     return await store.count(event.slug, State.APPROVED) == n
 
 
+async def _cursor_is(store: Store, key: str, value: str) -> bool:
+    return await store.get_cursor(key) == value
+
+
 async def test_resume_after_restart_has_no_gap_and_no_duplicate(
     fake: tuple[FakeMastodon, str], runner: Runner, store: Store, event: Event
 ) -> None:
@@ -127,6 +132,9 @@ async def test_resume_after_restart_has_no_gap_and_no_duplicate(
     server.statuses += [status(i) for i in (101, 102, 103)]
     task = runner(base)
     await eventually(lambda: _count(store, event, 3), message="first three")
+    # The cursor moves once a status has been applied in full (at-least-once, idempotent).
+    key = f"mastodon:{base.removeprefix('http://')}:testevent:{event.slug}"
+    await eventually(lambda: _cursor_is(store, key, "103"), message="cursor at 103")
     await stop(task)
     server.statuses += [status(i) for i in (104, 105)]
     before = len(server.requests)
@@ -147,6 +155,10 @@ async def test_more_than_a_page_behind_is_caught_up_in_order(
 ) -> None:
     """Ninety statuses behind the cursor are all taken, page by page, none skipped."""
     server, base = fake
+    # One author posting 91 times a minute would trip the flood rule; this test is about paging.
+    await ModerationStore(store.redis).set_rules(
+        event.slug, blocked_words=[], blocked_tags=[], flood_limit=0
+    )
     server.statuses.append(status(1))
     task = runner(base)
     await eventually(lambda: _count(store, event, 1), message="first")

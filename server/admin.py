@@ -1,0 +1,71 @@
+"""The admin page: create events and moderators from the browser (admins only)."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from server.auth import auth, check_csrf, require_moderator
+from server.services import services
+from wall.accounts import Moderator, Session, new_password
+from wall.models import Event, PostError, normalize_tag
+
+
+async def _admin(request: Request) -> tuple[Session, Moderator]:
+    # Any slug: require_moderator redirects to login; admins moderate every event.
+    session, moderator = await require_moderator(request, "")
+    if not moderator.admin:
+        raise HTTPException(403, "Only admins manage events and moderators.")
+    return session, moderator
+
+
+async def admin_page(request: Request) -> Response:
+    """GET: events and moderators; POST: create an event or a moderator."""
+    svc = services(request)
+    session, moderator = await _admin(request)
+    message, error, status = "", "", 200
+    if request.method == "POST":
+        await check_csrf(request, session)
+        form = await request.form()
+        kind = str(form.get("kind", ""))
+        try:
+            if kind == "event":
+                event = Event(
+                    slug=str(form.get("slug", "")).strip(),
+                    title=str(form.get("title", "")).strip(),
+                    hashtags=tuple(
+                        t
+                        for t in (normalize_tag(x) for x in str(form.get("tags", "")).split(","))
+                        if t
+                    ),
+                    moderation=str(form.get("moderation", "pre")),
+                )
+                if await svc.store.get_event(event.slug) is not None:
+                    raise PostError(f"slug: {event.slug!r} already exists")
+                await svc.store.save_event(event)
+                message = f"Created event {event.slug} ({event.moderation}-moderation)."
+            elif kind == "moderator":
+                slug = str(form.get("event", ""))
+                make_admin = form.get("admin") == "1"
+                if not make_admin and await svc.store.get_event(slug) is None:
+                    raise PostError("event: choose an event, or make the moderator an admin")
+                password = new_password()
+                added = await auth(request).accounts.add(
+                    str(form.get("email", "")), password, event=slug, admin=make_admin
+                )
+                message = f"{added.email} can log in with this one-time password: {password}"
+            else:
+                raise PostError("unknown form")
+        except (PostError, ValueError) as exc:
+            error, status = str(exc), 400
+    html = svc.renderer.page(
+        "admin.html",
+        moderator=moderator,
+        csrf=session.csrf,
+        events=await svc.store.list_events(),
+        moderators=await auth(request).accounts.all(),
+        message=message,
+        error=error,
+    )
+    return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})

@@ -1,0 +1,334 @@
+"""The console over HTTP: login, roles, CSRF, forged sessions, decisions and their refusals."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.auth import COOKIE
+from tests.server.moderation_helpers import csrf_of, login, run, seed, state_of
+from wall.accounts import Accounts
+from wall.mod_store import ModerationStore
+from wall.settings import Settings
+from wall.store import Store
+
+JSON = {"accept": "application/json"}
+
+
+@pytest.fixture
+def app(redis_url: str, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for the real app on the test Redis (one app per client, like one per process)."""
+    yield Settings(redis_url=redis_url, data_dir=tmp_path / "data", demo=False)
+
+
+def client_for(settings: Settings) -> TestClient:
+    """A client of a fresh app instance; its lifespan runs while the client is open."""
+    return TestClient(create_app(settings), base_url="http://testserver")
+
+
+def test_console_needs_login(app: Settings, redis_url: str) -> None:
+    """A page without a session redirects to login; an API call gets 401."""
+    seed(redis_url)
+    with client_for(app) as client:
+        page = client.get("/e/testevent/moderate", follow_redirects=False)
+        assert page.status_code == 303
+        assert page.headers["location"] == "/login?next=/e/testevent/moderate"
+        assert client.get("/e/testevent/moderate/counts").status_code == 401
+        assert client.post("/e/testevent/moderate/decide", data={}).status_code == 401
+
+
+def test_login_sets_hardened_cookie_and_new_session(app: Settings, redis_url: str) -> None:
+    """Login sets an HttpOnly, SameSite=Lax cookie and a fresh session id every time."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+    with client_for(app) as client:
+        first = login(client, "mod@example.org")
+        assert first.status_code == 303
+        header = first.headers["set-cookie"].lower()
+        assert "httponly" in header and "samesite=lax" in header
+        cookie1 = client.cookies[COOKIE]
+        second = login(client, "mod@example.org")
+        assert second.status_code == 303
+        assert client.cookies[COOKIE] != cookie1
+        # The session replaced at the second login no longer works.
+        fresh = client.cookies[COOKIE]
+        client.cookies.clear()
+        client.cookies.set(COOKIE, cookie1)
+        assert client.get("/e/testevent/moderate/counts").status_code == 401
+        client.cookies.clear()
+        client.cookies.set(COOKIE, fresh)
+        assert client.get("/e/testevent/moderate/counts").json()["pending"] == 0
+
+
+def test_wrong_password_and_slow_down(app: Settings, redis_url: str) -> None:
+    """Wrong passwords get 401, and after five failures the account is locked for a while (429)."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+    with client_for(app) as client:
+        for _ in range(5):
+            assert login(client, "mod@example.org", "wrong password").status_code == 401
+        locked = login(client, "mod@example.org")  # even the right password must wait
+        assert locked.status_code == 429
+        assert int(locked.headers["retry-after"]) >= 1
+        assert COOKIE not in client.cookies
+
+
+def test_forged_session_is_refused(app: Settings, redis_url: str) -> None:
+    """A cookie not signed by our key, or naming no session, is not logged in."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+    with client_for(app) as client:
+        client.cookies.set(COOKIE, "forged.value.here")
+        assert client.get("/e/testevent/moderate", follow_redirects=False).status_code == 303
+        assert client.get("/e/testevent/moderate/counts").status_code == 401
+        with client.websocket_connect("/e/testevent/moderate/ws") as ws:
+            with pytest.raises(Exception) as closed:
+                ws.receive_text()
+        assert getattr(closed.value, "code", None) == 4401
+
+
+def test_roles(app: Settings, redis_url: str) -> None:
+    """A moderator sees only assigned events; an admin sees every event."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"}, admins=("boss@example.org",))
+    with client_for(app) as client:
+        login(client, "mod@example.org")
+        assert client.get("/e/testevent/moderate").status_code == 200
+        assert client.get("/e/other/moderate").status_code == 403
+        token = csrf_of(client)
+        settings = client.post(
+            "/e/testevent/moderate/settings",
+            data={"moderation": "post", "csrf": token},
+            headers=JSON,
+        )
+        assert settings.status_code == 403  # rules are for admins
+    with client_for(app) as admin:
+        login(admin, "boss@example.org")
+        assert admin.get("/e/other/moderate").status_code == 200
+        token = csrf_of(admin, "other")
+        saved = admin.post(
+            "/e/other/moderate/settings",
+            data={"moderation": "post", "csrf": token, "blocked_words": "spam", "flood_limit": "3"},
+            headers=JSON,
+        )
+        assert saved.status_code == 200
+
+    async def check(store: Store, accounts: Accounts, mod: ModerationStore) -> None:
+        event = await store.get_event("other")
+        assert event is not None and event.moderation == "post"
+        assert (await mod.rules("other")).blocked_words == ("spam",)
+
+    run(redis_url, check)
+
+
+def test_csrf_required_on_decisions(app: Settings, redis_url: str) -> None:
+    """A decision without the session's CSRF token is refused and changes nothing."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"}, pending=("1",))
+    with client_for(app) as client:
+        login(client, "mod@example.org")
+        token = csrf_of(client)
+        form = {"post_id": "test:1", "action": "approve", "expected": "pending"}
+        assert client.post("/e/testevent/moderate/decide", data=form).status_code == 403
+        bad = client.post("/e/testevent/moderate/decide", data={**form, "csrf": "x" + token})
+        assert bad.status_code == 403
+        assert state_of(redis_url, "test:1") == "pending"
+        ok = client.post("/e/testevent/moderate/decide", data={**form, "csrf": token}, headers=JSON)
+        assert ok.status_code == 200 and ok.json()["state"] == "approved"
+        assert state_of(redis_url, "test:1") == "approved"
+        # Logout is a CSRF-checked POST too.
+        assert client.post("/logout", data={}).status_code == 403
+        assert (
+            client.post("/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
+        )
+        assert client.get("/e/testevent/moderate/counts").status_code == 401
+
+
+def test_unknown_post_is_404(app: Settings, redis_url: str) -> None:
+    """A decision on an unknown post id: 404 with a message naming it."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+    with client_for(app) as client:
+        login(client, "mod@example.org")
+        token = csrf_of(client)
+        missing = client.post(
+            "/e/testevent/moderate/decide",
+            data={"post_id": "test:nope", "action": "approve", "csrf": token},
+            headers=JSON,
+        )
+        assert missing.status_code == 404
+        assert "test:nope" in missing.json()["message"]
+
+
+def test_first_decision_wins(app: Settings, redis_url: str) -> None:
+    """Two moderators decide on the same pending post: the first wins, the second is told, both audited."""
+    seed(
+        redis_url,
+        moderators={"ann@example.org": "testevent", "bob@example.org": "testevent"},
+        pending=("1",),
+    )
+    with client_for(app) as ann, client_for(app) as bob:
+        login(ann, "ann@example.org")
+        login(bob, "bob@example.org")
+        ann_token, bob_token = csrf_of(ann), csrf_of(bob)
+        form = {"post_id": "test:1", "expected": "pending"}
+        first = ann.post(
+            "/e/testevent/moderate/decide",
+            data={**form, "action": "approve", "csrf": ann_token},
+            headers=JSON,
+        )
+        second = bob.post(
+            "/e/testevent/moderate/decide",
+            data={**form, "action": "reject", "csrf": bob_token},
+            headers=JSON,
+        )
+        assert first.status_code == 200
+        assert second.status_code == 409
+        assert "approved by ann@example.org" in second.json()["message"]
+        assert state_of(redis_url, "test:1") == "approved"
+        audit = ann.get("/e/testevent/moderate?tab=audit").text
+        assert "refused" in audit and "bob@example.org" in audit
+
+    async def check(store: Store, accounts: Accounts, mod: ModerationStore) -> None:
+        entries = await mod.audit("testevent")
+        assert [(e.actor, e.outcome) for e in reversed(entries)] == [
+            ("ann@example.org", "applied"),
+            ("bob@example.org", "refused"),
+        ]
+        public = await store.changes_since("testevent", "0-0", stream="public")
+        assert public is not None and [c.type for c in public] == ["show"]
+
+    run(redis_url, check)
+
+
+def test_undo_last_decision(app: Settings, redis_url: str) -> None:
+    """Undo moves the post back to where the moderator's last decision found it, once."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"}, pending=("1",))
+    with client_for(app) as client:
+        login(client, "mod@example.org")
+        token = csrf_of(client)
+        client.post(
+            "/e/testevent/moderate/decide",
+            data={"post_id": "test:1", "action": "approve", "expected": "pending", "csrf": token},
+            headers=JSON,
+        )
+        assert state_of(redis_url, "test:1") == "approved"
+        undone = client.post("/e/testevent/moderate/undo", data={"csrf": token}, headers=JSON)
+        assert undone.status_code == 200
+        assert state_of(redis_url, "test:1") == "pending"
+        again = client.post("/e/testevent/moderate/undo", data={"csrf": token}, headers=JSON)
+        assert again.status_code == 409
+
+
+def test_two_moderators_see_changes_live(app: Settings, redis_url: str) -> None:
+    """Both consoles' sockets get a new pending post, then the other moderator's approval."""
+    seed(redis_url, moderators={"ann@example.org": "testevent", "bob@example.org": "testevent"})
+    with client_for(app) as ann, client_for(app) as bob:
+        login(ann, "ann@example.org")
+        login(bob, "bob@example.org")
+        token = csrf_of(ann)
+        with (
+            ann.websocket_connect("/e/testevent/moderate/ws") as ann_ws,
+            bob.websocket_connect("/e/testevent/moderate/ws") as bob_ws,
+        ):
+
+            async def ingest(store: Store, accounts: Accounts, mod: ModerationStore) -> None:
+                from ingest.pipeline import take
+                from tests.helpers import post_dict
+                from wall.models import Post
+
+                event = await store.get_event("testevent")
+                assert event is not None
+                await take(store, event, Post.from_dict(post_dict("live")), moderation=mod)
+
+            run(redis_url, ingest)
+            for ws in (ann_ws, bob_ws):
+                message = ws.receive_json()
+                assert message["type"] == "new" and message["state"] == "pending"
+                assert 'data-post-id="test:live"' in message["html"]
+            ann.post(
+                "/e/testevent/moderate/decide",
+                data={
+                    "post_id": "test:live",
+                    "action": "approve",
+                    "expected": "pending",
+                    "csrf": token,
+                },
+                headers=JSON,
+            )
+            for ws in (ann_ws, bob_ws):
+                message = ws.receive_json()
+                assert message["type"] == "state" and message["state"] == "approved"
+                assert message["actor"] == "ann@example.org"
+
+
+def test_admin_page_creates_event_and_moderator(app: Settings, redis_url: str) -> None:
+    """Admins create events and moderators from /admin; a plain moderator gets 403; CSRF needed."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"}, admins=("boss@example.org",))
+    with client_for(app) as plain:
+        login(plain, "mod@example.org")
+        assert plain.get("/admin").status_code == 403
+    with client_for(app) as admin:
+        login(admin, "boss@example.org")
+        token = csrf_of(admin)
+        event = {"kind": "event", "slug": "conf", "title": "Conf", "moderation": "pre"}
+        assert admin.post("/admin", data=event).status_code == 403  # no CSRF token
+        assert admin.post("/admin", data={**event, "csrf": token}).status_code == 200
+        page = admin.post(
+            "/admin",
+            data={"kind": "moderator", "email": "new@example.org", "event": "conf", "csrf": token},
+        )
+        password = re.search(r"one-time password: (\S+)</p>", page.text)
+        assert page.status_code == 200 and password, page.text
+    with client_for(app) as new:
+        assert login(new, "new@example.org", password.group(1)).status_code == 303
+        assert new.get("/e/conf/moderate").status_code == 200
+        assert new.get("/e/testevent/moderate").status_code == 403
+
+
+def test_websocket_from_another_site_is_refused(app: Settings, redis_url: str) -> None:
+    """A logged-in moderator's cookie used from another site's page: the socket closes with 4401."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+    with client_for(app) as client:
+        login(client, "mod@example.org")
+        headers = {"origin": "https://evil.example"}
+        with client.websocket_connect("/e/testevent/moderate/ws", headers=headers) as ws:
+            with pytest.raises(Exception) as closed:
+                ws.receive_text()
+        assert getattr(closed.value, "code", None) == 4401
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "https://evil.example"])
+def test_login_never_redirects_off_site(app: Settings, redis_url: str, target: str) -> None:
+    """The `next` after login is a local path only, never another site."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+    with client_for(app) as client:
+        page = client.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token
+        response = client.post(
+            "/login",
+            data={
+                "email": "mod@example.org",
+                "password": "correct horse battery",
+                "csrf": token.group(1),
+                "next": target,
+            },
+            follow_redirects=False,
+        )
+        assert response.status_code == 303 and response.headers["location"] == "/"
+
+
+def test_logout_closes_open_console_socket(app: Settings, redis_url: str) -> None:
+    """Logging out ends the session everywhere: an open moderators' socket is closed with 4401."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+    with client_for(app) as client:
+        login(client, "mod@example.org")
+        token = csrf_of(client)
+        with client.websocket_connect("/e/testevent/moderate/ws") as ws:
+            assert (
+                client.post("/logout", data={"csrf": token}, follow_redirects=False).status_code
+                == 303
+            )
+            with pytest.raises(Exception) as closed:
+                ws.receive_text()  # returns when the server closes the socket
+        assert getattr(closed.value, "code", None) == 4401

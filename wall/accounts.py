@@ -1,0 +1,174 @@
+"""Moderators: who they are, what they may moderate, their passwords (argon2) and sessions."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from redis.asyncio import Redis
+
+_hasher = PasswordHasher()
+# Verifying against this when the account does not exist keeps timing the same.
+_DUMMY_HASH = _hasher.hash("no such account")
+
+
+@dataclass(frozen=True, slots=True)
+class Moderator:
+    """A moderator account: admins moderate every event, others only their assigned ones."""
+
+    email: str
+    password_hash: str
+    admin: bool = False
+    events: tuple[str, ...] = field(default_factory=tuple)
+
+    def can_moderate(self, slug: str) -> bool:
+        """Whether this account may see and decide on the event's posts."""
+        return self.admin or slug in self.events
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "email": self.email,
+            "password_hash": self.password_hash,
+            "admin": self.admin,
+            "events": list(self.events),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Moderator:
+        """Read back `to_dict`."""
+        return cls(
+            email=data["email"],
+            password_hash=data["password_hash"],
+            admin=bool(data.get("admin", False)),
+            events=tuple(data.get("events", ())),
+        )
+
+
+def normalize_email(email: str) -> str:
+    """Emails compared case-insensitively, without surrounding space."""
+    return email.strip().casefold()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether the password matches; never raises on a bad hash."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_password() -> str:
+    """A one-time password to print once: 16 URL-safe characters."""
+    return secrets.token_urlsafe(12)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A logged-in moderator's server-side session; the cookie carries only its signed id."""
+
+    sid: str
+    email: str
+    csrf: str
+
+
+class Accounts:
+    """Moderator accounts and sessions in Redis."""
+
+    KEY = "ew:moderators"
+
+    def __init__(self, redis: Redis, *, session_seconds: int = 12 * 3600) -> None:
+        self.redis = redis
+        self.session_seconds = session_seconds
+
+    async def add(
+        self, email: str, password: str, *, event: str = "", admin: bool = False
+    ) -> Moderator:
+        """Create a moderator, or set a new password and add an event to an existing one."""
+        email = normalize_email(email)
+        if "@" not in email or len(email) > 254:
+            raise ValueError("email: not an email address")
+        current = await self.get(email)
+        events = set(current.events) if current else set()
+        if event:
+            events.add(event)
+        moderator = Moderator(
+            email=email,
+            password_hash=hash_password(password),
+            admin=admin or bool(current and current.admin),
+            events=tuple(sorted(events)),
+        )
+        await self.redis.hset(self.KEY, email, json.dumps(moderator.to_dict()))
+        return moderator
+
+    async def get(self, email: str) -> Moderator | None:
+        """The moderator with this email, or None."""
+        raw = await self.redis.hget(self.KEY, normalize_email(email))
+        return Moderator.from_dict(json.loads(raw)) if raw else None
+
+    async def all(self) -> list[Moderator]:
+        """Every moderator, by email."""
+        raw = await self.redis.hgetall(self.KEY)
+        return sorted(
+            (Moderator.from_dict(json.loads(v)) for v in raw.values()), key=lambda m: m.email
+        )
+
+    async def authenticate(self, email: str, password: str) -> Moderator | None:
+        """The moderator if the password is right, else None (same work either way)."""
+        moderator = await self.get(email)
+        ok = verify_password(moderator.password_hash if moderator else "", password)
+        return moderator if ok and moderator else None
+
+    # -- sessions ----------------------------------------------------------------------
+    async def open_session(self, email: str) -> Session:
+        """A fresh session (new id and CSRF token) for a moderator who just logged in."""
+        session = Session(
+            secrets.token_urlsafe(24), normalize_email(email), secrets.token_urlsafe(24)
+        )
+        await self.redis.set(
+            f"ew:session:{session.sid}",
+            json.dumps({"email": session.email, "csrf": session.csrf}),
+            ex=self.session_seconds,
+        )
+        return session
+
+    async def get_session(self, sid: str) -> Session | None:
+        """The live session with this id, or None if it expired or was closed."""
+        raw = await self.redis.get(f"ew:session:{sid}")
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return Session(sid, data["email"], data["csrf"])
+
+    async def close_session(self, sid: str) -> None:
+        """Log out: the session id stops working everywhere."""
+        await self.redis.delete(f"ew:session:{sid}")
+
+    # -- failed logins -------------------------------------------------------------------
+    async def login_wait(self, keys: list[str]) -> int:
+        """Seconds before another login attempt is allowed for any of these keys (0: now)."""
+        waits = [await self.redis.ttl(f"ew:login:lock:{k}") for k in keys]
+        return max([0, *waits])
+
+    async def login_failed(self, keys: list[str], *, free: int = 5, cap: int = 300) -> None:
+        """Count a failure; past `free` failures, lock for a doubling delay up to `cap`."""
+        for key in keys:
+            count = int(await self.redis.incr(f"ew:login:fail:{key}"))
+            await self.redis.expire(f"ew:login:fail:{key}", 3600)
+            if count >= free:
+                delay = min(cap, 2 ** (count - free + 1))
+                await self.redis.set(f"ew:login:lock:{key}", "1", ex=delay)
+
+    async def login_succeeded(self, keys: list[str]) -> None:
+        """Forget past failures of an account that got in."""
+        for key in keys:
+            await self.redis.delete(f"ew:login:fail:{key}", f"ew:login:lock:{key}")
