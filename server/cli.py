@@ -107,7 +107,7 @@ async def _replay(
                 print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
                 continue
             seen += 1
-            outcome = await take(store, event, item)
+            outcome = await take(store, event, item, archive=True)
             taken += outcome.changed
             if rate > 0:
                 await asyncio.sleep(1 / rate)
