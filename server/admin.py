@@ -1,6 +1,8 @@
-"""The admin page: create events and moderators from the browser (admins only)."""
+"""The admin page: events, moderators and sources, from the browser (admins only)."""
 
 from __future__ import annotations
+
+import time
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -10,6 +12,7 @@ from server.auth import auth, check_csrf, require_moderator
 from server.services import services
 from wall.accounts import Moderator, Session, new_password
 from wall.models import Event, PostError, normalize_tag
+from wall.sources import KINDS, SourceConfig, SourceRegistry
 
 
 async def _admin(request: Request) -> tuple[Session, Moderator]:
@@ -21,7 +24,7 @@ async def _admin(request: Request) -> tuple[Session, Moderator]:
 
 
 async def admin_page(request: Request) -> Response:
-    """GET: events and moderators; POST: create an event or a moderator."""
+    """GET: events, moderators, sources; POST: create an event or a moderator, add or remove a source."""
     svc = services(request)
     session, moderator = await _admin(request)
     message, error, status = "", "", 200
@@ -55,6 +58,24 @@ async def admin_page(request: Request) -> Response:
                     str(form.get("email", "")), password, event=slug, admin=make_admin
                 )
                 message = f"{added.email} can log in with this one-time password: {password}"
+            elif kind == "source":
+                config = SourceConfig.create(
+                    str(form.get("source_kind", "")),
+                    str(form.get("event", "")),
+                    server=str(form.get("server", "")).strip(),
+                    tag=str(form.get("tag", "")).strip(),
+                    url=str(form.get("url", "")).strip(),
+                    token=str(form.get("token", "")).strip(),
+                )
+                if await svc.store.get_event(config.event) is None:
+                    raise PostError(f"event: no event {config.event!r}")
+                await SourceRegistry(svc.redis).add(config)
+                message = f"Added {config.describe}; the worker starts it within seconds."
+            elif kind == "source-remove":
+                source_id = str(form.get("id", ""))
+                if not await SourceRegistry(svc.redis).remove(source_id):
+                    raise PostError(f"source: no source {source_id!r}")
+                message = f"Removed source {source_id}."
             else:
                 raise PostError("unknown form")
         except (PostError, ValueError) as exc:
@@ -65,7 +86,15 @@ async def admin_page(request: Request) -> Response:
         csrf=session.csrf,
         events=await svc.store.list_events(),
         moderators=await auth(request).accounts.all(),
+        sources=await _sources(SourceRegistry(svc.redis)),
+        kinds=KINDS,
         message=message,
         error=error,
     )
     return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+
+
+async def _sources(registry: SourceRegistry) -> list[tuple[SourceConfig, str]]:
+    """Every configured source with its status line."""
+    now = time.time()
+    return [(c, (await registry.status(c.id)).summary(now)) for c in await registry.list()]
