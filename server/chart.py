@@ -33,6 +33,20 @@ def _position(timeline: Timeline, moment: datetime, bar: float) -> float | None:
     return None
 
 
+def _tick(timeline: Timeline, start: datetime) -> str:
+    # Short enough for six to fit: "Mon 19:00" per hour, "23 Nov" per day.
+    return start.strftime("%a %H:%M" if timeline.unit == "hour" else "%d %b")
+
+
+def _close(
+    timeline: Timeline, bar: float, starts_at: datetime | None, ends_at: datetime | None
+) -> bool:
+    if starts_at is None or ends_at is None:
+        return False
+    a, b = _position(timeline, starts_at, bar), _position(timeline, ends_at, bar)
+    return a is not None and b is not None and b - a <= 40
+
+
 def bar_chart(
     timeline: Timeline,
     *,
@@ -73,13 +87,14 @@ def bar_chart(
                 f'height="{h:.2f}" fill="#3b82c4" data-count="{bucket.count}">'
                 f"<title>{escape(timeline.label(bucket))}: {bucket.count} posts</title></rect>"
             )
-        step = max(1, len(buckets) // X_LABELS)
+        step = max(1, -(-len(buckets) // X_LABELS))
         for i in range(0, len(buckets), step):
             x = LEFT + i * bar
             parts.append(
                 f'<text class="tick" x="{x:.2f}" y="{HEIGHT - 18}" font-size="11" fill="#888">'
-                f"{escape(timeline.label(buckets[i]))}</text>"
+                f"{escape(_tick(timeline, buckets[i].start))}</text>"
             )
+        last_label = -1e9
         for name, moment in (("start", starts_at), ("end", ends_at)):
             x_mark = _position(timeline, moment, bar) if moment else None
             if x_mark is None:
@@ -88,8 +103,17 @@ def bar_chart(
                 f'<line class="mark mark-{name}" x1="{x_mark:.2f}" y1="{TOP - 6}" '
                 f'x2="{x_mark:.2f}" y2="{base}" stroke="#e4572e" stroke-width="2" '
                 'stroke-dasharray="4 3"/>'
-                f'<text class="mark-label" x="{x_mark + 3:.2f}" y="{TOP - 8}" font-size="12" '
-                f'fill="#e4572e">{name}</text>'
             )
+            # Marks closer than a label's width (a long build-up, a short night) share one.
+            if x_mark - last_label > 40:
+                anchor = "end" if x_mark > WIDTH - 60 else "start"
+                x_text = x_mark - 3 if anchor == "end" else x_mark + 3
+                parts.append(
+                    f'<text class="mark-label" x="{x_text:.2f}" y="{TOP - 8}" font-size="12" '
+                    f'text-anchor="{anchor}" fill="#e4572e">'
+                    f"{'event' if name == 'start' and _close(timeline, bar, starts_at, ends_at) else name}"
+                    "</text>"
+                )
+                last_label = x_mark
     parts.append("</svg>")
     return Markup("".join(parts))
