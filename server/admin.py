@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse, Response
 
 from server.auth import auth, check_csrf, require_moderator
 from server.services import services
+from wall import details
 from wall.accounts import Moderator, Session, new_password
 from wall.models import Event, PostError, normalize_tag
 from wall.sources import KINDS, SourceConfig, SourceRegistry
@@ -28,6 +29,9 @@ async def admin_page(request: Request) -> Response:
     svc = services(request)
     session, moderator = await _admin(request)
     message, error, status = "", "", 200
+    # Which event the details form edits: ?event=SLUG, prefilled with its current values.
+    editing = request.query_params.get("event", "")
+    typed: dict[str, str] = {}
     if request.method == "POST":
         await check_csrf(request, session)
         form = await request.form()
@@ -48,6 +52,15 @@ async def admin_page(request: Request) -> Response:
                     raise PostError(f"slug: {event.slug!r} already exists")
                 await svc.store.save_event(event)
                 message = f"Created event {event.slug} ({event.moderation}-moderation)."
+            elif kind == "details":
+                slug = str(form.get("event", ""))
+                found = await svc.store.get_event(slug)
+                if found is None:
+                    raise PostError(f"event: no event called {slug!r}")
+                editing = slug
+                changes = typed = {name: str(form.get(name, "")) for name in details.FIELDS}
+                await svc.store.save_event(details.apply(found, changes))
+                message = f"Saved the details of {slug}."
             elif kind == "moderator":
                 slug = str(form.get("event", ""))
                 make_admin = form.get("admin") == "1"
@@ -80,11 +93,18 @@ async def admin_page(request: Request) -> Response:
                 raise PostError("unknown form")
         except (PostError, ValueError) as exc:
             error, status = str(exc), 400
+    events = await svc.store.list_events()
+    chosen = next((e for e in events if e.slug == editing), None)
+    values = details.current(chosen) if chosen else {}
+    if error and typed:
+        values = typed  # a refused form keeps what was typed
     html = svc.renderer.page(
         "admin.html",
+        editing=chosen,
+        detail_values=values,
         moderator=moderator,
         csrf=session.csrf,
-        events=await svc.store.list_events(),
+        events=events,
         moderators=await auth(request).accounts.all(),
         sources=await _sources(SourceRegistry(svc.redis)),
         kinds=KINDS,
