@@ -140,13 +140,14 @@ async def run_worker(settings: Settings, store: Store) -> None:
                     await store.save_event(event)
                 moderation = ModerationStore(store.redis, log_maxlen=store.log_maxlen)
                 if not await moderation.has_rules(event.slug):
-                    # The demo corpus loops every few minutes with the same texts: holding them
-                    # as duplicates would freeze the demo wall after its first round.
+                    # The demo corpus loops every few minutes with the same texts, and its first
+                    # round (the event's history) arrives at once: duplicate and flood holds
+                    # would freeze the demo wall.
                     await moderation.set_rules(
                         event.slug,
                         blocked_words=[],
                         blocked_tags=[],
-                        flood_limit=5,
+                        flood_limit=0,
                         hold_duplicates=False,
                     )
                 source = DemoSource(

@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from server.mod_render import announcement, mod_change, spotlight
+from wall.details import display_time
 from wall.models import Post, dom_id
 from wall.sanitize import post_html
 from wall.store import Change
@@ -32,6 +33,7 @@ class Renderer:
         # Sanitized again at render (idempotent): defence in depth for posts stored before
         # a sanitizer change, or written to Redis by something other than the worker.
         self.env.filters["post_html"] = lambda post: Markup(post_html(post.text, post.html))
+        self.env.filters["local_time"] = display_time
         self._post = self.env.get_template("_post.html")
         self._cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self._cache_size = cache_size

@@ -35,6 +35,24 @@ def parse_instant(value: str, name: str) -> datetime:
     return parsed
 
 
+def display_time(value: str, zone_name: str = "") -> str:
+    """A stored time as people read it, in the event's zone: "Sat 22 Nov 2026, 19:00 CET".
+
+    A time without an offset is shown as written; one that does not parse, as it is.
+    """
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        try:
+            moment = moment.astimezone(ZoneInfo(zone_name) if zone_name else UTC)
+        except (ZoneInfoNotFoundError, ValueError):
+            moment = moment.astimezone(UTC)
+    text = f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M}"
+    return f"{text} {moment.tzname()}" if moment.tzinfo is not None else text
+
+
 def parse_timezone(value: str, name: str = "timezone") -> ZoneInfo:
     """An IANA time zone (Europe/Paris); PostError naming the field otherwise."""
     try:

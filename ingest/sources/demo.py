@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ingest.sources import demo_corpus as corpus
 from ingest.sources.base import SourceItem
 from ingest.sources.demo_media import ensure_avatar, ensure_scene
+from wall import details
 from wall.models import Author, Event, Photo, Post
 from wall.store import Store
 
-# Posts taken at once on a fresh start, so a newcomer's wall is never empty.
-WARM_START = 6
+ZONE = ZoneInfo("Europe/Paris")
+# The doors open this long before the talks (minute 0 of the corpus); the evening lasts this long.
+DOORS = timedelta(minutes=30)
+EVENING = timedelta(hours=3, minutes=30)
 
 
-def demo_event() -> Event:
-    """The demo meetup's event."""
-    return Event(
+def demo_event(now: datetime | None = None) -> Event:
+    """The demo meetup's event, whose evening has just taken place.
+
+    Its talks began so long before `now` (the first run) that the whole corpus, build-up,
+    evening and morning after, lies in the past: the first round is the event's history.
+    """
+    last = max(minutes for _, minutes, _, _ in corpus.POSTS)
+    latest = ((now or datetime.now(UTC)) - timedelta(minutes=last + 1)).astimezone(ZONE)
+    talks = latest.replace(hour=19, minute=0, second=0, microsecond=0)  # talks at 19:00
+    if talks > latest:
+        talks -= timedelta(days=1)
+    event = Event(
         slug=corpus.EVENT_SLUG,
         title=corpus.EVENT_TITLE,
         hashtags=(corpus.HASHTAG,),
@@ -27,6 +40,18 @@ def demo_event() -> Event:
         # Post-moderated so `make run` shows a moving wall at once; switch it with
         # `eventwall event mode demo pre` to try the moderation console.
         moderation="post",
+    )
+    return details.apply(
+        event,
+        {
+            "starts_at": (talks - DOORS).isoformat(),
+            "ends_at": (talks - DOORS + EVENING).isoformat(),
+            "timezone": ZONE.key,
+            "venue": "The Hall, 4 Valley Street",
+            "next_title": "Python Valley Meetup #43",
+            "next_url": "https://pyvalley.example/43",
+            "next_starts_at": (talks - DOORS + timedelta(days=21)).isoformat(),
+        },
     )
 
 
@@ -56,8 +81,10 @@ class DemoSource:
             )
         return authors
 
-    def _post(self, authors: dict[str, Author], round_no: int, index: int) -> Post:
-        handle, _, text, scene = corpus.POSTS[index]
+    def _post(
+        self, authors: dict[str, Author], round_no: int, index: int, talks: datetime | None
+    ) -> Post:
+        handle, minutes, text, scene = corpus.POSTS[index]
         photos: tuple[Photo, ...] = ()
         if scene:
             path, width, height = ensure_scene(self.media_dir, scene)
@@ -67,7 +94,12 @@ class DemoSource:
             native_id=f"r{round_no}-{index}",
             author=authors[handle],
             text=text,
-            created_at=datetime.now(UTC),
+            # The first round is the event's history, at its times; later rounds happen now.
+            created_at=(
+                talks + timedelta(minutes=minutes)
+                if round_no == 0 and talks is not None
+                else datetime.now(UTC)
+            ),
             photos=photos,
             url="",
             hashtags=(corpus.HASHTAG,),
@@ -79,20 +111,22 @@ class DemoSource:
         return self.posts()
 
     async def posts(self) -> AsyncIterator[Post]:
-        """Yield the corpus from where the cursor says, pacing after a short warm start."""
+        """Yield the corpus from where the cursor says: the first round (the event's history)
+        at once, so a newcomer's wall is full; then round after round at `rate`."""
         authors = await asyncio.to_thread(self._authors)
         saved = await self.store.get_cursor(self.cursor_key)
         round_no, index = (int(p) for p in saved.split(":")) if saved else (0, 0)
-        taken = 0
+        event = await self.store.get_event(corpus.EVENT_SLUG)
+        starts = details.event_time(event, "starts_at") if event else None
+        talks = starts + DOORS if starts else None
         while True:
             if index >= len(corpus.POSTS):
                 if not self.loop:
                     return
                 round_no, index = round_no + 1, 0
-            post = await asyncio.to_thread(self._post, authors, round_no, index)
+            post = await asyncio.to_thread(self._post, authors, round_no, index, talks)
             yield post
             index += 1
             await self.store.set_cursor(self.cursor_key, f"{round_no}:{index}")
-            taken += 1
-            if taken > WARM_START and self.rate > 0:
+            if round_no > 0 and self.rate > 0:
                 await asyncio.sleep(1 / self.rate)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image
 
-from ingest.sources.demo import WARM_START, DemoSource
+from ingest.sources.demo import DOORS, ZONE, DemoSource, demo_event
 from ingest.sources.demo_corpus import ATTENDEES, POSTS
 from wall.store import Store
 
@@ -65,4 +66,30 @@ async def test_loops_with_new_ids(store: Store, tmp_path: Path) -> None:
     await store.set_cursor("demo:demo", f"0:{len(POSTS) - 1}")
     ids = await take(DemoSource(store, tmp_path, rate=0), 2)
     assert ids == [f"demo:r0-{len(POSTS) - 1}", "demo:r1-0"]
-    assert WARM_START > 0
+
+
+async def test_first_round_is_the_events_history(store: Store, tmp_path: Path) -> None:
+    """The demo event's evening has just happened: round 0 carries the corpus's own times,
+    build-up before the doors open, the night inside the event, all before now; round 1 is now."""
+    now = datetime.now(UTC)
+    event = demo_event(now)
+    await store.save_event(event)
+    starts = datetime.fromisoformat(event.extra["starts_at"])
+    ends = datetime.fromisoformat(event.extra["ends_at"])
+    assert ends - starts > timedelta(hours=3)
+    assert (starts + DOORS).astimezone(ZONE).hour == 19  # the talks begin at 19:00 local
+    source = DemoSource(store, tmp_path, rate=0)
+    posts = source.posts()
+    history = [await anext(posts) for _ in POSTS]
+    live = await anext(posts)
+    await posts.aclose()
+    for post, (_, minutes, _, _) in zip(history, POSTS, strict=True):
+        assert post.created_at == starts + DOORS + timedelta(minutes=minutes)
+    assert max(p.created_at for p in history) < now
+    build_up = [p for p in history if p.created_at < starts]
+    night = [p for p in history if starts <= p.created_at <= ends]
+    assert len(build_up) >= 10 and len(night) >= 20
+    assert min(p.created_at for p in history) < starts - timedelta(days=2)
+    assert live.id == "demo:r1-0" and abs(live.created_at - datetime.now(UTC)) < timedelta(
+        minutes=1
+    )

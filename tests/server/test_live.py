@@ -195,7 +195,7 @@ async def test_live_page_shows_event_info_and_next_event(
     text = (await client.get("/e/meetup/live")).text
     for expected in [
         "Python Meetup",
-        '<time datetime="2026-05-01T19:00">2026-05-01 19:00</time>',
+        '<time datetime="2026-05-01T19:00">Fri 1 May 2026, 19:00</time>',
         "Hall &lt;B&gt;",
         "Talks and pizza.",
         "#pymeet",

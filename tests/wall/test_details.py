@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wall import details
+from wall.details import display_time
 from wall.models import Event, PostError
 
 EVENT = Event(slug="meetup", title="Meetup", extra={"custom": 1})
@@ -73,3 +74,18 @@ def test_unknown_or_missing_zone_is_utc() -> None:
     assert (
         str(details.event_zone(Event(slug="x", title="X", extra={"timezone": "Nope/No"}))) == "UTC"
     )
+
+
+@pytest.mark.parametrize(
+    ("stored", "zone", "shown"),
+    [
+        ("2026-11-23T18:00:00+00:00", "Europe/Paris", "Mon 23 Nov 2026, 19:00 CET"),
+        ("2026-07-01T17:30Z", "Europe/Paris", "Wed 1 Jul 2026, 19:30 CEST"),
+        ("2026-11-23T18:00:00+00:00", "", "Mon 23 Nov 2026, 18:00 UTC"),
+        ("2026-11-23T18:00:00+00:00", "Mars/Olympus", "Mon 23 Nov 2026, 18:00 UTC"),
+        ("2026-05-01T19:00", "Europe/Paris", "Fri 1 May 2026, 19:00"),
+        ("next spring", "Europe/Paris", "next spring"),
+    ],
+)
+def test_display_time_in_the_events_zone(stored: str, zone: str, shown: str) -> None:
+    assert display_time(stored, zone) == shown
