@@ -303,10 +303,10 @@ async def main_async(args: argparse.Namespace) -> int:
             from bench.ingest_rate import measure
 
             report.extra["ingest"] = await measure(store, seconds=args.ingest_seconds)
-    if args.browser_seconds > 0:
-        from bench.browser import measure_wall
+        if args.browser_seconds > 0:
+            from bench import browser
 
-        report.extra["browser"] = await asyncio.to_thread(measure_wall, args.browser_seconds)
+            report.extra["browser"] = await browser.measure(store, url, args.browser_seconds)
 
     reference_n = args.reference_n if args.reference_n in steps else min(steps)
     lines = ["", "## Summary", "", *summary(report, caps, reference_n), "", "## Targets", ""]

@@ -30,14 +30,14 @@ def bench_post(run: str, seq: int | None, ns: int) -> Post:
         author=Author(
             handle="@ada@pyvalley.example",
             display_name="Ada Lovelace",
-            avatar_url="https://pyvalley.example/media/avatars/ada-lovelace-64.jpg",
+            avatar_url="/media/avatars/ada-lovelace-64.jpg",
             profile_url="https://pyvalley.example/@ada",
         ),
         text=f"{stamp(seq, ns)} {FILLER}{FILLER[:140]}#bench",
         created_at=datetime.now(UTC),
         photos=(
             Photo(
-                url="https://pyvalley.example/media/p/3f/3f9a1c0e5b7d4e21a0c6b2d8e4f1a7c9.jpg",
+                url="/media/p/3f/3f9a1c0e5b7d4e21a0c6b2d8e4f1a7c9.jpg",
                 width=1920,
                 height=1280,
                 alt="The room from the back, every seat taken, slides on the screen",

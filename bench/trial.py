@@ -6,9 +6,13 @@ import asyncio
 import contextlib
 import math
 import os
+import shutil
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -78,6 +82,7 @@ async def run_trial(
     *,
     procs: int = 2,
     warmup_timeout: float = 15.0,
+    profile: Path | None = None,
 ) -> Trial:
     """Start `kind`, connect `clients`, publish `rate` posts/s for `duration` s, measure."""
     import psutil
@@ -107,10 +112,13 @@ async def run_trial(
         count = max(1, round(rate * duration))
         shared.last_seq.value = count - 1
         psutil.cpu_percent()  # start the machine-wide measurement window
+        spy = _profile(server, profile, f"{kind}-{clients}-{rate:g}", duration) if profile else None
         cpu0, t0 = server.cpu(), time.time()
         await publisher.publish_at_rate(store, run, count, rate)
         await _wait_for(lambda: shared.finished.value >= connected, 5.0)
         cpu1, t1 = server.cpu(), time.time()
+        if spy is not None:
+            await asyncio.to_thread(spy.wait)
         machine = psutil.cpu_percent()
         result = generator.stop()
         generator = None
@@ -148,6 +156,20 @@ async def run_trial(
         loadgen_cpu_pct=100 * loadgen_cpu / (t1 - t0),
         loadgen_busiest_pct=100 * busiest,
         machine_cpu_pct=machine,
+    )
+
+
+def _profile(
+    server: ServerProcess, folder: Path, name: str, seconds: float
+) -> subprocess.Popen[bytes]:
+    """py-spy on the server for the publishing window: a flame graph, and a speedscope file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(server.process.pid), "--duration", str(max(1, int(seconds))),
+         "--rate", "200", "--nonblocking", "--format", "speedscope", "-o", str(folder / f"{name}.speedscope.json")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
