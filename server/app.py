@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from server import live, metrics, pages, sockets, uploads, wall_page
+from server.frames import KeepAsgiSend
 from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
 from server.render import Renderer
@@ -80,5 +81,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         # gzip keeps the live page's first load (htmx included) far under 100 KB on the wire.
-        middleware=[Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)],
+        middleware=[
+            # First, so it sees the server's own `send` (the live socket's direct frame path).
+            Middleware(KeepAsgiSend),
+            Middleware(SecurityHeaders),
+            Middleware(GZipMiddleware, minimum_size=1024),
+        ],
     )
