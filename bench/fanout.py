@@ -38,6 +38,7 @@ LABELS = {
     "eventwall": "Eventwall",
     "ceiling": "ceiling (websockets broadcast)",
     "peer": "peer (Starlette + broadcaster)",
+    "peer-raw": "peer without the first-subscriber workaround",
 }
 CAPACITY_RATE = 5.0
 CAPACITY_P99_MS = 250.0

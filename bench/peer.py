@@ -5,6 +5,13 @@ loops `async for event in subscriber: await websocket.send_text(...)` beside a r
 The fragment is rendered once per message (a cache keyed by the published string, which
 broadcaster hands to every subscriber as the same object), so the peer pays no per-client
 rendering: what is compared is the fan-out.
+
+broadcaster 0.3.1 loses clients that subscribe at the same moment as the channel's first
+subscriber (each of them sees no subscriber yet, subscribes Redis, and replaces the set of
+queues); and its Redis listener can stop for good when it starts before the first SUBSCRIBE
+has been answered. `prime=True` holds two subscriptions open from start-up (the channel,
+then a second one that restarts the listener once the first is in place), so that the
+peer's capacity can be measured at all; `peer-raw` runs it as the example has it.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from server.render import Renderer
 from wall.store import Change, channel
 
 
-def create_app(redis_url: str, slug: str) -> Starlette:
+def create_app(redis_url: str, slug: str, *, prime: bool = True) -> Starlette:
     """The peer app, listening on /e/{slug}/ws."""
     broadcast = Broadcast(redis_url)
     renderer = Renderer()
@@ -53,9 +60,26 @@ def create_app(redis_url: str, slug: str) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await broadcast.connect()
+        primer = None
+        if prime:
+            subscribed = asyncio.Event()
+
+            async def hold() -> None:
+                async with (
+                    broadcast.subscribe(channel=name) as subscriber,
+                    broadcast.subscribe(channel=name + ":primer"),
+                ):
+                    subscribed.set()
+                    async for _ in subscriber:  # type: ignore[union-attr]
+                        pass
+
+            primer = asyncio.create_task(hold())
+            await subscribed.wait()
         try:
             yield
         finally:
+            if primer is not None:
+                primer.cancel()
             await broadcast.disconnect()
 
     return Starlette(routes=[WebSocketRoute(f"/e/{slug}/ws", endpoint)], lifespan=lifespan)

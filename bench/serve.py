@@ -74,14 +74,14 @@ async def run_ceiling(redis_url: str, port: int, ws: str) -> None:
     await _with_probe(lambda: serve(redis_url, port, SLUG, started), started.is_set)
 
 
-async def run_peer(redis_url: str, port: int, ws: str) -> None:
+async def run_peer(redis_url: str, port: int, ws: str, *, prime: bool = True) -> None:
     """The usual peer: Starlette + encode/broadcaster, a subscription per client, on uvicorn."""
     import uvicorn
 
     from bench.peer import create_app
 
     config = uvicorn.Config(
-        create_app(redis_url, SLUG),
+        create_app(redis_url, SLUG, prime=prime),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -93,7 +93,17 @@ async def run_peer(redis_url: str, port: int, ws: str) -> None:
     await _with_probe(server.serve, lambda: server.started)
 
 
-SERVERS = {"eventwall": run_eventwall, "ceiling": run_ceiling, "peer": run_peer}
+async def run_peer_raw(redis_url: str, port: int, ws: str) -> None:
+    """The peer exactly as broadcaster's example has it, first-subscriber race included."""
+    await run_peer(redis_url, port, ws, prime=False)
+
+
+SERVERS = {
+    "eventwall": run_eventwall,
+    "ceiling": run_ceiling,
+    "peer": run_peer,
+    "peer-raw": run_peer_raw,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
