@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 
 from redis.asyncio import Redis
-from websockets.asyncio.server import ServerConnection, broadcast, serve as ws_serve
+from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.asyncio.server import serve as ws_serve
 
 from server.render import Renderer
 from wall.store import Change, channel

@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -89,7 +88,11 @@ async def bench_redis() -> AsyncIterator[tuple[str, Store]]:
 
 
 def _fmt(value: float, digits: int = 1) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    return (
+        "-"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.{digits}f}"
+    )
 
 
 def trial_line(t: Trial) -> str:
@@ -135,7 +138,13 @@ class Report:
 
 
 async def capacity(
-    report: Report, store: Store, url: str, kind: str, steps: Sequence[int], duration: float, procs: int
+    report: Report,
+    store: Store,
+    url: str,
+    kind: str,
+    steps: Sequence[int],
+    duration: float,
+    procs: int,
 ) -> int:
     """Step N at 5 posts/s until p99 exceeds 250 ms (or delivery fails)."""
     results: dict[int, bool] = {}
@@ -179,13 +188,15 @@ def summary(report: Report, caps: dict[str, int], reference_n: int) -> list[str]
             if other in values:
                 o = values[other]
                 rows.append(
-                    f"| Eventwall / {other} | {_fmt(ratio(ew[0], o[0]), 2)}× | "
-                    f"{_fmt(ratio(ew[1], o[1]), 2)}× | {_fmt(ratio(ew[2], o[2]), 2)}× |"
+                    f"| Eventwall / {other} | {_fmt(ratio(ew[0], o[0]), 2)}x | "
+                    f"{_fmt(ratio(ew[1], o[1]), 2)}x | {_fmt(ratio(ew[2], o[2]), 2)}x |"
                 )
     return rows
 
 
-def targets(report: Report, caps: dict[str, int], reference_n: int) -> list[tuple[str, str, bool | None]]:
+def targets(
+    report: Report, caps: dict[str, int], reference_n: int
+) -> list[tuple[str, str, bool | None]]:
     """(target, measured, passed) for each of issue 10's targets; None when not measured."""
     out: list[tuple[str, str, bool | None]] = []
     ew = report.of("eventwall")
@@ -222,17 +233,17 @@ def targets(report: Report, caps: dict[str, int], reference_n: int) -> list[tupl
     ceiling = _at(report.of("ceiling"), reference_n)
     if ref and ceiling:
         r = ratio(ref.cpu_per_message_us, ceiling.cpu_per_message_us)
-        out.append(("CPU per delivered message ≤ 1.5× the ceiling's", f"{_fmt(r, 2)}×", r <= 1.5))
+        out.append(("CPU per delivered message ≤ 1.5x the ceiling's", f"{_fmt(r, 2)}x", r <= 1.5))
     else:
-        out.append(("CPU per delivered message ≤ 1.5× the ceiling's", "not run", None))
+        out.append(("CPU per delivered message ≤ 1.5x the ceiling's", "not run", None))
     if "eventwall" in caps and "peer" in caps:
         r = ratio(caps["eventwall"], caps["peer"]) if caps["peer"] else math.inf
         ceiling_hit = caps["eventwall"] == max((t.clients for t in ew), default=0)
         note = " (Eventwall passed every step run: a lower bound)" if ceiling_hit else ""
         out.append(
             (
-                "capacity ≥ 3× the peer's",
-                f"{caps['eventwall']} vs {caps['peer']}: {_fmt(r, 2)}×{note}",
+                "capacity ≥ 3x the peer's",
+                f"{caps['eventwall']} vs {caps['peer']}: {_fmt(r, 2)}x{note}",
                 r >= 3,
             )
         )
@@ -240,7 +251,9 @@ def targets(report: Report, caps: dict[str, int], reference_n: int) -> list[tupl
     out.append(
         (
             "approve-to-wall p99 ≤ 100 ms",
-            f"p99 {_fmt(approve['p99_ms'])} ms over {approve['count']:.0f} approvals" if approve else "not run",
+            f"p99 {_fmt(approve['p99_ms'])} ms over {approve['count']:.0f} approvals"
+            if approve
+            else "not run",
             approve["p99_ms"] <= 100 if approve else None,
         )
     )
@@ -292,13 +305,27 @@ async def main_async(args: argparse.Namespace) -> int:
     caps: dict[str, int] = {}
     async with bench_redis() as (url, store):
         for kind in kinds:
-            caps[kind] = await capacity(report, store, url, kind, steps, args.step_duration, args.procs)
+            caps[kind] = await capacity(
+                report, store, url, kind, steps, args.step_duration, args.procs
+            )
         if "eventwall" in kinds and not args.no_targets:
             report.add(
-                await run_trial(store, url, "eventwall", args.clients, args.rate, args.duration, procs=args.procs)
+                await run_trial(
+                    store,
+                    url,
+                    "eventwall",
+                    args.clients,
+                    args.rate,
+                    args.duration,
+                    procs=args.procs,
+                )
             )
             if args.big:
-                report.add(await run_trial(store, url, "eventwall", 5000, 2, args.duration, procs=args.procs))
+                report.add(
+                    await run_trial(
+                        store, url, "eventwall", 5000, 2, args.duration, procs=args.procs
+                    )
+                )
             report.extra["approve"] = await approve_to_wall(store, url, count=args.approvals)
         if not args.no_ingest:
             from bench.ingest_rate import measure
@@ -332,7 +359,9 @@ async def main_async(args: argparse.Namespace) -> int:
     (out / "fanout-p99.svg").write_text(svg)
     text = "\n".join(lines) + "\n"
     print(text, flush=True)
-    (out / "fanout.md").write_text(TRIAL_HEADER + "\n" + "\n".join(map(trial_line, report.trials)) + "\n" + text)
+    (out / "fanout.md").write_text(
+        TRIAL_HEADER + "\n" + "\n".join(map(trial_line, report.trials)) + "\n" + text
+    )
     (out / "fanout.json").write_text(
         json.dumps(
             {
@@ -352,16 +381,22 @@ async def main_async(args: argparse.Namespace) -> int:
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line; --short is what `make bench` runs."""
-    parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fanout", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--clients", type=int, default=1000, help="N for the latency target run")
     parser.add_argument("--rate", type=float, default=10.0, help="posts/s for the target run")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of the target runs")
-    parser.add_argument("--servers", default=",".join(KINDS), help="e.g. eventwall,eventwall@wsproto")
+    parser.add_argument(
+        "--servers", default=",".join(KINDS), help="e.g. eventwall,eventwall@wsproto"
+    )
     parser.add_argument("--steps", default="500,1000,2000,3000,4000,5000,6000,8000")
     parser.add_argument("--step-duration", type=float, default=15.0)
     parser.add_argument("--reference-n", type=int, default=1000, help="N for memory and CPU ratios")
     parser.add_argument("--procs", type=int, default=2, help="load-generator processes")
-    parser.add_argument("--big", action=argparse.BooleanOptionalAction, default=True, help="N=5,000 at 2/s")
+    parser.add_argument(
+        "--big", action=argparse.BooleanOptionalAction, default=True, help="N=5,000 at 2/s"
+    )
     parser.add_argument("--approvals", type=int, default=40)
     parser.add_argument("--ingest-seconds", type=float, default=5.0)
     parser.add_argument("--browser-seconds", type=float, default=600.0, help="0 to skip")

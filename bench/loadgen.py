@@ -8,7 +8,6 @@ its own CPU time so a saturated load generator is never mistaken for a slow serv
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import multiprocessing as mp
 import re
 import resource
@@ -19,11 +18,15 @@ from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as MpEvent
 from typing import Any
+from urllib.parse import urlsplit
 
-from websockets.asyncio.client import connect
+from websockets.client import ClientProtocol
+from websockets.frames import Opcode
+from websockets.http11 import Response
+from websockets.uri import parse_uri
 
 # The publisher writes `BSEQ<seq>T<ns>` (or `BSEQWT<ns>` for a warm-up post) into the text.
-STAMP = re.compile(r"BSEQ(\d+|W)T(\d+)")
+STAMP = re.compile(rb"BSEQ(\d+|W)T(\d+)")
 CONNECT_CONCURRENCY = 64
 
 
@@ -66,70 +69,117 @@ def _bump(counter: Synchronized[int]) -> None:
         counter.value += 1
 
 
+class BenchClient(asyncio.Protocol):
+    """One websocket client: the `websockets` library's sans-I/O client in an asyncio protocol.
+
+    Frames are parsed in `data_received` as they arrive, with no task switch per message:
+    the library's asyncio client wakes a coroutine for every message, which made the load
+    generator (not the server) the bottleneck past a few thousand messages a second.
+    """
+
+    def __init__(self, url: str, shared: Shared, seqs: array[int], latencies: array[float]) -> None:
+        self.ws = ClientProtocol(parse_uri(url), max_size=None)  # no extensions: uncompressed
+        self.shared = shared
+        self.seqs = seqs
+        self.latencies = latencies
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+        self.warm = self.finished = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Send the opening handshake."""
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for data in self.ws.data_to_send():
+            if data:
+                self.transport.write(data)
+            else:  # the protocol wants the connection closed
+                self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        """Parse what arrived; note every stamped message's sequence number and latency."""
+        now = time.time_ns()
+        self.ws.receive_data(data)
+        for event in self.ws.events_received():
+            if isinstance(event, Response):
+                if self.ws.handshake_exc is None:
+                    self.opened.set_result(None)
+                elif not self.opened.done():
+                    self.opened.set_exception(self.ws.handshake_exc)
+            elif event.opcode is Opcode.TEXT:
+                self._note(event.data, now)
+        self._flush()  # pongs, close frames
+
+    def _note(self, payload: bytes, now: int) -> None:
+        match = STAMP.search(payload)
+        if match is None:
+            return
+        if match.group(1) == b"W":
+            if not self.warm:
+                self.warm = True
+                _bump(self.shared.warmed)
+            return
+        seq = int(match.group(1))
+        self.seqs.append(seq)
+        self.latencies.append((now - int(match.group(2))) / 1e6)
+        if not self.finished and seq == self.shared.last_seq.value:
+            self.finished = True
+            _bump(self.shared.finished)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Fail a pending handshake."""
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError(f"connection lost: {exc}"))
+
+
 async def _client(
     url: str, shared: Shared, result: WorkerResult, gate: asyncio.Semaphore, open_: list[Any]
 ) -> None:
     seqs: array[int] = array("i")
     result.per_client.append(seqs)
-    latencies = result.latencies_ms
-    warm = finished = False
-    socket = None
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    loop = asyncio.get_running_loop()
     for attempt in range(3):
+        client = BenchClient(url, shared, seqs, result.latencies_ms)
         try:
             async with gate:
-                socket = await connect(
-                    url,
-                    compression=None,
-                    ping_interval=None,
-                    max_size=None,
-                    open_timeout=120,
-                    close_timeout=1,
-                )
-            break
+                transport, _ = await loop.create_connection(lambda c=client: c, host, port)
+                try:
+                    await asyncio.wait_for(client.opened, 120)
+                except BaseException:
+                    transport.abort()
+                    raise
         except Exception:
             await asyncio.sleep(0.2 * (attempt + 1))
-    if socket is None:
-        result.failed_connects += 1
+            continue
+        open_.append(transport)
+        _bump(shared.connected)
         return
-    open_.append(socket)
-    _bump(shared.connected)
-    with contextlib.suppress(Exception):
-        async for message in socket:
-            now = time.time_ns()
-            text = message if isinstance(message, str) else message.decode()
-            match = STAMP.search(text)
-            if match is None:
-                continue
-            if match.group(1) == "W":
-                if not warm:
-                    warm = True
-                    _bump(shared.warmed)
-                continue
-            seq = int(match.group(1))
-            seqs.append(seq)
-            latencies.append((now - int(match.group(2))) / 1e6)
-            if not finished and seq == shared.last_seq.value:
-                finished = True
-                _bump(shared.finished)
+    result.failed_connects += 1
 
 
 async def _run(url: str, clients: int, shared: Shared) -> WorkerResult:
     result = WorkerResult()
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-    sockets: list[Any] = []
-    tasks = [
-        asyncio.create_task(_client(url, shared, result, gate, sockets)) for _ in range(clients)
+    transports: list[Any] = []
+    connecting = [
+        asyncio.create_task(_client(url, shared, result, gate, transports)) for _ in range(clients)
     ]
     while not shared.stop.is_set():
         result.cpu_samples.append((time.time(), time.process_time()))
         await asyncio.sleep(0.25)
     result.cpu_samples.append((time.time(), time.process_time()))
-    # Abort rather than close: thousands of closing handshakes would only slow the next step.
-    for socket in sockets:
-        socket.transport.abort()
-    for task in tasks:
+    for task in connecting:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*connecting, return_exceptions=True)
+    # Abort rather than close: thousands of closing handshakes would only slow the next step.
+    for transport in transports:
+        transport.abort()
     return result
 
 
@@ -163,7 +213,9 @@ class LoadGenerator:
             if count == 0:
                 continue
             receive, send = self.ctx.Pipe(duplex=False)
-            proc = self.ctx.Process(target=worker, args=(url, count, self.shared, send), daemon=True)
+            proc = self.ctx.Process(
+                target=worker, args=(url, count, self.shared, send), daemon=True
+            )
             self._pipes.append(receive)
             self._procs.append(proc)
 

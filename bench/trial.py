@@ -166,8 +166,21 @@ def _profile(
     folder.mkdir(parents=True, exist_ok=True)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     return subprocess.Popen(
-        [spy, "record", "--pid", str(server.process.pid), "--duration", str(max(1, int(seconds))),
-         "--rate", "200", "--nonblocking", "--format", "speedscope", "-o", str(folder / f"{name}.speedscope.json")],
+        [
+            spy,
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--duration",
+            str(max(1, int(seconds))),
+            "--rate",
+            "200",
+            "--nonblocking",
+            "--format",
+            "speedscope",
+            "-o",
+            str(folder / f"{name}.speedscope.json"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
