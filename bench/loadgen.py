@@ -13,6 +13,7 @@ import re
 import resource
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.client import ClientProtocol
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
@@ -111,8 +112,8 @@ class BenchClient(asyncio.Protocol):
                     self.opened.set_result(None)
                 elif not self.opened.done():
                     self.opened.set_exception(self.ws.handshake_exc)
-            elif event.opcode is Opcode.TEXT:
-                self._note(event.data, now)
+            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                self._note(bytes(event.data), now)
         self._flush()  # pongs, close frames
 
     def _note(self, payload: bytes, now: int) -> None:
@@ -137,18 +138,23 @@ class BenchClient(asyncio.Protocol):
             self.opened.set_exception(ConnectionError(f"connection lost: {exc}"))
 
 
+def _factory(client: BenchClient) -> Callable[[], BenchClient]:
+    return lambda: client
+
+
 async def _client(
     url: str, shared: Shared, result: WorkerResult, gate: asyncio.Semaphore, open_: list[Any]
 ) -> None:
     seqs: array[int] = array("i")
     result.per_client.append(seqs)
-    host, port = urlsplit(url).hostname, urlsplit(url).port
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     loop = asyncio.get_running_loop()
     for attempt in range(3):
         client = BenchClient(url, shared, seqs, result.latencies_ms)
         try:
             async with gate:
-                transport, _ = await loop.create_connection(lambda c=client: c, host, port)
+                transport, _ = await loop.create_connection(_factory(client), host, port)
                 try:
                     await asyncio.wait_for(client.opened, 120)
                 except BaseException:

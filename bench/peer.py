@@ -48,7 +48,8 @@ def create_app(redis_url: str, slug: str, *, prime: bool = True) -> Starlette:
     async def sender(websocket: WebSocket) -> None:
         async with broadcast.subscribe(channel=name) as subscriber:
             async for event in subscriber:  # type: ignore[union-attr]
-                await websocket.send_text(render(event.message))
+                if event is not None:
+                    await websocket.send_text(render(event.message))
 
     async def endpoint(websocket: WebSocket) -> None:
         await websocket.accept()

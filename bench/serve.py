@@ -16,8 +16,9 @@ import contextlib
 import resource
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 LAG_INTERVAL = 0.02
 SLUG = "bench"
@@ -39,7 +40,9 @@ async def sample_lag(interval: float = LAG_INTERVAL) -> None:
             reported = now
 
 
-async def _with_probe(serve: Callable[[], Awaitable[None]], ready: Callable[[], bool]) -> None:
+async def _with_probe(
+    serve: Callable[[], Coroutine[Any, Any, None]], ready: Callable[[], bool]
+) -> None:
     probe = asyncio.create_task(sample_lag())
     task = asyncio.create_task(serve())
     while not ready() and not task.done():  # noqa: ASYNC110 - uvicorn offers a flag only
