@@ -31,7 +31,8 @@ def line_chart(
 ) -> str:
     """An SVG document with one polyline (and its points) per series; nan points are skipped.
 
-    `limit` draws a dashed horizontal line (the p99 budget).
+    `limit` draws a dashed horizontal line (the p99 budget); the y axis then stops at four
+    times the limit, and a point above it is drawn on the top edge, hollow.
     """
     left, right, top, bottom = 70, 170, 40, 55
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -39,7 +40,7 @@ def line_chart(
     x_max = _nice_max(max((x for x, _ in points), default=1.0))
     y_top = max((y for _, y in points), default=1.0)
     if limit is not None:
-        y_top = max(y_top, limit)
+        y_top = min(max(y_top, limit), 4 * limit)
     y_max = _nice_max(y_top)
 
     def sx(x: float) -> float:
@@ -88,7 +89,10 @@ def line_chart(
         out.append(f'<g class="series" data-name="{escape(name)}">')
         out.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>')
         for x, y in shown:
-            out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{colour}"/>')
+            fill = colour if y <= y_max else "#fff"
+            out.append(
+                f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{fill}" stroke="{colour}"/>'
+            )
         out.append("</g>")
         legend_y = top + 10 + 20 * index
         out.append(

@@ -103,7 +103,7 @@ def trial_line(t: Trial) -> str:
         f"{_fmt(t.p99_ms)} | {_fmt(t.max_ms)} | {100 * d.mean_fraction:.2f} % | "
         f"{100 * d.min_fraction:.1f} % | {d.silent} | {_fmt(t.cpu_per_message_us)} | "
         f"{_fmt(t.server_cpu_pct, 0)} % | {_fmt(t.rss_per_idle_kb)} | {_fmt(t.lag_p99_ms)} | "
-        f"{_fmt(t.loadgen_cpu_pct, 0)} % ({_fmt(t.loadgen_busiest_pct, 0)} %) | "
+        f"{_fmt(t.lag_max_ms)} | {_fmt(t.gc_max_ms)} | {_fmt(t.loadgen_cpu_pct, 0)} % ({_fmt(t.loadgen_busiest_pct, 0)} %) | "
         f"{t.load_average:.2f} |"
     )
 
@@ -111,8 +111,9 @@ def trial_line(t: Trial) -> str:
 TRIAL_HEADER = (
     "| server | N | posts/s | connected | p50 ms | p99 ms | max ms | delivered (mean per client) "
     "| worst client | silent clients | server CPU µs/msg | server CPU | KB/idle conn "
-    "| loop lag p99 ms | load-gen CPU (busiest proc) | load avg |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| loop lag p99 ms | loop lag max ms | longest GC ms | load-gen CPU (busiest proc) "
+    "| load avg |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 

@@ -32,6 +32,7 @@ class ServerProcess:
         self.args += ["--port", str(self.port)] + (["--ws", ws] if ws else [])
         self.lag: list[tuple[float, float]] = []  # (wall time the line arrived, lag ms)
         self.lines: list[str] = []
+        self.gc: list[tuple[float, float]] = []  # (wall time, pause ms) of collections >= 5 ms
         self._ready = threading.Event()
 
     @property
@@ -63,6 +64,8 @@ class ServerProcess:
             if line.startswith("BENCH-LAG "):
                 now = time.time()
                 self.lag.extend((now, float(v)) for v in line[10:].split(",") if v.strip())
+            elif line.startswith("BENCH-GC "):
+                self.gc.append((time.time(), float(line.split()[2])))
             elif line.startswith("BENCH-READY"):
                 self._ready.set()
             else:
@@ -81,6 +84,10 @@ class ServerProcess:
     def lag_between(self, start: float, end: float) -> list[float]:
         """Loop-lag samples (ms) reported between two wall times (plus the second after)."""
         return [ms for at, ms in self.lag if start <= at <= end + 1.0]
+
+    def gc_between(self, start: float, end: float) -> list[float]:
+        """Pauses (ms) of the long garbage collections between two wall times."""
+        return [ms for at, ms in self.gc if start <= at <= end + 1.0]
 
     def stop(self) -> None:
         """Terminate it, then kill it if it lingers."""

@@ -5,7 +5,8 @@
 Each prints `BENCH-READY` once it listens and, every second, `BENCH-LAG ms,ms,...`: an
 asyncio task sleeps 20 ms in a loop and records how late it wakes up. That lateness is
 the time the loop spent on other callbacks before it could run this one: the event-loop
-lag a new message or a new connection would see.
+lag a new message or a new connection would see. Garbage collections longer than 5 ms
+are printed as `BENCH-GC generation ms`, to tell a collector pause from contention.
 """
 
 from __future__ import annotations
@@ -13,15 +14,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import resource
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 LAG_INTERVAL = 0.02
 SLUG = "bench"
+
+
+def watch_gc(threshold_ms: float = 5.0) -> None:
+    """Print `BENCH-GC generation ms` for every garbage collection longer than the threshold."""
+    started: list[float] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            ms = (time.perf_counter() - started[0]) * 1000
+            if ms >= threshold_ms:
+                print(f"BENCH-GC {info['generation']} {ms:.1f}", flush=True)
+
+    gc.callbacks.append(callback)
 
 
 async def sample_lag(interval: float = LAG_INTERVAL) -> None:
@@ -119,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    watch_gc()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(SERVERS[args.kind](args.redis, args.port, args.ws))
     sys.exit(0)

@@ -48,6 +48,7 @@ class Trial:
     rss_per_idle_kb: float
     lag_p99_ms: float
     lag_max_ms: float
+    gc_max_ms: float  # longest garbage collection in the window (0: none over 5 ms)
     loadgen_cpu_pct: float  # all load-generator processes, % of one core
     loadgen_busiest_pct: float  # the busiest load-generator process, % of one core
     machine_cpu_pct: float  # whole machine over the window, % of all cores
@@ -153,6 +154,7 @@ async def run_trial(
         rss_per_idle_kb=rss_per_idle,
         lag_p99_ms=percentile(lag, 99),
         lag_max_ms=max(lag) if lag else math.nan,
+        gc_max_ms=max(server.gc_between(t0, t1), default=0.0),
         loadgen_cpu_pct=100 * loadgen_cpu / (t1 - t0),
         loadgen_busiest_pct=100 * busiest,
         machine_cpu_pct=machine,

@@ -52,3 +52,19 @@ def test_chart_points_stay_inside_the_plot() -> None:
     for circle in root.iter(f"{SVG}circle"):
         assert 0 <= float(circle.get("cx", -1)) <= width
         assert 0 <= float(circle.get("cy", -1)) <= height
+
+
+def test_points_far_over_the_limit_sit_on_the_top_edge() -> None:
+    """A collapse (p99 of seconds) does not flatten the rest: the axis stops at 4x the limit."""
+    svg = line_chart(
+        {"a": [(1000, 50.0), (8000, 5800.0)]},
+        title="t",
+        x_label="x",
+        y_label="y",
+        limit=250,
+    )
+    root = ET.fromstring(svg)
+    circles = list(root.iter(f"{SVG}circle"))
+    tops = [float(c.get("cy", 0)) for c in circles]
+    assert tops[1] == min(tops) and circles[1].get("fill") == "#fff"
+    assert circles[0].get("fill") != "#fff"
