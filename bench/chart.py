@@ -26,7 +26,7 @@ def line_chart(
     x_label: str,
     y_label: str,
     limit: float | None = None,
-    width: int = 720,
+    width: int = 860,
     height: int = 420,
 ) -> str:
     """An SVG document with one polyline (and its points) per series; nan points are skipped.
@@ -34,7 +34,7 @@ def line_chart(
     `limit` draws a dashed horizontal line (the p99 budget); the y axis then stops at four
     times the limit, and a point above it is drawn on the top edge, hollow.
     """
-    left, right, top, bottom = 70, 170, 40, 55
+    left, right, top, bottom = 70, 250, 40, 55
     plot_w, plot_h = width - left - right, height - top - bottom
     points = [(x, y) for pts in series.values() for x, y in pts if not math.isnan(y)]
     x_max = _nice_max(max((x for x, _ in points), default=1.0))
