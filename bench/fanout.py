@@ -426,7 +426,8 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.short:
         args.steps, args.step_duration, args.duration = "250,1000", 4.0, 6.0
         args.big, args.approvals, args.ingest_seconds = False, 20, 2.0
-        args.browser_seconds = min(args.browser_seconds, 30.0)
+        args.retries = 0
+        args.browser_seconds = min(args.browser_seconds, 20.0)
     return args
 
 
