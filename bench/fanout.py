@@ -147,6 +147,7 @@ async def capacity(
     duration: float,
     procs: int,
     retries: int = 1,
+    profile: Path | None = None,
 ) -> int:
     """Step N at 5 posts/s until p99 exceeds 250 ms (or delivery fails).
 
@@ -156,7 +157,11 @@ async def capacity(
     results: dict[int, bool] = {}
 
     async def trial(n: int) -> bool:
-        t = report.add(await run_trial(store, url, kind, n, CAPACITY_RATE, duration, procs=procs))
+        t = report.add(
+            await run_trial(
+                store, url, kind, n, CAPACITY_RATE, duration, procs=procs, profile=profile
+            )
+        )
         return step_passes(t.p99_ms, t.delivery, limit_ms=CAPACITY_P99_MS)
 
     # find_capacity is synchronous and pure; run the steps first, in order, stopping at a failure.
@@ -325,7 +330,15 @@ async def main_async(args: argparse.Namespace) -> int:
     async with bench_redis() as (url, store):
         for kind in kinds:
             caps[kind] = await capacity(
-                report, store, url, kind, steps, args.step_duration, args.procs, args.retries
+                report,
+                store,
+                url,
+                kind,
+                steps,
+                args.step_duration,
+                args.procs,
+                args.retries,
+                args.profile,
             )
         if "eventwall" in kinds and not args.no_targets:
             report.add(
@@ -337,12 +350,20 @@ async def main_async(args: argparse.Namespace) -> int:
                     args.rate,
                     args.duration,
                     procs=args.procs,
+                    profile=args.profile,
                 )
             )
             if args.big:
                 report.add(
                     await run_trial(
-                        store, url, "eventwall", 5000, 2, args.duration, procs=args.procs
+                        store,
+                        url,
+                        "eventwall",
+                        5000,
+                        2,
+                        args.duration,
+                        procs=args.procs,
+                        profile=args.profile,
                     )
                 )
             report.extra["approve"] = await approve_to_wall(store, url, count=args.approvals)
@@ -421,6 +442,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-targets", action="store_true")
     parser.add_argument("--no-ingest", action="store_true")
     parser.add_argument("--out", default="bench-results")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="folder for a py-spy profile (speedscope) of the server in every trial",
+    )
     parser.add_argument("--short", action="store_true", help="a one-to-two-minute version")
     args = parser.parse_args(argv)
     if args.short:
