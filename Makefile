@@ -13,8 +13,8 @@ test: $(VENV)/.dev-installed assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: $(VENV)/.dev-installed
-	$(BIN)/ruff check server wall ingest tests
-	$(BIN)/ruff format --check server wall ingest tests
+	$(BIN)/ruff check server wall ingest tests bench
+	$(BIN)/ruff format --check server wall ingest tests bench
 	$(BIN)/mypy
 
 $(VENV)/.installed: pyproject.toml
@@ -23,6 +23,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+# The short fan-out benchmark (a minute or two); it reports targets, it never fails on them.
+# The full run: $(BIN)/python -m bench.fanout --clients 1000 --rate 10 --duration 30
+bench: $(VENV)/.bench-installed assets
+	$(BIN)/python -m bench.fanout --short $(BENCH_ARGS)
 
 $(VENV)/.dev-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

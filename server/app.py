@@ -28,6 +28,7 @@ from server import (
     uploads,
     wall_page,
 )
+from server.frames import KeepAsgiSend
 from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
 from server.mod_socket import moderator_socket
@@ -108,5 +109,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         # gzip keeps the live page's first load (htmx included) far under 100 KB on the wire.
-        middleware=[Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)],
+        middleware=[
+            # First, so it sees the server's own `send` (the live socket's direct frame path).
+            Middleware(KeepAsgiSend),
+            Middleware(SecurityHeaders),
+            Middleware(GZipMiddleware, minimum_size=1024),
+        ],
     )

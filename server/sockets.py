@@ -8,6 +8,7 @@ import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from server.frames import direct_writer
 from server.hub import TRY_AGAIN_LATER, Client, SlowClient, pump
 from server.services import Services, services
 from wall.store import stream_id
@@ -29,7 +30,7 @@ async def public_socket(websocket: WebSocket) -> None:
         await websocket.close(code=4404, reason="no such event")
         return
     await websocket.accept()
-    async with svc.hub.subscribe(slug, "public") as client:
+    async with svc.hub.subscribe(slug, "public", direct_writer(websocket.scope)) as client:
         try:
             await _send_missed(svc, websocket, client, websocket.query_params.get("since", ""))
         except (WebSocketDisconnect, RuntimeError, OSError):

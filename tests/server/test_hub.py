@@ -49,3 +49,70 @@ async def test_pump_sends_in_order_and_times_out() -> None:
         await pump(client, send, timeout=0.05)
     assert sent == ["<p>1</p>", "<p>2</p>"]
     assert client.last == (2, 0)
+
+
+class Socket:
+    """A direct frame writer standing in for a socket; `open` False refuses like a closing one."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.open = True
+
+    def __call__(self, frame: bytes) -> bool:
+        if self.open:
+            self.frames.append(frame)
+        return self.open
+
+
+def framed(n: int) -> Message:
+    return Message(f"{n}-0", (n, 0), f"<p>{n}</p>", f"frame {n}".encode())
+
+
+async def test_caught_up_client_gets_the_frame_directly() -> None:
+    """With its writer idle and nothing queued, a message is written at once, not queued."""
+    socket = Socket()
+    client = Client("e", "public", maxsize=10, direct=socket)
+    client.live = True
+    client.offer(framed(1))
+    client.offer(framed(2))
+    assert socket.frames == [b"frame 1", b"frame 2"]
+    assert client.queued == 0 and client.last == (2, 0)
+
+
+async def test_direct_path_waits_for_the_replay_and_for_a_send_under_way() -> None:
+    """Before the writer runs (replay) or while it sends, messages queue, keeping their order."""
+    socket = Socket()
+    client = Client("e", "public", maxsize=10, direct=socket)
+    client.offer(framed(1))  # not live yet: the missed changes are being replayed
+    client.live, client.sending = True, True
+    client.offer(framed(2))
+    assert socket.frames == [] and client.queued == 2
+    assert (await client.next()).id == "1-0"
+
+
+async def test_refused_frame_falls_back_to_the_queue() -> None:
+    """A socket that refuses (backed up or closing) leaves the message to the writer."""
+    socket = Socket()
+    socket.open = False
+    client = Client("e", "public", maxsize=10, direct=socket)
+    client.live = True
+    client.offer(framed(1))
+    assert client.queued == 1 and client.last == (0, 0)
+
+
+async def test_direct_path_skips_what_was_already_sent() -> None:
+    """A live message at or before the last id sent is not written again."""
+    socket = Socket()
+    client = Client("e", "public", maxsize=10, direct=socket)
+    client.live, client.last = True, (2, 0)
+    client.offer(framed(2))
+    assert socket.frames == [] and client.queued == 0
+
+
+async def test_writer_wakes_for_a_queued_message() -> None:
+    """A writer waiting on an empty queue is woken by the next offer."""
+    client = Client("e", "public", maxsize=10)
+    waiting = asyncio.create_task(client.next())
+    await asyncio.sleep(0)
+    client.offer(message(1))
+    assert (await asyncio.wait_for(waiting, 1)).id == "1-0"

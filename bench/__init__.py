@@ -1,0 +1,1 @@
+"""Benchmarks: websocket fan-out against the Python ceiling and the usual peer, ingest, browser."""

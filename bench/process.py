@@ -1,0 +1,103 @@
+"""One benchmark server in a subprocess: start, wait for it, read its loop lag, CPU and RSS."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """`python -m bench.serve KIND` on a free port."""
+
+    def __init__(self, kind: str, redis_url: str, *, ws: str = "") -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.args = [sys.executable, "-m", "bench.serve", kind, "--redis", redis_url]
+        self.args += ["--port", str(self.port)] + (["--ws", ws] if ws else [])
+        self.lag: list[tuple[float, float]] = []  # (wall time the line arrived, lag ms)
+        self.lines: list[str] = []
+        self.gc: list[tuple[float, float]] = []  # (wall time, pause ms) of collections >= 5 ms
+        self._ready = threading.Event()
+
+    @property
+    def url(self) -> str:
+        """The event's live websocket."""
+        return f"ws://127.0.0.1:{self.port}/e/bench/ws"
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        """Start it and wait until it listens."""
+        self.process = subprocess.Popen(
+            self.args,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.ps = psutil.Process(self.process.pid)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise RuntimeError(f"{self.kind} did not start:\n" + "".join(self.lines[-20:]))
+        return self
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith("BENCH-LAG "):
+                now = time.time()
+                self.lag.extend((now, float(v)) for v in line[10:].split(",") if v.strip())
+            elif line.startswith("BENCH-GC "):
+                self.gc.append((time.time(), float(line.split()[2])))
+            elif line.startswith("BENCH-READY"):
+                self._ready.set()
+            else:
+                self.lines.append(line)
+                del self.lines[:-200]
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the server has used so far."""
+        times = self.ps.cpu_times()
+        return float(times.user + times.system)
+
+    def rss(self) -> int:
+        """Resident memory in bytes."""
+        return int(self.ps.memory_info().rss)
+
+    def lag_between(self, start: float, end: float) -> list[float]:
+        """Loop-lag samples (ms) reported between two wall times (plus the second after)."""
+        return [ms for at, ms in self.lag if start <= at <= end + 1.0]
+
+    def gc_between(self, start: float, end: float) -> list[float]:
+        """Pauses (ms) of the long garbage collections between two wall times."""
+        return [ms for at, ms in self.gc if start <= at <= end + 1.0]
+
+    def stop(self) -> None:
+        """Terminate it, then kill it if it lingers."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(5)
+        if self.process.stdout:
+            self.process.stdout.close()

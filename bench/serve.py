@@ -1,0 +1,147 @@
+"""Run one of the three servers for the benchmark, with an event-loop lag probe.
+
+    python -m bench.serve eventwall|ceiling|peer --redis URL --port P [--ws IMPL]
+
+Each prints `BENCH-READY` once it listens and, every second, `BENCH-LAG ms,ms,...`: an
+asyncio task sleeps 20 ms in a loop and records how late it wakes up. That lateness is
+the time the loop spent on other callbacks before it could run this one: the event-loop
+lag a new message or a new connection would see. Garbage collections longer than 5 ms
+are printed as `BENCH-GC generation ms`, to tell a collector pause from contention.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+LAG_INTERVAL = 0.02
+SLUG = "bench"
+
+
+def watch_gc(threshold_ms: float = 5.0) -> None:
+    """Print `BENCH-GC generation ms` for every garbage collection longer than the threshold."""
+    started: list[float] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            ms = (time.perf_counter() - started[0]) * 1000
+            if ms >= threshold_ms:
+                print(f"BENCH-GC {info['generation']} {ms:.1f}", flush=True)
+
+    gc.callbacks.append(callback)
+
+
+async def sample_lag(interval: float = LAG_INTERVAL) -> None:
+    """Print the loop's wake-up lateness, in ms, once a second."""
+    loop = asyncio.get_running_loop()
+    samples: list[float] = []
+    reported = loop.time()
+    while True:
+        start = loop.time()
+        await asyncio.sleep(interval)
+        now = loop.time()
+        samples.append(max(0.0, (now - start - interval) * 1000))
+        if now - reported >= 1.0:
+            print("BENCH-LAG " + ",".join(f"{s:.2f}" for s in samples), flush=True)
+            samples.clear()
+            reported = now
+
+
+async def _with_probe(
+    serve: Callable[[], Coroutine[Any, Any, None]], ready: Callable[[], bool]
+) -> None:
+    probe = asyncio.create_task(sample_lag())
+    task = asyncio.create_task(serve())
+    while not ready() and not task.done():  # noqa: ASYNC110 - uvicorn offers a flag only
+        await asyncio.sleep(0.02)
+    print("BENCH-READY", flush=True)
+    try:
+        await task
+    finally:
+        probe.cancel()
+
+
+async def run_eventwall(redis_url: str, port: int, ws: str) -> None:
+    """Eventwall as `eventwall web` runs it: the real app and uvicorn configuration."""
+    from server.cli import _server
+    from wall.settings import Settings
+
+    data = Path(tempfile.mkdtemp(prefix="ew-bench-"))
+    settings = Settings(redis_url=redis_url, data_dir=data, demo=False, port=port)
+    server = _server(settings, "127.0.0.1", port)
+    server.config.log_level = "warning"
+    server.config.backlog = 4096
+    if ws:
+        server.config.ws = ws
+    await _with_probe(server.serve, lambda: server.started)
+
+
+async def run_ceiling(redis_url: str, port: int, ws: str) -> None:
+    """The Python ceiling: websockets' serve() and broadcast(), one Redis subscription."""
+    from bench.ceiling import serve
+
+    started = asyncio.Event()
+    await _with_probe(lambda: serve(redis_url, port, SLUG, started), started.is_set)
+
+
+async def run_peer(redis_url: str, port: int, ws: str, *, prime: bool = True) -> None:
+    """The usual peer: Starlette + encode/broadcaster, a subscription per client, on uvicorn."""
+    import uvicorn
+
+    from bench.peer import create_app
+
+    config = uvicorn.Config(
+        create_app(redis_url, SLUG, prime=prime),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws_per_message_deflate=False,
+        backlog=4096,
+        ws=ws or "auto",
+    )
+    server = uvicorn.Server(config)
+    await _with_probe(server.serve, lambda: server.started)
+
+
+async def run_peer_raw(redis_url: str, port: int, ws: str) -> None:
+    """The peer exactly as broadcaster's example has it, first-subscriber race included."""
+    await run_peer(redis_url, port, ws, prime=False)
+
+
+SERVERS = {
+    "eventwall": run_eventwall,
+    "ceiling": run_ceiling,
+    "peer": run_peer,
+    "peer-raw": run_peer_raw,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the arguments and serve until terminated."""
+    parser = argparse.ArgumentParser(prog="python -m bench.serve")
+    parser.add_argument("kind", choices=sorted(SERVERS))
+    parser.add_argument("--redis", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--ws", default="", help="uvicorn websocket implementation")
+    args = parser.parse_args(argv)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    watch_gc()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(SERVERS[args.kind](args.redis, args.port, args.ws))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
