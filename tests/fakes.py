@@ -38,4 +38,13 @@ async def serve(app: ASGIApp, port: int = 0) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{bound}"
     finally:
         server.should_exit = True
-        await task
+        # A client that keeps its connection (a long poll, a stream) must not hold the test
+        # up: past the graceful window the server is forced down, then cancelled.
+        await asyncio.wait({task}, timeout=deadline(5))
+        if not task.done():
+            server.force_exit = True
+            await asyncio.wait({task}, timeout=deadline(5))
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
