@@ -29,6 +29,22 @@ log = logging.getLogger(__name__)
 UNREACHABLE = (RedisError, OSError)
 
 
+def stopping() -> bool:
+    """True once the current task was asked to stop, even if a library swallowed the cancel."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def stop_if_asked() -> None:
+    """Raise CancelledError if the current task was cancelled and carried on regardless.
+
+    A cancellation landing inside a Redis command can be absorbed by the client's retry
+    (seen with redis-py 8 while Redis restarts): the loop would then run forever.
+    """
+    if stopping():
+        raise asyncio.CancelledError
+
+
 @dataclass(slots=True)
 class _Taken:
     event: Event
@@ -127,6 +143,7 @@ class IngestBuffer:
         while True:
             if self._items or self._cursors:
                 await self.flush()
+            stop_if_asked()
             await asyncio.sleep(self.retry)
 
     async def drain(self, timeout: float) -> bool:

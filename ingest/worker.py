@@ -11,7 +11,7 @@ import time
 import httpx
 from redis.exceptions import RedisError
 
-from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer
+from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer, stop_if_asked, stopping
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.pipeline import apply
 from ingest.sources.base import Source
@@ -65,6 +65,7 @@ async def run_source(
                     with contextlib.suppress(*UNREACHABLE):
                         await registry.count_taken(source.name)
                     await status(last_event=f"{time.time():.3f}")
+                stop_if_asked()
                 delay = 0.5
             log.info("source %s finished", source.name)
             await status(connected=0)
@@ -72,6 +73,8 @@ async def run_source(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if stopping():
+                raise  # a cancellation that surfaced as another error: stop, don't restart
             wait = delay * (0.5 + random.random())
             log.warning("source %s failed (%s); restarting in %.1fs", source.name, exc, wait)
             await status(connected=0, last_error=f"{time.time():.3f} {exc}"[:500])
@@ -113,6 +116,8 @@ async def run_configured(
             try:
                 wanted = {c.id: c for c in await registry.list()}
             except UNREACHABLE as exc:
+                if stopping():
+                    raise
                 # Keep the running sources (they buffer); look at the config again later.
                 log.warning("cannot read the sources from redis (%s)", exc)
                 await asyncio.sleep(settings.source_reload)
@@ -139,6 +144,7 @@ async def run_configured(
                     run_source(store, event, source, photos, registry, buffer),
                     name=f"source-{source_id}",
                 )
+            stop_if_asked()
             await asyncio.sleep(settings.source_reload)
     finally:
         for task in running.values():
@@ -158,7 +164,9 @@ async def run_worker(settings: Settings, store: Store) -> None:
     try:
         await _run_sources(settings, store, buffer)
     finally:
+        log.info("worker stopping; %d items held", len(buffer))
         await buffer.drain(settings.shutdown_timeout)
+        log.info("worker stopped")
 
 
 async def _run_sources(settings: Settings, store: Store, buffer: IngestBuffer) -> None:

@@ -310,9 +310,14 @@ async def _worker(settings: Settings) -> None:
     async with open_store(settings) as store:
         worker = asyncio.create_task(run_worker(settings, store))
         loop = asyncio.get_running_loop()
+
         # SIGTERM: finish the item in hand and write what is held, then exit.
+        def stop() -> None:
+            log.info("stopping: finishing the item in hand, then writing what is held")
+            worker.cancel()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, worker.cancel)
+            loop.add_signal_handler(sig, stop)
         with contextlib.suppress(asyncio.CancelledError):
             await worker
 

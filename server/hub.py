@@ -11,18 +11,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError, RedisError
 
 from wall.store import CHANNEL_PREFIX, Change, Store, Stream, stream_id
 
 log = logging.getLogger(__name__)
 
 TRY_AGAIN_LATER = 1013
+# Published by an idle hub to itself (every hub ignores these channels).
+HEARTBEAT_PREFIX = CHANNEL_PREFIX + "~hub:"
+HEARTBEAT_IDLE = 2.0  # seconds without a message before a heartbeat is sent
+HEARTBEAT_TIMEOUT = 3.0  # seconds a heartbeat may take to come back
 
 
 class SlowClient(Exception):
@@ -62,6 +67,13 @@ class Client:
             # A writer waiting on get() has an empty queue, so a full one means it is
             # stuck in a send: it sees the flag as soon as that send returns or times out.
             self.overflowed = True
+
+    def drop(self) -> None:
+        """Have the writer give up on this client (1013), even if it waits for a message."""
+        self.overflowed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            # Wakes a writer waiting on get(); it is never sent (not newer than `last`).
+            self.queue.put_nowait(Message("0-0", (0, 0), ""))
 
     async def next(self) -> Message:
         """The next message not yet sent; SlowClient if the queue overflowed."""
@@ -168,15 +180,33 @@ class Hub:
                 delay = 0.1
 
     async def _listen(self) -> None:
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub = self.redis.pubsub()
+        loop = asyncio.get_running_loop()
+        # A heartbeat through Redis proves the subscription still delivers: redis-py may
+        # reconnect a pub/sub connection by itself, and once seen it come back silent.
+        beat = f"{HEARTBEAT_PREFIX}{os.getpid()}:{id(self)}"
+        heard = loop.time()
+        beat_sent: float | None = None
         try:
             await pubsub.psubscribe(CHANNEL_PREFIX + "*")
-            # Whatever was published while we were not subscribed is still in the logs.
-            await self._catch_up()
-            self.subscribed.set()
             while True:
-                item = await pubsub.get_message(timeout=5.0)
+                item = await asyncio.wait_for(pubsub.get_message(timeout=1.0), 10.0)
+                now = loop.time()
                 if item is None:
+                    if beat_sent is not None and now - beat_sent > HEARTBEAT_TIMEOUT:
+                        raise ConnectionError("the subscription stopped delivering")
+                    if beat_sent is None and now - heard > HEARTBEAT_IDLE:
+                        await self.redis.publish(beat, "")
+                        beat_sent = now
+                    continue
+                heard, beat_sent = now, None
+                if item["type"] == "psubscribe":
+                    # Our subscription, or redis-py's own after it reconnected by itself:
+                    # whatever was published while we were not subscribed is in the logs.
+                    await self._catch_up()
+                    self.subscribed.set()
+                    continue
+                if item["type"] != "pmessage" or item["channel"].startswith(HEARTBEAT_PREFIX):
                     continue
                 self.stats.received += 1
                 try:
@@ -193,9 +223,22 @@ class Hub:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _catch_up(self) -> None:
-        for (event, stream), last in list(self._last.items()):
-            if (event, stream) not in self._clients:
-                continue
+        for (event, stream), clients in list(self._clients.items()):
+            # From the newest change this process saw; if it saw none, from the oldest
+            # point a client of it has reached.
+            last = self._last.get((event, stream))
+            if last is None:
+                reached = [c.last for c in clients if c.last != (0, 0)]
+                if not reached:
+                    continue
+                oldest = min(reached)
+                last = f"{oldest[0]}-{oldest[1]}"
             changes = await self.store.changes_since(event, last, stream=stream)
-            for change in changes or []:
+            if changes is None:
+                # The log cannot say what was missed: close these clients with 1013, and
+                # each resumes from its own last id (or gets a full re-render).
+                for client in clients:
+                    client.drop()
+                continue
+            for change in changes:
                 self.dispatch(change)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.hub import TRY_AGAIN_LATER, Client, SlowClient, pump
@@ -34,7 +35,12 @@ async def public_socket(websocket: WebSocket) -> None:
             await _send_missed(svc, websocket, client, websocket.query_params.get("since", ""))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
-        closing = await _serve(svc, websocket, client)
+        except RedisError as exc:
+            # Redis went away mid-resume: the client tries again later from the same id.
+            log.warning("resume failed (%s); closing with 1013", exc)
+            closing: tuple[int, str] | None = (TRY_AGAIN_LATER, "redis unavailable; resume later")
+        else:
+            closing = await _serve(svc, websocket, client)
     # Unsubscribed before closing: a slow client's close may wait for its buffer to drain.
     if closing is not None:
         await _close(websocket, *closing)

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from tests.helpers import ROOT, WebServer, deadline, post_dict
+from tests.helpers import ROOT, WebServer, deadline, eventually, post_dict
 from wall.models import Post
 from wall.moderation import State
 from wall.redis_server import EmbeddedRedis, free_port
@@ -249,3 +249,22 @@ class Poster:
         for _ in range(total):
             await self.post()
             await asyncio.sleep(1 / rate)
+
+
+async def caught_up(clients: list[ResumingClient], expected: list[str], log: list[str]) -> None:
+    """Wait until every client has applied exactly `expected`; say how one differs if not."""
+    try:
+        await eventually(
+            lambda: all(c.applied == expected for c in clients),
+            timeout=30,
+            message="every client at the end of the log",
+        )
+    except AssertionError:
+        late = next(c for c in clients if c.applied != expected)
+        missing = sorted(set(expected) - set(late.applied))
+        extra = [x for x in late.applied if x not in expected]
+        raise AssertionError(
+            f"a client differs from the log: missing {missing}, extra {extra}, "
+            f"{late.connects} connects, closes {late.closes}, duplicates {late.duplicates}\n"
+            + "".join([x for x in log if "connection " not in x and "[accepted]" not in x][-40:])
+        ) from None
