@@ -14,10 +14,10 @@ from redis.exceptions import RedisError
 from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer, stop_if_asked, stopping
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.pipeline import apply
-from ingest.sources.base import Source
+from ingest.sources.base import Source, SourceItem
 from ingest.sources.demo import DemoSource, demo_event
 from wall.mod_store import ModerationStore
-from wall.models import Event
+from wall.models import Event, Post
 from wall.settings import Settings
 from wall.sources import SourceConfig, SourceRegistry
 from wall.store import Store
@@ -64,7 +64,8 @@ async def run_source(
                 if registry is not None:
                     with contextlib.suppress(*UNREACHABLE):
                         await registry.count_taken(source.name)
-                    await status(last_event=f"{time.time():.3f}")
+                    now = time.time()
+                    await status(last_event=f"{now:.3f}", lag=f"{_lag(item, now):.3f}")
                 stop_if_asked()
                 delay = 0.5
             log.info("source %s finished", source.name)
@@ -80,6 +81,12 @@ async def run_source(
             await status(connected=0, last_error=f"{time.time():.3f} {exc}"[:500])
             await asyncio.sleep(wait)
             delay = min(delay * 2, 30.0)
+
+
+def _lag(item: SourceItem, now: float) -> float:
+    """Seconds between a post's creation at its source and its taking here (for /metrics)."""
+    post = item if isinstance(item, Post) else getattr(item, "post", None)
+    return max(0.0, now - post.created_at.timestamp()) if isinstance(post, Post) else 0.0
 
 
 def build_source(

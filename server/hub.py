@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ class Client:
     queue: asyncio.Queue[Message] = field(init=False)
     last: tuple[int, int] = (0, 0)
     overflowed: bool = False
+    kind: str = ""  # which page it serves (wall, live, embed, moderate), for /metrics
+    sent: int = 0
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(self.maxsize)
@@ -94,6 +97,7 @@ async def pump(client: Client, send: Callable[[str], Awaitable[None]], timeout: 
         except TimeoutError as exc:
             raise SlowClient from exc
         client.last = message.key
+        client.sent += 1
 
 
 @dataclass
@@ -102,6 +106,7 @@ class HubStats:
 
     received: int = 0
     delivered: int = 0
+    sent: int = 0  # messages sent to clients that have since gone (see Hub.messages_sent)
     dropped_slow: int = 0
     render_errors: int = 0
 
@@ -116,11 +121,15 @@ class Hub:
         render: Callable[[Change], str],
         *,
         queue_size: int = 256,
+        observe_fanout: Callable[[float], None] | None = None,
     ) -> None:
         self.redis = redis
         self.store = store
         self.render = render
         self.queue_size = queue_size
+        # Called once per change fanned out (never per client) with the seconds since the
+        # change was published: its log id carries Redis's clock in milliseconds.
+        self.observe_fanout = observe_fanout
         self.stats = HubStats()
         self.subscribed = asyncio.Event()
         self._clients: defaultdict[tuple[str, Stream], set[Client]] = defaultdict(set)
@@ -131,16 +140,31 @@ class Hub:
         """Connected clients across all events."""
         return sum(len(c) for c in self._clients.values())
 
+    def clients_by_kind(self) -> dict[str, int]:
+        """Connected clients per page kind (counted when asked, not per message)."""
+        counts: dict[str, int] = defaultdict(int)
+        for clients in list(self._clients.values()):
+            for client in clients:
+                counts[client.kind or "other"] += 1
+        return dict(counts)
+
+    @property
+    def messages_sent(self) -> int:
+        """Messages sent to clients since start, the connected ones' included."""
+        live = sum(c.sent for clients in list(self._clients.values()) for c in clients)
+        return self.stats.sent + live
+
     @contextlib.asynccontextmanager
-    async def subscribe(self, event: str, stream: Stream) -> AsyncIterator[Client]:
+    async def subscribe(self, event: str, stream: Stream, kind: str = "") -> AsyncIterator[Client]:
         """Register a client for an event's stream for the duration of the block."""
-        client = Client(event, stream, self.queue_size)
+        client = Client(event, stream, self.queue_size, kind=kind)
         key = (event, stream)
         self._clients[key].add(client)
         try:
             yield client
         finally:
             self._clients[key].discard(client)
+            self.stats.sent += client.sent
             if not self._clients[key]:
                 del self._clients[key]
 
@@ -162,6 +186,8 @@ class Hub:
             if client.overflowed and not was_slow:
                 self.stats.dropped_slow += 1
         self.stats.delivered += len(clients)
+        if self.observe_fanout is not None:
+            self.observe_fanout(max(0.0, time.time() - message.key[0] / 1000))
 
     async def run(self) -> None:
         """Listen forever, resubscribing with backoff if Redis goes away."""

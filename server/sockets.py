@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 MAX_CLIENT_MESSAGES_PER_MINUTE = 60
 POLICY_VIOLATION = 1008
+# The pages that open the public socket (`?page=`), counted apart in /metrics.
+PAGE_KINDS = frozenset({"wall", "live", "embed"})
 # How long a close frame may wait behind a slow client's unread data before we give up on
 # a clean close (uvicorn's keepalive ping then tears the connection down).
 CLOSE_GRACE = 30.0
@@ -30,7 +32,9 @@ async def public_socket(websocket: WebSocket) -> None:
         await websocket.close(code=4404, reason="no such event")
         return
     await websocket.accept()
-    async with svc.hub.subscribe(slug, "public") as client:
+    kind = websocket.query_params.get("page", "")
+    kind = kind if kind in PAGE_KINDS else "other"
+    async with svc.hub.subscribe(slug, "public", kind) as client:
         try:
             await _send_missed(svc, websocket, client, websocket.query_params.get("since", ""))
         except (WebSocketDisconnect, RuntimeError, OSError):

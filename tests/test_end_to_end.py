@@ -123,7 +123,7 @@ async def metric(server: WebServer, name: str) -> int:
     """One of the server's /metrics values."""
     async with httpx.AsyncClient() as http:
         text = (await http.get(f"{server.base}/metrics")).text
-    match = re.search(rf"^{name} (\d+)$", text, re.M)
+    match = re.search(rf"^{name} (\d+)(?:\.0)?$", text, re.M)
     assert match, text
     return int(match.group(1))
 
