@@ -87,7 +87,8 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
     server = _server(settings, host, port, _Server)
 
     def stop() -> None:
-        server.force_exit = server.should_exit  # a second Ctrl-C: don't wait any longer
+        # Graceful only: uvicorn closes the websockets with 1012 and runs the lifespan's
+        # shutdown, bounded by SHUTDOWN_TIMEOUT.
         server.should_exit = True
 
     loop = asyncio.get_running_loop()
