@@ -35,11 +35,14 @@ async def take(
     *,
     state: State | None = None,
     moderation: ModerationStore | None = None,
+    archive: bool = False,
 ) -> Outcome:
     """Store a post in the state the event's rules decide; a post seen before is a no-op.
 
     `state` holds a post for review whatever the mode (attendee uploads); the rules still
-    reject banned authors and blocked words. A post seen before never has its photos fetched.
+    reject banned authors and blocked words. An `archive` (a replayed file) arrives all at
+    once, so the flood and duplicate holds, which are about live bursts, do not apply to it.
+    A post seen before never has its photos fetched.
     """
     moderation = moderation or ModerationStore(store.redis, log_maxlen=store.log_maxlen)
     if await store.get_state(event.slug, post.id) is not None:
@@ -49,6 +52,8 @@ async def take(
     event = await store.get_event(event.slug) or event
     at = now_ms()
     rules = await moderation.rules(event.slug)
+    if archive:
+        rules = dataclasses.replace(rules, flood_limit=0, hold_duplicates=False)
     history = await moderation.history(event.slug, clean.author.handle, at)
     decision = initial_state(event, clean, rules, history, at)
     if state is not None and decision.state != State.REJECTED:

@@ -15,7 +15,19 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server import admin, auth, live, metrics, moderate, pages, sockets, uploads, wall_page
+from server import (
+    admin,
+    auth,
+    export,
+    live,
+    metrics,
+    moderate,
+    pages,
+    recap,
+    sockets,
+    uploads,
+    wall_page,
+)
 from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
 from server.mod_socket import moderator_socket
@@ -84,6 +96,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/e/{slug}/embed", live.embed),
         Route("/e/{slug}/feed.json", live.feed_json),
         Route("/e/{slug}/feed.atom", live.feed_atom),
+        Route("/e/{slug}/recap", recap.recap_page),
+        Route("/e/{slug}/export.{kind}", export.download),
         Route("/e/{slug}/post", uploads.post_form, methods=["GET", "POST"]),
         WebSocketRoute("/e/{slug}/ws", sockets.public_socket),
         Route("/login", auth.login_page, methods=["GET", "POST"]),

@@ -15,8 +15,9 @@ from pathlib import Path
 import uvicorn
 from redis.asyncio import Redis
 
-from server import logs, sources_cli
-from wall.models import Event, PostError, normalize_tag
+from server import export_cli, logs, sources_cli
+from wall import details
+from wall.models import Event, Post, PostError, normalize_tag
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
 from wall.store import Store
@@ -134,7 +135,7 @@ async def _replay(
                 print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
                 continue
             seen += 1
-            outcome = await take(store, event, item)
+            outcome = await take(store, event, item, archive=True)
             taken += outcome.changed
             if rate > 0:
                 await asyncio.sleep(1 / rate)
@@ -157,12 +158,60 @@ async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
                 join_url=args.join_url,
                 moderation=args.moderation,
             )
+            event = details.apply(event, _detail_changes(args))
         except PostError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         await store.save_event(event)
     print(f"saved event {event.slug}: /e/{event.slug}/wall")
     return 0
+
+
+def _detail_changes(args: argparse.Namespace) -> dict[str, str]:
+    """The event details given on the command line (an empty value clears one)."""
+    given = {name: getattr(args, name, None) for name in details.FIELDS}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+async def _update_event(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_store(settings) as store:
+        event = await store.get_event(args.slug)
+        if event is None:
+            print(f"error: no event called {args.slug!r}", file=sys.stderr)
+            return 2
+        try:
+            event = details.apply(event, _detail_changes(args))
+        except PostError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        await store.save_event(event)
+    shown = {k: v for k, v in details.current(event).items() if v}
+    print(
+        f"updated event {event.slug}: "
+        + (", ".join(f"{k}={v}" for k, v in shown.items()) or "no details")
+    )
+    return 0
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    async def load() -> tuple[Event, list[Post]] | None:
+        async with open_store(settings) as store:
+            return await export_cli.load(store, args)
+
+    loaded = asyncio.run(load())
+    return 2 if loaded is None else export_cli.write(settings, args, *loaded)
+
+
+def _add_detail_options(parser: argparse.ArgumentParser) -> None:
+    """The event-detail options shared by `event create` and `event update`."""
+    group = parser.add_argument_group("event details (an empty value clears one)")
+    group.add_argument("--starts-at", help="start, ISO 8601 with offset: 2026-11-23T19:00+01:00")
+    group.add_argument("--ends-at", help="end, ISO 8601 with offset")
+    group.add_argument("--timezone", help="IANA time zone of the recap's chart, e.g. Europe/Paris")
+    group.add_argument("--venue", help="where it happens")
+    group.add_argument("--next-title", help="the next event's title")
+    group.add_argument("--next-url", help="the next event's http(s) link")
+    group.add_argument("--next-starts-at", help="the next event's start, ISO 8601 with offset")
 
 
 async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
@@ -248,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--moderation", choices=["pre", "post"], default="pre", help="moderation mode (default pre)"
     )
+    _add_detail_options(create)
+    update = event_sub.add_parser("update", help="set an event's times, venue and next event")
+    update.add_argument("slug")
+    _add_detail_options(update)
     mode = event_sub.add_parser("mode", help="switch an event between pre- and post-moderation")
     mode.add_argument("slug")
     mode.add_argument("moderation", choices=["pre", "post"])
@@ -262,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from stdin instead"
     )
     sources_cli.add_parser(sub)
+    export_cli.add_parser(sub)
     return parser
 
 
@@ -296,8 +350,12 @@ def main(argv: list[str] | None = None) -> int:
                 return asyncio.run(sources_cli.run(settings, args))
             elif args.command == "event" and args.event_command == "mode":
                 return asyncio.run(_set_mode(settings, args.slug, args.moderation))
+            elif args.command == "event" and args.event_command == "update":
+                return asyncio.run(_update_event(settings, args))
             elif args.command == "event":
                 return asyncio.run(_create_event(settings, args))
+            elif args.command == "export":
+                return _export(settings, args)
             elif args.command == "moderator":
                 return asyncio.run(_add_moderator(settings, args))
     except KeyboardInterrupt:

@@ -31,6 +31,8 @@ class EventInfo:
     """What the live page says about its event, read from the event's `extra` fields."""
 
     starts_at: str = ""
+    ends_at: str = ""
+    timezone: str = ""
     venue: str = ""
     next_title: str = ""
     next_url: str = ""
@@ -38,7 +40,8 @@ class EventInfo:
 
     @classmethod
     def of(cls, event: Event) -> EventInfo:
-        """Read `starts_at`, `venue` and `next_event` {title, url, starts_at} if present."""
+        """Read `starts_at`, `ends_at`, `timezone`, `venue` and `next_event` {title, url,
+        starts_at} if present."""
         extra = event.extra
         following = extra.get("next_event")
         following = following if isinstance(following, dict) else {}
@@ -49,6 +52,8 @@ class EventInfo:
 
         return cls(
             starts_at=text(extra, "starts_at"),
+            ends_at=text(extra, "ends_at"),
+            timezone=text(extra, "timezone"),
             venue=text(extra, "venue"),
             next_title=text(following, "title"),
             next_url=text(following, "url"),

@@ -113,10 +113,12 @@ async def _redis_families(store: Store) -> list[Metric]:
     registry = SourceRegistry(store.redis)
     for config in await registry.list():
         status = await registry.status(config.id)
+        taken.add_metric([config.id], status.taken)
+        # `lag` is written by the worker beside the fields SourceStatus reads.
+        raw = await store.redis.hget(SourceRegistry.STATUS + config.id, "lag")
         with contextlib.suppress(ValueError):
-            lag.add_metric([config.id], float(status.get("lag", "nan")))
-        with contextlib.suppress(ValueError):
-            taken.add_metric([config.id], float(status.get("taken", 0)))
+            if raw is not None:
+                lag.add_metric([config.id], float(raw))
     return [posts, lag, taken]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from redis.asyncio import Redis
 
@@ -48,11 +49,10 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             await registry.add(config)
             print(f"added {config.id}: {config.describe}")
         elif args.source_command == "list":
+            now = time.time()
             for config in await registry.list():
                 status = await registry.status(config.id)
-                state = "connected" if status.get("connected") == "1" else "not connected"
-                taken = status.get("taken", "0")
-                print(f"{config.id}\t{config.describe}\t{state}, {taken} taken")
+                print(f"{config.id}\t{config.describe}\t{status.summary(now)}")
         elif args.source_command == "remove":
             if not await registry.remove(args.id):
                 print(f"error: no source {args.id}", file=sys.stderr)

@@ -88,6 +88,64 @@ class SourceConfig:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """What the worker last recorded about a source, for `source list` and the admin page."""
+
+    connected: bool = False
+    taken: int = 0
+    last_event: float | None = None
+    """Unix time of the last item taken."""
+    last_error: str = ""
+    last_error_at: float | None = None
+
+    @classmethod
+    def of(cls, raw: dict[str, str]) -> SourceStatus:
+        """Read the recorded fields; anything unreadable counts as not recorded."""
+        error_at, _, error = raw.get("last_error", "").partition(" ")
+        return cls(
+            connected=raw.get("connected") == "1",
+            taken=_int(raw.get("taken")),
+            last_event=_float(raw.get("last_event")),
+            last_error=error,
+            last_error_at=_float(error_at),
+        )
+
+    def summary(self, now: float) -> str:
+        """One line: "connected · 42 taken · last 3 min ago" (and the last error, if any)."""
+        parts = ["connected" if self.connected else "not connected", f"{self.taken} taken"]
+        if self.last_event is not None:
+            parts.append(f"last {ago(self.last_event, now)}")
+        if self.last_error and self.last_error_at is not None:
+            parts.append(f"error {ago(self.last_error_at, now)}: {self.last_error}")
+        return " · ".join(parts)
+
+
+def ago(then: float, now: float) -> str:
+    """A short, rounded age: "just now", "12 s ago", "3 min ago", "2 h ago", "4 days ago"."""
+    seconds = max(0, int(now - then))
+    if seconds < 5:
+        return "just now"
+    for unit, size in (("days", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
 class SourceRegistry:
     """Source configurations in one Redis hash; the worker re-reads it to pick up changes."""
 
@@ -121,7 +179,7 @@ class SourceRegistry:
         """Count one more item taken from a source."""
         await self.redis.hincrby(self.STATUS + source_id, "taken", 1)
 
-    async def status(self, source_id: str) -> dict[str, str]:
+    async def status(self, source_id: str) -> SourceStatus:
         """A source's recorded state."""
         raw = await self.redis.hgetall(self.STATUS + source_id)
-        return {str(k): str(v) for k, v in raw.items()}
+        return SourceStatus.of({str(k): str(v) for k, v in raw.items()})

@@ -347,6 +347,22 @@ class Store:
         ids += [_text(m) for m in older][: limit - len(ids)]
         return await self._load(slug, ids)
 
+    async def post_ids(self, slug: str, state: State = State.APPROVED) -> list[str]:
+        """Every post id in a state, oldest first (one read, so a consistent list)."""
+        return [_text(m) for m in await self.redis.zrange(_key(slug, f"idx:{state.value}"), 0, -1)]
+
+    async def load(self, slug: str, ids: Sequence[str]) -> list[Post]:
+        """These posts, in this order; ids no longer stored are left out."""
+        return await self._load(slug, ids)
+
+    async def all_posts(self, slug: str, state: State = State.APPROVED) -> list[Post]:
+        """Every post in a state, oldest first."""
+        ids = await self.post_ids(slug, state)
+        posts: list[Post] = []
+        for i in range(0, len(ids), 500):
+            posts += await self._load(slug, ids[i : i + 500])
+        return posts
+
     async def _load(self, slug: str, ids: Sequence[Any]) -> list[Post]:
         if not ids:
             return []

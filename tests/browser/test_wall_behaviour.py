@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from tests.browser.wallkit import seed, wait_until
 from tests.helpers import ROOT, WebServer, deadline, eventwall, post_dict, write_jsonl
-from wall.mod_store import ModerationStore
+from wall.mod_store import Announcement, ModerationStore, now_ms
 from wall.moderation import State
 from wall.store import Store
 
@@ -50,9 +50,6 @@ def test_two_thousand_posts_keep_the_dom_bounded(
         env=env,
     )
     assert made.returncode == 0, made.stderr
-    # 97 authors posting 20 times each in a second would trip the flood rule: not this test's point.
-    with ThreadPoolExecutor(1) as pool:  # its own event loop, away from Playwright's
-        pool.submit(asyncio.run, _no_flood_limit(env["REDIS_URL"], "flood")).result()
     start = datetime.now(UTC)
     items = [
         post_dict(
@@ -152,16 +149,6 @@ def test_removed_post_leaves_the_spotlight(
         page.close()
 
 
-async def _no_flood_limit(url: str, slug: str) -> None:
-    redis = Redis.from_url(url, decode_responses=True)
-    try:
-        await ModerationStore(redis).set_rules(
-            slug, blocked_words=[], blocked_tags=[], flood_limit=0
-        )
-    finally:
-        await redis.aclose()
-
-
 async def _hide(url: str, slug: str, post_id: str) -> bool:
     redis = Redis.from_url(url, decode_responses=True)
     try:
@@ -217,3 +204,80 @@ def test_qr_code_uses_public_url(env: dict[str, str]) -> None:
         html = httpx.get(f"{server.base}/e/pub/wall").text
     assert ">wall.example.org/e/pub/live<" in html
     assert "127.0.0.1" not in html
+
+
+async def _moderate(url: str, slug: str, pin: str | None, announce: str | None) -> bool:
+    redis = Redis.from_url(url, decode_responses=True)
+    try:
+        mod = ModerationStore(redis)
+        if announce is not None:
+            text = Announcement(announce, now_ms() + 600_000) if announce else None
+            await mod.announce(slug, text)
+        if pin is None:
+            return True
+        current = await mod.pinned(slug)
+        return await mod.pin(slug, pin or next(iter(current)), bool(pin))
+    finally:
+        await redis.aclose()
+
+
+PINNED = r"""
+() => {
+  const box = el => {
+    if (!el || el.hidden || getComputedStyle(el).display === "none") return null;
+    const r = el.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height};
+  };
+  const root = document.scrollingElement;
+  return {
+    spotlight: box(document.getElementById("spotlight")),
+    announcement: box(document.getElementById("announcement")),
+    stream: box(document.getElementById("stream")),
+    pinnedId: document.querySelector("#spotlight article")?.dataset.postId || "",
+    overflow: root.scrollHeight > innerHeight || root.scrollWidth > innerWidth,
+  };
+}
+"""
+
+
+def test_pinned_post_and_announcement_on_every_layout(
+    browser: Any, env: dict[str, str], tmp_path: Path
+) -> None:
+    """A pinned post and an announcement fit every layout, and leave the wall when withdrawn."""
+    seed(env, tmp_path, "pins")
+    with WebServer(env) as server:
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.goto(f"{server.base}/e/pins/wall")
+        shown = page.eval_on_selector("#posts > article.has-photo", "a => a.id")
+        pinned = "test:" + shown.removeprefix("post-test_")
+        with ThreadPoolExecutor(1) as pool:  # its own event loop, away from Playwright's
+            assert pool.submit(
+                asyncio.run, _moderate(env["REDIS_URL"], "pins", pinned, "Talks resume at 8pm")
+            ).result()
+        for layout in ("grid", "spotlight", "ticker"):
+            page.goto(f"{server.base}/e/pins/wall?layout={layout}")
+            page.wait_for_selector("body[data-connection=online]", state="attached")
+            m = page.evaluate(PINNED)
+            assert not m["overflow"], f"{layout}: the page overflows"
+            assert m["announcement"], f"{layout}: no announcement"
+            assert m["announcement"]["bottom"] <= 1080 and m["announcement"]["top"] >= 0
+            if layout == "ticker":
+                assert m["spotlight"] is None, "the ticker has no room for a pinned post"
+                continue
+            assert m["pinnedId"] == pinned
+            assert m["spotlight"] and m["spotlight"]["bottom"] <= 1080, f"{layout}: pin cut off"
+            if layout == "grid":
+                assert m["stream"] and m["stream"]["top"] >= m["spotlight"]["bottom"]
+                assert m["spotlight"]["height"] <= 0.45 * 1080, "the pin crowds out the grid"
+            else:
+                assert m["stream"] is None, "the pin replaces the cycle"
+        page.screenshot(path=str(ROOT / "test-artifacts" / "wall-ticker-announcement.png"))
+        page.goto(f"{server.base}/e/pins/wall?layout=grid")
+        page.wait_for_selector("body[data-connection=online]", state="attached")
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(asyncio.run, _moderate(env["REDIS_URL"], "pins", "", "")).result()
+        wait_until(page, "document.getElementById('spotlight').hidden", message="pin withdrawn")
+        wait_until(
+            page, "document.getElementById('announcement').hidden", message="announcement gone"
+        )
+        page.close()

@@ -99,7 +99,7 @@ def test_wall_join_code_and_stats(wall_server: WebServer) -> None:
     assert f"Post with #{SLUG} or scan" in html
     assert re.search(r"<script(?![^>]*\ssrc=)", html) is None, "no inline script"
     assert 'data-posts="8" data-people="8" data-photos="4"' in html
-    assert 'id="overlay"' in html, "a slot for announcements"
+    assert 'id="announcement"' in html and 'id="spotlight"' in html, "moderators' overlays"
 
 
 def test_wall_url_overrides_fall_back(wall_server: WebServer) -> None:

@@ -10,7 +10,7 @@ from ingest.pipeline import take
 from tests.helpers import post_dict
 from wall.mod_store import ModerationStore
 from wall.models import Event, Post
-from wall.moderation import State
+from wall.moderation import DEFAULT_FLOOD_LIMIT, State
 from wall.store import Store
 
 
@@ -78,3 +78,19 @@ async def test_mode_switch_applies_to_next_post(store: Store) -> None:
     await store.save_event(dataclasses.replace(event, moderation="post"))
     await take(store, event, make("2"))  # `event` still says pre
     assert await store.get_state(event.slug, "test:2") == State.APPROVED
+
+
+async def test_an_archive_skips_the_burst_holds_but_not_bans(redis: Redis, store: Store) -> None:
+    """A replayed archive arrives all at once: no flood or duplicate hold; bans still apply."""
+    event = Event(slug="archive", title="Archive", moderation="post")
+    await store.save_event(event)
+    mod = ModerationStore(redis)
+    await mod.set_author(event.slug, "@troll@example.org", "banned")
+    for i in range(8):  # past the default flood limit, and two of them the same text
+        await take(store, event, make(f"a{i}", f"post {min(i, 6)}"), archive=True)
+    await take(store, event, make("t", "hi", handle="@troll@example.org"), archive=True)
+    for i in range(8):
+        await take(store, event, make(f"live{i}", f"live {i}", handle="@bob@example.org"))
+    assert await store.count(event.slug, State.APPROVED) == 8 + DEFAULT_FLOOD_LIMIT
+    assert await store.get_state(event.slug, "test:t") == State.REJECTED
+    assert await store.get_state(event.slug, "test:a7") == State.APPROVED

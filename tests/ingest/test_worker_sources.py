@@ -77,7 +77,7 @@ async def test_cli_added_source_is_run_and_removed_without_restart(
 
             await eventually(taken, message="post from the added source")
             listed = await asyncio.to_thread(eventwall, "source", "list", env=env)
-            assert source_id in listed.stdout and "connected, 1 taken" in listed.stdout
+            assert source_id in listed.stdout and "\tconnected · 1 taken · last " in listed.stdout
 
             removed = await asyncio.to_thread(eventwall, "source", "remove", source_id, env=env)
             assert removed.returncode == 0

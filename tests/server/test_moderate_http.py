@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tests.server.moderation_helpers import csrf_of, login, run, seed, state_of
 from wall.accounts import Accounts
 from wall.mod_store import ModerationStore
 from wall.settings import Settings
+from wall.sources import SourceRegistry
 from wall.store import Store
 
 JSON = {"accept": "application/json"}
@@ -332,3 +334,42 @@ def test_logout_closes_open_console_socket(app: Settings, redis_url: str) -> Non
             with pytest.raises(Exception) as closed:
                 ws.receive_text()  # returns when the server closes the socket
         assert getattr(closed.value, "code", None) == 4401
+
+
+def test_admin_adds_watches_and_removes_sources(app: Settings, redis_url: str) -> None:
+    """An admin adds a source from /admin, sees the worker's status of it, and removes it."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"}, admins=("boss@example.org",))
+    feed = {"kind": "source", "source_kind": "rss", "event": "testevent"}
+    with client_for(app) as plain:
+        login(plain, "mod@example.org")
+        assert plain.post("/admin", data={**feed, "csrf": csrf_of(plain)}).status_code == 403
+    with client_for(app) as admin:
+        login(admin, "boss@example.org")
+        token = csrf_of(admin)
+        bad = admin.post("/admin", data={**feed, "url": "ftp://example.org/x", "csrf": token})
+        assert bad.status_code == 400 and "rss needs --url" in bad.text
+        unknown = {**feed, "event": "nope", "url": "https://example.org/feed.xml"}
+        missing = admin.post("/admin", data={**unknown, "csrf": token})
+        assert missing.status_code == 400 and "no event" in missing.text
+        feed["url"] = "https://example.org/feed.xml"
+        assert admin.post("/admin", data=feed).status_code == 403  # no CSRF token
+        added = admin.post("/admin", data={**feed, "csrf": token})
+        assert added.status_code == 200, added.text
+        (config,) = run(redis_url, lambda store, *_: SourceRegistry(store.redis).list())
+        assert config.url == feed["url"] and config.event == "testevent"
+        assert "not connected · 0 taken" in admin.get("/admin").text
+
+        async def worker_reports(store: Store, *_: object) -> None:
+            registry = SourceRegistry(store.redis)
+            await registry.set_status(config.id, connected=1, last_event=f"{time.time() - 150}")
+            for _ in range(3):
+                await registry.count_taken(config.id)
+
+        run(redis_url, worker_reports)
+        assert "connected · 3 taken · last 2 min ago" in admin.get("/admin").text
+        removed = admin.post(
+            "/admin", data={"kind": "source-remove", "id": config.id, "csrf": token}
+        )
+        assert removed.status_code == 200 and "No sources yet." in removed.text
+        again = admin.post("/admin", data={"kind": "source-remove", "id": config.id, "csrf": token})
+        assert again.status_code == 400
