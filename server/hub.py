@@ -215,7 +215,13 @@ class Hub:
         beat_sent: float | None = None
         try:
             await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+            task = asyncio.current_task()
             while True:
+                # A cancellation can be swallowed by a wait that completes at the same moment
+                # (asyncio.wait_for on 3.11, redis-py's own timeouts): honour it here, or the
+                # lifespan's shutdown would wait for this loop forever.
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError
                 item = await asyncio.wait_for(pubsub.get_message(timeout=1.0), 10.0)
                 now = loop.time()
                 if item is None:
