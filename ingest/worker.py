@@ -11,12 +11,13 @@ import time
 import httpx
 from redis.exceptions import RedisError
 
+from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer, stop_if_asked, stopping
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.pipeline import apply
-from ingest.sources.base import Source
+from ingest.sources.base import Source, SourceItem
 from ingest.sources.demo import DemoSource, demo_event
 from wall.mod_store import ModerationStore
-from wall.models import Event
+from wall.models import Event, Post
 from wall.settings import Settings
 from wall.sources import SourceConfig, SourceRegistry
 from wall.store import Store
@@ -30,20 +31,30 @@ async def run_source(
     source: Source,
     photos: PhotoPipeline | None = None,
     registry: SourceRegistry | None = None,
+    buffer: IngestBuffer | None = None,
 ) -> None:
-    """Apply every item a source yields; restart it with backoff and jitter when it fails."""
+    """Apply every item a source yields; restart it with backoff and jitter when it fails.
+
+    With a buffer, an item taken while Redis is away waits in it instead of failing the source.
+    """
     delay = 0.5
 
     async def status(**fields: str | int) -> None:
+        # Best effort: the status page must not stop a source while Redis is away.
         if registry is not None:
-            await registry.set_status(source.name, **fields)
+            with contextlib.suppress(*UNREACHABLE):
+                await registry.set_status(source.name, **fields)
 
     while True:
         try:
             await status(connected=1)
             async for item in source.items():
                 try:
-                    await apply(store, event, item, photos)
+                    if buffer is None:
+                        await apply(store, event, item, photos)
+                    else:
+                        # Shielded: a stopping worker finishes the item it has begun.
+                        await asyncio.shield(buffer.take(event, item, photos))
                 except (RedisError, OSError):
                     raise
                 except Exception:
@@ -51,8 +62,11 @@ async def run_source(
                     log.exception("source %s: skipped item %r", source.name, item)
                     continue
                 if registry is not None:
-                    await registry.count_taken(source.name)
-                    await status(last_event=f"{time.time():.3f}")
+                    with contextlib.suppress(*UNREACHABLE):
+                        await registry.count_taken(source.name)
+                    now = time.time()
+                    await status(last_event=f"{now:.3f}", lag=f"{_lag(item, now):.3f}")
+                stop_if_asked()
                 delay = 0.5
             log.info("source %s finished", source.name)
             await status(connected=0)
@@ -60,11 +74,19 @@ async def run_source(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if stopping():
+                raise  # a cancellation that surfaced as another error: stop, don't restart
             wait = delay * (0.5 + random.random())
             log.warning("source %s failed (%s); restarting in %.1fs", source.name, exc, wait)
             await status(connected=0, last_error=f"{time.time():.3f} {exc}"[:500])
             await asyncio.sleep(wait)
             delay = min(delay * 2, 30.0)
+
+
+def _lag(item: SourceItem, now: float) -> float:
+    """Seconds between a post's creation at its source and its taking here (for /metrics)."""
+    post = item if isinstance(item, Post) else getattr(item, "post", None)
+    return max(0.0, now - post.created_at.timestamp()) if isinstance(post, Post) else 0.0
 
 
 def build_source(
@@ -87,21 +109,36 @@ def build_source(
 
 
 async def run_configured(
-    settings: Settings, store: Store, client: httpx.AsyncClient, photos: PhotoPipeline
+    settings: Settings,
+    store: Store,
+    client: httpx.AsyncClient,
+    photos: PhotoPipeline,
+    buffer: IngestBuffer | None = None,
 ) -> None:
     """Run the sources configured in Redis, starting and stopping them as the config changes."""
     registry = SourceRegistry(store.redis)
     running: dict[str, asyncio.Task[None]] = {}
     try:
         while True:
-            wanted = {c.id: c for c in await registry.list()}
+            try:
+                wanted = {c.id: c for c in await registry.list()}
+            except UNREACHABLE as exc:
+                if stopping():
+                    raise
+                # Keep the running sources (they buffer); look at the config again later.
+                log.warning("cannot read the sources from redis (%s)", exc)
+                await asyncio.sleep(settings.source_reload)
+                continue
             for source_id in running.keys() - wanted.keys():
                 log.info("source %s removed; stopping it", source_id)
                 running.pop(source_id).cancel()
             for source_id, config in wanted.items():
                 if source_id in running and not running[source_id].done():
                     continue
-                event = await store.get_event(config.event)
+                try:
+                    event = await store.get_event(config.event)
+                except UNREACHABLE:
+                    continue
                 if event is None:
                     continue  # not created yet; checked again next round
                 try:
@@ -111,8 +148,10 @@ async def run_configured(
                     continue
                 log.info("starting source %s: %s", source_id, config.describe)
                 running[source_id] = asyncio.create_task(
-                    run_source(store, event, source, photos, registry), name=f"source-{source_id}"
+                    run_source(store, event, source, photos, registry, buffer),
+                    name=f"source-{source_id}",
                 )
+            stop_if_asked()
             await asyncio.sleep(settings.source_reload)
     finally:
         for task in running.values():
@@ -123,7 +162,23 @@ async def run_configured(
 
 
 async def run_worker(settings: Settings, store: Store) -> None:
-    """Run the demo (if enabled) and every configured source until cancelled."""
+    """Run the demo (if enabled) and every configured source until cancelled.
+
+    Cancelled (SIGTERM), it finishes the item in hand and writes what it holds, for at most
+    SHUTDOWN_TIMEOUT seconds.
+    """
+    buffer = IngestBuffer(store, maxlen=settings.ingest_buffer)
+    try:
+        await _run_sources(settings, store, buffer)
+    finally:
+        log.info("worker stopping; %d items held", len(buffer))
+        await buffer.drain(settings.shutdown_timeout)
+        log.info("worker stopped")
+
+
+async def _run_sources(settings: Settings, store: Store, buffer: IngestBuffer) -> None:
+    # Sources record their cursors through the buffer, behind the items it holds.
+    cursors = BufferedCursors(store, buffer)
     timeout = httpx.Timeout(30.0, connect=10.0)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
         photos = PhotoPipeline(
@@ -151,7 +206,12 @@ async def run_worker(settings: Settings, store: Store) -> None:
                         hold_duplicates=False,
                     )
                 source = DemoSource(
-                    store, settings.media_dir, rate=settings.demo_rate, loop=settings.demo_loop
+                    cursors, settings.media_dir, rate=settings.demo_rate, loop=settings.demo_loop
                 )
-                group.create_task(run_source(store, event, source), name="source-demo")
-            group.create_task(run_configured(settings, store, client, photos), name="sources")
+                group.create_task(
+                    run_source(store, event, source, buffer=buffer), name="source-demo"
+                )
+            group.create_task(
+                run_configured(settings, cursors, client, photos, buffer), name="sources"
+            )
+            group.create_task(buffer.run(), name="ingest-buffer")

@@ -57,7 +57,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             url = await asyncio.to_thread(embedded.start)
         redis = Redis.from_url(url, decode_responses=True, health_check_interval=10)
         store = Store(redis, log_maxlen=settings.changelog_maxlen)
-        hub = Hub(redis, store, renderer.fragment, queue_size=settings.client_queue)
+        measured = metrics.Metrics()
+        hub = Hub(
+            redis,
+            store,
+            renderer.fragment,
+            queue_size=settings.client_queue,
+            observe_fanout=measured.observe_fanout,
+        )
+        measured.attach(hub)
+        app.state.metrics = measured
         app.state.services = Services(settings, redis, store, renderer, hub)
         accounts = Accounts(redis, session_seconds=settings.session_hours * 3600)
         app.state.auth = auth.Auth.create(accounts, settings)

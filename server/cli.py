@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import uvicorn
 from redis.asyncio import Redis
 
-from server import export_cli, sources_cli
+from server import export_cli, logs, sources_cli
 from wall import details
 from wall.models import Event, Post, PostError, normalize_tag
 from wall.redis_server import EmbeddedRedis
@@ -48,7 +49,19 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
         await redis.aclose()
 
 
-def _server(settings: Settings, host: str, port: int) -> uvicorn.Server:
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling, for `eventwall run`: the command stops the
+    worker after the web server and exits by itself (uvicorn would re-raise the SIGTERM)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Leave the signals to the command."""
+        yield
+
+
+def _server(
+    settings: Settings, host: str, port: int, cls: type[uvicorn.Server] = uvicorn.Server
+) -> uvicorn.Server:
     from server.app import create_app
 
     config = uvicorn.Config(
@@ -56,6 +69,11 @@ def _server(settings: Settings, host: str, port: int) -> uvicorn.Server:
         host=host,
         port=port,
         log_level="info",
+        # Our root logger (text or JSON), not uvicorn's own handlers.
+        log_config=None,
+        # On SIGTERM uvicorn stops accepting, closes every websocket with 1012 (the clients
+        # reconnect, elsewhere or here once restarted) and waits this long for the rest.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
         ws_max_size=64 * 1024,
         # Every client gets the same bytes: compressing them per client would cost CPU per
         # client per message, the one cost a fan-out server must not pay.
@@ -67,7 +85,16 @@ def _server(settings: Settings, host: str, port: int) -> uvicorn.Server:
 async def _run_all(settings: Settings, host: str, port: int) -> None:
     from ingest.worker import run_worker
 
-    server = _server(settings, host, port)
+    server = _server(settings, host, port, _Server)
+
+    def stop() -> None:
+        # Graceful only: uvicorn closes the websockets with 1012 and runs the lifespan's
+        # shutdown, bounded by SHUTDOWN_TIMEOUT.
+        server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
     async with open_store(settings) as store, asyncio.TaskGroup() as group:
         web = group.create_task(server.serve())
         # uvicorn offers a flag, not an event, for "listening".
@@ -295,9 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `eventwall` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_env()
+        logs.configure(settings.log_format)
     except ValueError as exc:
         print(f"error: bad setting: {exc}", file=sys.stderr)
         return 2
@@ -340,7 +367,18 @@ async def _worker(settings: Settings) -> None:
     from ingest.worker import run_worker
 
     async with open_store(settings) as store:
-        await run_worker(settings, store)
+        worker = asyncio.create_task(run_worker(settings, store))
+        loop = asyncio.get_running_loop()
+
+        # SIGTERM: finish the item in hand and write what is held, then exit.
+        def stop() -> None:
+            log.info("stopping: finishing the item in hand, then writing what is held")
+            worker.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
 
 
 if __name__ == "__main__":

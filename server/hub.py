@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError, RedisError
 
 from server.frames import DirectWrite, text_frame
 from wall.store import CHANNEL_PREFIX, Change, Store, Stream, stream_id
@@ -24,6 +26,10 @@ from wall.store import CHANNEL_PREFIX, Change, Store, Stream, stream_id
 log = logging.getLogger(__name__)
 
 TRY_AGAIN_LATER = 1013
+# Published by an idle hub to itself (every hub ignores these channels).
+HEARTBEAT_PREFIX = CHANNEL_PREFIX + "~hub:"
+HEARTBEAT_IDLE = 2.0  # seconds without a message before a heartbeat is sent
+HEARTBEAT_TIMEOUT = 3.0  # seconds a heartbeat may take to come back
 
 
 class SlowClient(Exception):
@@ -63,6 +69,8 @@ class Client:
     sending: bool = False  # the writer holds a message it has not finished sending
     _queue: deque[Message] | None = field(default=None, init=False, repr=False)
     _waiter: asyncio.Future[None] | None = field(default=None, init=False, repr=False)
+    kind: str = ""  # which page it serves (wall, live, embed, moderate), for /metrics
+    sent: int = 0
 
     @property
     def queued(self) -> int:
@@ -78,6 +86,7 @@ class Client:
                 return
             if message.frame and self.direct(message.frame):
                 self.last = message.key
+                self.sent += 1
                 return
         if self._queue is None:
             self._queue = deque()
@@ -87,6 +96,12 @@ class Client:
             self.overflowed = True
         else:
             self._queue.append(message)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def drop(self) -> None:
+        """Have the writer give up on this client (1013), even if it waits for a message."""
+        self.overflowed = True
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -122,6 +137,7 @@ async def pump(client: Client, send: Callable[[str], Awaitable[None]], timeout: 
             except TimeoutError as exc:
                 raise SlowClient from exc
             client.last = message.key
+            client.sent += 1
             client.sending = False
     finally:
         client.live = False
@@ -133,6 +149,7 @@ class HubStats:
 
     received: int = 0
     delivered: int = 0
+    sent: int = 0  # messages sent to clients that have since gone (see Hub.messages_sent)
     dropped_slow: int = 0
     render_errors: int = 0
 
@@ -147,11 +164,15 @@ class Hub:
         render: Callable[[Change], str],
         *,
         queue_size: int = 256,
+        observe_fanout: Callable[[float], None] | None = None,
     ) -> None:
         self.redis = redis
         self.store = store
         self.render = render
         self.queue_size = queue_size
+        # Called once per change fanned out (never per client) with the seconds since the
+        # change was published: its log id carries Redis's clock in milliseconds.
+        self.observe_fanout = observe_fanout
         self.stats = HubStats()
         self.subscribed = asyncio.Event()
         self._clients: defaultdict[tuple[str, Stream], set[Client]] = defaultdict(set)
@@ -162,18 +183,33 @@ class Hub:
         """Connected clients across all events."""
         return sum(len(c) for c in self._clients.values())
 
+    def clients_by_kind(self) -> dict[str, int]:
+        """Connected clients per page kind (counted when asked, not per message)."""
+        counts: dict[str, int] = defaultdict(int)
+        for clients in list(self._clients.values()):
+            for client in clients:
+                counts[client.kind or "other"] += 1
+        return dict(counts)
+
+    @property
+    def messages_sent(self) -> int:
+        """Messages sent to clients since start, the connected ones' included."""
+        live = sum(c.sent for clients in list(self._clients.values()) for c in clients)
+        return self.stats.sent + live
+
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, event: str, stream: Stream, direct: DirectWrite | None = None
+        self, event: str, stream: Stream, direct: DirectWrite | None = None, kind: str = ""
     ) -> AsyncIterator[Client]:
         """Register a client for an event's stream for the duration of the block."""
-        client = Client(event, stream, self.queue_size, direct)
+        client = Client(event, stream, self.queue_size, direct, kind=kind)
         key = (event, stream)
         self._clients[key].add(client)
         try:
             yield client
         finally:
             self._clients[key].discard(client)
+            self.stats.sent += client.sent
             if not self._clients[key]:
                 del self._clients[key]
 
@@ -196,6 +232,8 @@ class Hub:
             if client.overflowed and not was_slow:
                 self.stats.dropped_slow += 1
         self.stats.delivered += len(clients)
+        if self.observe_fanout is not None:
+            self.observe_fanout(max(0.0, time.time() - message.key[0] / 1000))
 
     async def run(self) -> None:
         """Listen forever, resubscribing with backoff if Redis goes away."""
@@ -214,15 +252,39 @@ class Hub:
                 delay = 0.1
 
     async def _listen(self) -> None:
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub = self.redis.pubsub()
+        loop = asyncio.get_running_loop()
+        # A heartbeat through Redis proves the subscription still delivers: redis-py may
+        # reconnect a pub/sub connection by itself, and once seen it come back silent.
+        beat = f"{HEARTBEAT_PREFIX}{os.getpid()}:{id(self)}"
+        heard = loop.time()
+        beat_sent: float | None = None
         try:
             await pubsub.psubscribe(CHANNEL_PREFIX + "*")
-            # Whatever was published while we were not subscribed is still in the logs.
-            await self._catch_up()
-            self.subscribed.set()
+            task = asyncio.current_task()
             while True:
-                item = await pubsub.get_message(timeout=5.0)
+                # A cancellation can be swallowed by a wait that completes at the same moment
+                # (asyncio.wait_for on 3.11, redis-py's own timeouts): honour it here, or the
+                # lifespan's shutdown would wait for this loop forever.
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError
+                item = await asyncio.wait_for(pubsub.get_message(timeout=1.0), 10.0)
+                now = loop.time()
                 if item is None:
+                    if beat_sent is not None and now - beat_sent > HEARTBEAT_TIMEOUT:
+                        raise ConnectionError("the subscription stopped delivering")
+                    if beat_sent is None and now - heard > HEARTBEAT_IDLE:
+                        await self.redis.publish(beat, "")
+                        beat_sent = now
+                    continue
+                heard, beat_sent = now, None
+                if item["type"] == "psubscribe":
+                    # Our subscription, or redis-py's own after it reconnected by itself:
+                    # whatever was published while we were not subscribed is in the logs.
+                    await self._catch_up()
+                    self.subscribed.set()
+                    continue
+                if item["type"] != "pmessage" or item["channel"].startswith(HEARTBEAT_PREFIX):
                     continue
                 self.stats.received += 1
                 try:
@@ -239,9 +301,22 @@ class Hub:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _catch_up(self) -> None:
-        for (event, stream), last in list(self._last.items()):
-            if (event, stream) not in self._clients:
-                continue
+        for (event, stream), clients in list(self._clients.items()):
+            # From the newest change this process saw; if it saw none, from the oldest
+            # point a client of it has reached.
+            last = self._last.get((event, stream))
+            if last is None:
+                reached = [c.last for c in clients if c.last != (0, 0)]
+                if not reached:
+                    continue
+                oldest = min(reached)
+                last = f"{oldest[0]}-{oldest[1]}"
             changes = await self.store.changes_since(event, last, stream=stream)
-            for change in changes or []:
+            if changes is None:
+                # The log cannot say what was missed: close these clients with 1013, and
+                # each resumes from its own last id (or gets a full re-render).
+                for client in clients:
+                    client.drop()
+                continue
+            for change in changes:
                 self.dispatch(change)

@@ -1,31 +1,130 @@
-"""/metrics in the Prometheus text format: what the hub and its clients are doing."""
+"""/metrics in the Prometheus text format, with prometheus-client.
+
+Everything is read when Prometheus scrapes: the hub's counters, its clients by page, the
+sources' lag and the posts per state from Redis. The hub's hot path only bumps integers
+and observes one histogram sample per change (never per client).
+"""
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
 
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.hub import Hub
 from server.services import services
+from wall.moderation import State
+from wall.sources import SourceRegistry
+from wall.store import Store, _key
+
+log = logging.getLogger(__name__)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+PAGE_KINDS = ("wall", "live", "embed", "moderate", "other")
+
+
+class Metrics:
+    """This web process's registry: the hub's collector and the fan-out latency histogram."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.fanout = Histogram(
+            "eventwall_fanout_latency_seconds",
+            "From a change's publication in Redis to its messages queued for every client.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.redis_families: list[Metric] = []
+
+    def observe_fanout(self, seconds: float) -> None:
+        """One change fanned out, `seconds` after it was published."""
+        self.fanout.observe(seconds)
+
+    def attach(self, hub: Hub) -> None:
+        """Collect the hub's numbers at every scrape."""
+        self.registry.register(_HubCollector(hub, self))
+
+    async def refresh(self, store: Store) -> None:
+        """Read what lives in Redis (posts per state, source lag); skipped while it is away."""
+        try:
+            self.redis_families = await asyncio.wait_for(_redis_families(store), 2)
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("metrics: redis unreachable (%s)", exc)
+            self.redis_families = []
+
+
+class _HubCollector(Collector):
+    def __init__(self, hub: Hub, metrics: Metrics) -> None:
+        self.hub = hub
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        hub = self.hub
+        yield GaugeMetricFamily(
+            "eventwall_clients", "Connected websocket clients.", value=hub.client_count
+        )
+        by_page = GaugeMetricFamily(
+            "eventwall_clients_by_page", "Connected websocket clients per page.", labels=["page"]
+        )
+        counts = hub.clients_by_kind()
+        for kind in PAGE_KINDS:
+            by_page.add_metric([kind], counts.get(kind, 0))
+        yield by_page
+        counters = [
+            ("eventwall_changes_received", "Changes read from the Redis subscription.", hub.stats.received),
+            ("eventwall_messages_queued", "Messages offered to client queues.", hub.stats.delivered),
+            ("eventwall_messages_sent", "Messages sent to websocket clients.", hub.messages_sent),
+            ("eventwall_slow_clients_dropped", "Clients closed with 1013 for being slow.", hub.stats.dropped_slow),
+            ("eventwall_render_errors", "Changes skipped because they failed to render.", hub.stats.render_errors),
+        ]  # fmt: skip
+        for name, doc, value in counters:
+            yield CounterMetricFamily(name, doc, value=value)
+        yield from self.metrics.redis_families
+
+
+async def _redis_families(store: Store) -> list[Metric]:
+    posts = GaugeMetricFamily(
+        "eventwall_posts", "Posts per moderation state, per event.", labels=["event", "state"]
+    )
+    events = await store.list_events()
+    async with store.redis.pipeline(transaction=False) as pipe:
+        for event in events:
+            for state in State:
+                pipe.zcard(_key(event.slug, f"idx:{state.value}"))
+        counts = await pipe.execute()
+    pairs = [(e.slug, s.value) for e in events for s in State]
+    for (slug, state_name), count in zip(pairs, counts, strict=True):
+        posts.add_metric([slug, state_name], int(count))
+    lag = GaugeMetricFamily(
+        "eventwall_ingest_lag_seconds",
+        "Seconds between a source's newest item's creation and its taking by the worker.",
+        labels=["source"],
+    )
+    taken = CounterMetricFamily(
+        "eventwall_ingest_items", "Items taken from each source.", labels=["source"]
+    )
+    registry = SourceRegistry(store.redis)
+    for config in await registry.list():
+        status = await registry.status(config.id)
+        taken.add_metric([config.id], status.taken)
+        # `lag` is written by the worker beside the fields SourceStatus reads.
+        raw = await store.redis.hget(SourceRegistry.STATUS + config.id, "lag")
+        with contextlib.suppress(ValueError):
+            if raw is not None:
+                lag.add_metric([config.id], float(raw))
+    return [posts, lag, taken]
 
 
 async def metrics(request: Request) -> Response:
-    """Counters and gauges of this web process."""
-    hub = services(request).hub
-    lines = [
-        "# HELP eventwall_clients Connected websocket clients.",
-        "# TYPE eventwall_clients gauge",
-        f"eventwall_clients {hub.client_count}",
-        "# HELP eventwall_changes_received_total Changes read from the Redis subscription.",
-        "# TYPE eventwall_changes_received_total counter",
-        f"eventwall_changes_received_total {hub.stats.received}",
-        "# HELP eventwall_messages_queued_total Messages offered to client queues.",
-        "# TYPE eventwall_messages_queued_total counter",
-        f"eventwall_messages_queued_total {hub.stats.delivered}",
-        "# HELP eventwall_slow_clients_dropped_total Clients closed with 1013 for being slow.",
-        "# TYPE eventwall_slow_clients_dropped_total counter",
-        f"eventwall_slow_clients_dropped_total {hub.stats.dropped_slow}",
-        "# HELP eventwall_render_errors_total Changes skipped because they failed to render.",
-        "# TYPE eventwall_render_errors_total counter",
-        f"eventwall_render_errors_total {hub.stats.render_errors}",
-    ]
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    """Counters, gauges and histograms of this web process."""
+    svc = services(request)
+    collected: Metrics = request.app.state.metrics
+    await collected.refresh(svc.store)
+    return Response(generate_latest(collected.registry), media_type=CONTENT_TYPE)

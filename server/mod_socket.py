@@ -33,7 +33,7 @@ async def moderator_socket(websocket: WebSocket) -> None:
     if await svc.store.get_event(slug) is None:
         await websocket.close(code=4404, reason="no such event")
         return
-    async with svc.hub.subscribe(slug, "mod") as client:
+    async with svc.hub.subscribe(slug, "mod", kind="moderate") as client:
         since = websocket.query_params.get("since", "")
         try:
             if since:

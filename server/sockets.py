@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.frames import direct_writer
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 
 MAX_CLIENT_MESSAGES_PER_MINUTE = 60
 POLICY_VIOLATION = 1008
+# The pages that open the public socket (`?page=`), counted apart in /metrics.
+PAGE_KINDS = frozenset({"wall", "live", "embed"})
 # How long a close frame may wait behind a slow client's unread data before we give up on
 # a clean close (uvicorn's keepalive ping then tears the connection down).
 CLOSE_GRACE = 30.0
@@ -30,12 +33,19 @@ async def public_socket(websocket: WebSocket) -> None:
         await websocket.close(code=4404, reason="no such event")
         return
     await websocket.accept()
-    async with svc.hub.subscribe(slug, "public", direct_writer(websocket.scope)) as client:
+    kind = websocket.query_params.get("page", "")
+    kind = kind if kind in PAGE_KINDS else "other"
+    async with svc.hub.subscribe(slug, "public", direct_writer(websocket.scope), kind) as client:
         try:
             await _send_missed(svc, websocket, client, websocket.query_params.get("since", ""))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
-        closing = await _serve(svc, websocket, client)
+        except RedisError as exc:
+            # Redis went away mid-resume: the client tries again later from the same id.
+            log.warning("resume failed (%s); closing with 1013", exc)
+            closing: tuple[int, str] | None = (TRY_AGAIN_LATER, "redis unavailable; resume later")
+        else:
+            closing = await _serve(svc, websocket, client)
     # Unsubscribed before closing: a slow client's close may wait for its buffer to drain.
     if closing is not None:
         await _close(websocket, *closing)

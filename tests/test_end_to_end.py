@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,10 +11,9 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from tests.helpers import WebServer, deadline, eventually, eventwall, post_dict, write_jsonl
-from wall.models import Event, Post
+from wall.models import Post
 from wall.moderation import State
 from wall.store import Store
 
@@ -123,60 +121,9 @@ async def metric(server: WebServer, name: str) -> int:
     """One of the server's /metrics values."""
     async with httpx.AsyncClient() as http:
         text = (await http.get(f"{server.base}/metrics")).text
-    match = re.search(rf"^{name} (\d+)$", text, re.M)
+    match = re.search(rf"^{name} (\d+)(?:\.0)?$", text, re.M)
     assert match, text
     return int(match.group(1))
-
-
-async def test_slow_client_closed_with_1013_others_unaffected(
-    env: dict[str, str], redis: Redis, store: Store
-) -> None:
-    """A client that stops reading is closed with 1013; the others get every post."""
-    await store.save_event(Event(slug="testevent", title="Test"))
-    with WebServer({**env, "SEND_TIMEOUT": "0.5", "CLIENT_QUEUE": "32"}) as server:
-        since = await since_of_page(server)
-        url = f"{server.ws_base}/e/testevent/ws?since={since}"
-        # A tiny receive buffer and no reading: the server's sends to it back up.
-        raw = socket.socket()
-        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        raw.connect(("127.0.0.1", server.port))
-        slow = await connect(url, sock=raw, max_queue=1, max_size=None)
-        fast = [await connect(url, max_size=None) for _ in range(3)]
-        big = "lorem ipsum " * 1500  # ~18 KB a post
-        sent: list[str] = []
-        received: list[list[str]] = [[] for _ in fast]
-
-        async def collect(client: ClientConnection, into: list[str]) -> None:
-            async for message in client:
-                into.extend(posts_in([str(message)]))
-
-        collectors = [
-            asyncio.create_task(collect(c, r)) for c, r in zip(fast, received, strict=True)
-        ]
-        # Keep posting until the server gives up on the slow client (its kernel buffers
-        # must fill first, so how many posts that takes depends on the machine).
-        while await metric(server, "eventwall_slow_clients_dropped_total") == 0:
-            assert len(sent) < 3000, "the slow client was never closed"
-            for _ in range(25):
-                post = Post.from_dict(post_dict(f"n{len(sent)}", big))
-                await store.ingest("testevent", post, State.APPROVED)
-                sent.append(post.dom_id)
-        await eventually(
-            lambda: all(len(r) >= len(sent) for r in received),
-            timeout=30,
-            message="every post at every fast client",
-        )
-        assert all(r == sent for r in received)
-
-        # Drain the slow one: after what it had buffered comes the server's 1013 close.
-        with pytest.raises(ConnectionClosed) as closed:
-            async for _ in slow:
-                pass
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
-        for client in fast:
-            await client.close()
-        for task in collectors:
-            task.cancel()
 
 
 async def test_healthz_over_http(server: WebServer) -> None:

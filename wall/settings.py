@@ -58,6 +58,12 @@ class Settings:
     """Key signing moderators' session cookies. Empty: generated once into DATA_DIR/secret_key (0600)."""
     session_hours: int = 12
     """How long a moderator stays logged in."""
+    ingest_buffer: int = 10_000
+    """Items the worker holds in memory while Redis is unreachable; past it the oldest is dropped."""
+    shutdown_timeout: float = 10.0
+    """Seconds a stopping process (SIGTERM) may take to close its clients and flush its buffer."""
+    log_format: str = "text"
+    """Log lines as `text` (human-readable) or `json` (one JSON object a line)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from wall.models import Event, Post
 from wall.moderation import PUBLIC_STATES, State
@@ -388,7 +389,7 @@ class Store:
         key = _key(slug, f"log:{stream}")
         try:
             info = await self.redis.xinfo_stream(key)
-        except Exception:  # no such key: an empty log
+        except ResponseError:  # no such key: an empty log (a lost connection is raised)
             return [] if since_key == (0, 0) else None
         last = _text(info.get("last-generated-id") or "0-0")
         first = _text(info.get("recorded-first-entry-id") or "0-0")

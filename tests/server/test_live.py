@@ -158,7 +158,7 @@ async def test_embed_alone_may_be_framed_by_the_configured_sites(
     assert "script-src 'self'" in csp
     assert "x-frame-options" not in embed.headers
     assert len(embed.headers.get_list("content-security-policy")) == 1
-    assert "post-test_p00" in embed.text and 'ws-connect="/e/testevent/ws"' in embed.text
+    assert "post-test_p00" in embed.text and 'ws-connect="/e/testevent/ws?page=embed"' in embed.text
     live = await client.get("/e/testevent/live")
     assert "frame-ancestors 'none'" in live.headers["content-security-policy"]
     assert live.headers["x-frame-options"] == "DENY"

@@ -1,0 +1,139 @@
+"""Several web processes on one Redis: a change made through any reaches the clients of all."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import threading
+
+import httpx
+from redis.asyncio import Redis
+
+from tests.faults.kit import ResumingClient, Web, last_public_id, public_log
+from tests.helpers import ROOT, deadline, eventually, post_dict
+from wall.accounts import Accounts
+from wall.models import Event, Post
+from wall.moderation import State
+from wall.redis_server import free_port
+from wall.store import Store
+
+PASSWORD = "a long passphrase for tests"
+CLIENTS_EACH = 10
+
+
+async def moderator_session(base: str, email: str) -> tuple[httpx.AsyncClient, str]:
+    """A logged-in moderator's HTTP client of one web process, and its CSRF token."""
+    http = httpx.AsyncClient(base_url=base, timeout=10)
+    page = await http.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token, page.text
+    login = await http.post(
+        "/login",
+        data={"email": email, "password": PASSWORD, "csrf": token.group(1), "next": "/"},
+    )
+    assert login.status_code in (200, 303), login.text
+    console = await http.get("/e/testevent/moderate")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', console.text)
+    assert csrf, console.text
+    return http, csrf.group(1)
+
+
+async def test_two_web_processes_share_every_change(
+    env: dict[str, str], redis: Redis, store: Store
+) -> None:
+    """A post ingested and a moderator's approval made through process A reach B's clients."""
+    await store.save_event(Event(slug="testevent", title="Test", moderation="pre"))
+    await Accounts(redis).add("mod@example.org", PASSWORD, event="testevent")
+    since = await last_public_id(redis, "testevent")
+    first, second = await asyncio.gather(
+        asyncio.to_thread(Web(env, free_port()).start),
+        asyncio.to_thread(Web(env, free_port()).start),
+    )
+    clients = [
+        ResumingClient(f"{web.ws_base}/e/testevent/ws", since).start()
+        for web in (first, second)
+        for _ in range(CLIENTS_EACH)
+    ]
+    http: httpx.AsyncClient | None = None
+    try:
+        await eventually(lambda: all(c.connects for c in clients), timeout=20, message="clients")
+        # Held for moderation, then approved by a moderator logged in to the first process.
+        await store.ingest("testevent", Post.from_dict(post_dict("held")), State.PENDING)
+        http, csrf = await moderator_session(first.base, "mod@example.org")
+        decided = await http.post(
+            "/e/testevent/moderate/decide",
+            data={"post_id": "test:held", "action": "approve", "expected": "pending"},
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+        )
+        assert decided.status_code in (200, 303), decided.text
+        assert await store.get_state("testevent", "test:held") == State.APPROVED
+        # And one approved at once, as the worker would.
+        await store.ingest("testevent", Post.from_dict(post_dict("direct")), State.APPROVED)
+
+        expected = await public_log(redis, "testevent", since)
+        assert len(expected) == 2
+        await eventually(
+            lambda: all(c.applied == expected for c in clients),
+            timeout=20,
+            message="the clients of both processes",
+        )
+    finally:
+        if http is not None:
+            await http.aclose()
+        for client in clients:
+            await client.stop()
+        await asyncio.gather(asyncio.to_thread(first.stop), asyncio.to_thread(second.stop))
+
+
+class UvicornWorkers(Web):
+    """`uvicorn --workers 2` on the app factory: two processes sharing one listening socket."""
+
+    def start(self) -> UvicornWorkers:
+        """Start uvicorn's supervisor and its workers; wait until it listens."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "server.app:create_app",
+             "--workers", "2", "--port", self.env["PORT"], "--no-access-log"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(deadline(30)):
+            self.stop()
+            raise AssertionError("uvicorn did not start:\n" + "".join(self.lines[-30:]))
+        return self
+
+
+async def test_uvicorn_workers_share_every_change(
+    env: dict[str, str], redis: Redis, store: Store
+) -> None:
+    """With `uvicorn --workers 2`, clients spread over both workers all get every post."""
+    await store.save_event(Event(slug="testevent", title="Test", moderation="post"))
+    since = await last_public_id(redis, "testevent")
+    web = await asyncio.to_thread(UvicornWorkers(env, free_port()).start)
+    clients = [ResumingClient(f"{web.ws_base}/e/testevent/ws", since).start() for _ in range(20)]
+    try:
+        await eventually(lambda: all(c.connects for c in clients), timeout=20, message="clients")
+        for name in ("w1", "w2", "w3"):
+            await store.ingest("testevent", Post.from_dict(post_dict(name)), State.APPROVED)
+        expected = await public_log(redis, "testevent", since)
+        await eventually(
+            lambda: all(c.applied == expected for c in clients),
+            timeout=20,
+            message="the clients of both workers",
+        )
+        pids = {
+            line.split("[")[1].split("]")[0]
+            for line in web.lines
+            if "Started server process" in line
+        }
+        assert len(pids) == 2, "".join(web.lines)
+    finally:
+        for client in clients:
+            await client.stop()
+        await asyncio.to_thread(web.stop)

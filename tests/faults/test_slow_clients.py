@@ -1,0 +1,83 @@
+"""5 % of clients stop reading: the rest get every post, memory stays bounded, the slow ones
+are closed with 1013 and resume exactly once they read again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+from redis.asyncio import Redis
+
+from tests.faults.kit import ResumingClient, Web, caught_up, last_public_id, public_log
+from tests.helpers import eventually, post_dict
+from wall.models import Event, Post
+from wall.moderation import State
+from wall.redis_server import free_port
+from wall.store import Store
+
+CLIENTS = 40
+SLOW = CLIENTS // 20  # 5 %
+BIG = "lorem ipsum " * 1500  # ~18 KB a post: kernel buffers fill after a few
+MAX_GROWTH = 64 * 1024 * 1024  # bytes of server memory growth allowed over the test
+
+
+def rss(pid: int) -> int:
+    """A process's resident memory in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+async def dropped(base: str) -> float:
+    """The server's count of slow clients closed with 1013."""
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"{base}/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("eventwall_slow_clients_dropped_total "):
+            return float(line.split()[1])
+    raise AssertionError(text)
+
+
+async def test_slow_clients_dropped_resume_and_others_unaffected(
+    env: dict[str, str], redis: Redis, store: Store
+) -> None:
+    """Slow clients are closed with 1013 and resume; fast ones get every post; RSS bounded."""
+    await store.save_event(Event(slug="testevent", title="Test"))
+    web = await asyncio.to_thread(
+        Web({**env, "SEND_TIMEOUT": "0.5", "CLIENT_QUEUE": "32"}, free_port()).start
+    )
+    assert web.process is not None
+    since = await last_public_id(redis, "testevent")
+    url = f"{web.ws_base}/e/testevent/ws"
+    reading = asyncio.Event()  # cleared: the slow clients read nothing
+    slow = [ResumingClient(url, since, read=reading, small_buffer=True) for _ in range(SLOW)]
+    fast = [ResumingClient(url, since) for _ in range(CLIENTS - SLOW)]
+    clients = [c.start() for c in slow + fast]
+    try:
+        await eventually(lambda: all(c.connects for c in clients), timeout=20, message="clients")
+        before = rss(web.process.pid)
+        sent = 0
+        # Post until the server has given up on every slow client (their kernel buffers
+        # must fill first, so how many posts that takes depends on the machine).
+        while await dropped(web.base) < SLOW:
+            assert sent < 3000, "the slow clients were never closed"
+            for _ in range(25):
+                post = Post.from_dict(post_dict(f"n{sent}", BIG))
+                await store.ingest("testevent", post, State.APPROVED)
+                sent += 1
+        expected = await public_log(redis, "testevent", since)
+        await caught_up(fast, expected, web.lines)
+        growth = rss(web.process.pid) - before
+        assert growth < MAX_GROWTH, f"server memory grew by {growth / 2**20:.0f} MB"
+
+        reading.set()  # the slow ones read again: what was buffered, then 1013, then resume
+        await caught_up(slow, expected, web.lines)
+        assert all(1013 in c.closes for c in slow), [c.closes for c in slow]
+        assert all(c.connects == 1 for c in fast), "a fast client was dropped"
+        assert not any(c.duplicates for c in clients)
+    finally:
+        for client in clients:
+            await client.stop()
+        await asyncio.to_thread(web.stop)
