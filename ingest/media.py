@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Eventwall/0.1 (+https://github.com/eventwall/eventwall; live event wall)"
 DISPLAY_SIZE = 1920
 THUMB_SIZE = 480
+AVATAR_SIZE = 128
+AVATAR_CACHE = 4096
 # Formats Pillow may decode here; everything else is refused before any pixel is read.
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 
@@ -108,6 +110,16 @@ async def download(client: httpx.AsyncClient, url: str, *, max_bytes: int, timeo
 
 def process(data: bytes, *, max_pixels: int) -> Processed:
     """Decode, verify and re-encode a photo; MediaError for anything that is not a sane image."""
+    rgb = _decode(data, max_pixels=max_pixels)
+    return Processed(display=_encode(rgb, DISPLAY_SIZE), thumb=_encode(rgb, THUMB_SIZE))
+
+
+def process_avatar(data: bytes, *, max_pixels: int) -> Rendition:
+    """An avatar decoded, verified and re-encoded at thumbnail size; MediaError if refused."""
+    return _encode(_decode(data, max_pixels=max_pixels), AVATAR_SIZE)
+
+
+def _decode(data: bytes, *, max_pixels: int) -> Image.Image:
     with warnings.catch_warnings():
         # Pillow only warns between MAX_IMAGE_PIXELS and twice that: make it a refusal.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -125,9 +137,7 @@ def process(data: bytes, *, max_pixels: int) -> Processed:
             raise MediaError(f"decompression bomb refused: {exc}") from exc
         except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
             raise MediaError(f"not a readable image: {exc}") from exc
-    upright = ImageOps.exif_transpose(image)
-    rgb = _flatten(upright)
-    return Processed(display=_encode(rgb, DISPLAY_SIZE), thumb=_encode(rgb, THUMB_SIZE))
+    return _flatten(ImageOps.exif_transpose(image))
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -166,6 +176,8 @@ class PhotoPipeline:
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.max_pixels = max_pixels
+        # Every post by one author names the same avatar: fetch it once per process.
+        self._avatars: dict[str, str] = {}
 
     async def store_bytes(self, data: bytes, *, alt: str = "") -> Photo:
         """A Photo for bytes already in hand (an upload); MediaError if they are refused."""
@@ -207,3 +219,28 @@ class PhotoPipeline:
             except MediaError as exc:
                 log.warning("photo %s refused: %s", photo.url[:200], exc)
         return tuple(kept)
+
+    async def avatar(self, url: str) -> str:
+        """A remote avatar as a local thumbnail URL; "" (initials shown) if it can't be had."""
+        if not url or url.startswith("/media/"):
+            return url
+        if url in self._avatars:
+            return self._avatars[url]
+        local = ""
+        if self.client is not None:
+            try:
+                data = await download(
+                    self.client, url, max_bytes=self.max_bytes, timeout=self.timeout
+                )
+                rendition = await asyncio.to_thread(
+                    process_avatar, data, max_pixels=self.max_pixels
+                )
+                local = await asyncio.to_thread(
+                    self.storage.put, rendition.data, rendition.extension
+                )
+            except MediaError as exc:
+                log.info("avatar %s not taken: %s", url[:200], exc)
+        if len(self._avatars) >= AVATAR_CACHE:
+            self._avatars.clear()
+        self._avatars[url] = local
+        return local

@@ -10,21 +10,43 @@ from ingest.sources.base import Deleted, Edited, SourceItem
 from wall.mod_store import AuditEntry, ModerationStore, now_ms
 from wall.models import Event, Post
 from wall.moderation import Decision, State, initial_state
-from wall.sanitize import post_html
+from wall.privacy import opt_out_reason
+from wall.sanitize import post_html, safe_url
 from wall.store import Outcome, Store
 
 log = logging.getLogger(__name__)
 
 
 def normalize(post: Post) -> Post:
-    """The post as it is stored: its HTML reduced to the allow-list."""
-    return dataclasses.replace(post, html=post_html(post.text, post.html))
+    """The post as it is stored: its HTML reduced to the allow-list, every URL http(s) or local."""
+    author = dataclasses.replace(
+        post.author,
+        avatar_url=safe_url(post.author.avatar_url),
+        profile_url=safe_url(post.author.profile_url),
+    )
+    photos = tuple(
+        dataclasses.replace(p, url=safe_url(p.url), thumb_url=safe_url(p.thumb_url))
+        for p in post.photos
+        if safe_url(p.url)
+    )
+    return dataclasses.replace(
+        post,
+        html=post_html(post.text, post.html),
+        author=author,
+        photos=photos,
+        url=safe_url(post.url),
+    )
 
 
 async def _local(post: Post, photos: PhotoPipeline | None) -> Post:
-    if photos is None or not post.photos:
+    """Photos and avatar fetched and stored locally: pages only load images from this site."""
+    if photos is None:
         return post
-    return dataclasses.replace(post, photos=await photos.localize_all(post.photos))
+    author = dataclasses.replace(
+        post.author, avatar_url=await photos.avatar(post.author.avatar_url)
+    )
+    local = await photos.localize_all(post.photos) if post.photos else ()
+    return dataclasses.replace(post, author=author, photos=local)
 
 
 async def take(
@@ -44,6 +66,11 @@ async def take(
     moderation = moderation or ModerationStore(store.redis, log_maxlen=store.log_maxlen)
     if await store.get_state(event.slug, post.id) is not None:
         return await store.ingest(event.slug, normalize(post), State.PENDING)  # a no-op, atomically
+    opted_out = opt_out_reason(post, await moderation.opted_out(event.slug))
+    if opted_out:
+        # Not stored at all, not even as rejected: the author asked not to be on the wall.
+        log.info("did not take %s into %s: %s", post.id, event.slug, opted_out)
+        return Outcome(changed=False, previous="", missing=True)
     clean = normalize(await _local(post, photos))
     # The stored event, so a mode switched in the console applies to the next post.
     event = await store.get_event(event.slug) or event
@@ -88,6 +115,11 @@ async def apply(
         if await store.get_state(event.slug, item.post.id) is None:
             # An edit of a post we never saw (it predates our cursor): take it as new.
             return await take(store, event, item.post, photos)
+        moderation = ModerationStore(store.redis, log_maxlen=store.log_maxlen)
+        opted_out = opt_out_reason(item.post, await moderation.opted_out(event.slug))
+        if opted_out:
+            log.info("removed %s from %s: %s", item.post.id, event.slug, opted_out)
+            return await store.delete(event.slug, item.post.id, reason=opted_out)
         clean = normalize(await _local(item.post, photos))
         return await store.update(event.slug, clean)
     return await take(store, event, item, photos)

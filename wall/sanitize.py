@@ -40,3 +40,14 @@ def text_to_html(text: str) -> str:
 def post_html(text: str, raw_html: str) -> str:
     """The HTML to show for a post: its cleaned HTML, else its text escaped and linked."""
     return clean_html(raw_html) if raw_html.strip() else clean_html(text_to_html(text))
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is http(s) or a path on this site, else empty: no javascript:, data:, //."""
+    url = url.strip()
+    if url.startswith("/") and not url.startswith(("//", "/\\")):
+        return url
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in URL_SCHEMES and rest and not any(c.isspace() for c in url):
+        return url
+    return ""
