@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from server import admin, auth, live, metrics, moderate, pages, sockets, uploads, wall_page
 from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
+from server.limits import BodyLimit
 from server.mod_socket import moderator_socket
 from server.render import Renderer
 from server.services import Services
@@ -94,5 +95,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         # gzip keeps the live page's first load (htmx included) far under 100 KB on the wire.
-        middleware=[Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(
+                BodyLimit,
+                max_body=settings.max_body_bytes,
+                max_upload=settings.media_max_bytes,
+            ),
+            Middleware(GZipMiddleware, minimum_size=1024),
+        ],
     )

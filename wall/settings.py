@@ -58,6 +58,8 @@ class Settings:
     """Key signing moderators' session cookies. Empty: generated once into DATA_DIR/secret_key (0600)."""
     session_hours: int = 12
     """How long a moderator stays logged in."""
+    max_body_bytes: int = 65_536
+    """Largest request body (forms, JSON) in bytes; larger ones get 413. Uploads: MEDIA_MAX_BYTES."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
