@@ -8,33 +8,43 @@ import logging
 from ingest.media import PhotoPipeline
 from ingest.sources.base import Deleted, Edited, SourceItem
 from wall.mod_store import AuditEntry, ModerationStore, now_ms
-from wall.models import Event, Post
+from wall.models import MAX_TEXT, Event, Post
 from wall.moderation import Decision, State, initial_state
 from wall.privacy import opt_out_reason
-from wall.sanitize import post_html, safe_url
+from wall.sanitize import clean_text, post_html, safe_url
 from wall.store import Outcome, Store
 
 log = logging.getLogger(__name__)
+# Names, handles and content warnings are one line on a card: longer ones are cut.
+MAX_NAME = 200
 
 
 def normalize(post: Post) -> Post:
     """The post as it is stored: its HTML reduced to the allow-list, every URL http(s) or local."""
     author = dataclasses.replace(
         post.author,
+        handle=clean_text(post.author.handle)[:MAX_NAME],
+        display_name=clean_text(post.author.display_name)[:MAX_NAME],
         avatar_url=safe_url(post.author.avatar_url),
         profile_url=safe_url(post.author.profile_url),
     )
     photos = tuple(
-        dataclasses.replace(p, url=safe_url(p.url), thumb_url=safe_url(p.thumb_url))
+        dataclasses.replace(
+            p, url=safe_url(p.url), thumb_url=safe_url(p.thumb_url), alt=clean_text(p.alt)
+        )
         for p in post.photos
         if safe_url(p.url)
     )
+    # Sources other than the replay file have no length check of their own: cap here.
+    text = clean_text(post.text)[:MAX_TEXT]
     return dataclasses.replace(
         post,
-        html=post_html(post.text, post.html),
+        text=text,
+        html=post_html(text, clean_text(post.html)[: MAX_TEXT * 2]),
         author=author,
         photos=photos,
         url=safe_url(post.url),
+        content_warning=clean_text(post.content_warning)[: MAX_NAME * 4],
     )
 
 
