@@ -40,12 +40,27 @@ def normalize(post: Post) -> Post:
     return dataclasses.replace(
         post,
         text=text,
-        html=post_html(text, clean_text(post.html)[: MAX_TEXT * 2]),
+        html=_capped_html(text, clean_text(post.html)),
         author=author,
         photos=photos,
         url=safe_url(post.url),
         content_warning=clean_text(post.content_warning)[: MAX_NAME * 4],
     )
+
+
+def _capped_html(text: str, raw_html: str) -> str:
+    """The post's sanitized HTML within what a stored post may hold (MAX_TEXT * 2).
+
+    Sanitizing can make HTML longer (closing tags, entities), so the input is cut until the
+    output fits; the text is cut the same way when the HTML comes from it.
+    """
+    limit = MAX_TEXT * 2
+    cut = limit
+    while True:
+        html = post_html(text[:cut], raw_html[:cut])
+        if len(html) <= limit:
+            return html
+        cut //= 2
 
 
 async def _local(post: Post, photos: PhotoPipeline | None) -> Post:
@@ -82,6 +97,10 @@ async def take(
         log.info("did not take %s into %s: %s", post.id, event.slug, opted_out)
         return Outcome(changed=False, previous="", missing=True)
     clean = normalize(await _local(post, photos))
+    if not clean.text.strip() and not clean.html.strip() and not clean.photos:
+        # A post that was only markup (a script, an image we refused): nothing to show.
+        log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
+        return Outcome(changed=False, previous="", missing=True)
     # The stored event, so a mode switched in the console applies to the next post.
     event = await store.get_event(event.slug) or event
     at = now_ms()

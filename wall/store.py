@@ -12,6 +12,7 @@ post is never written to `public`, so no replay or live push can leak it.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +21,8 @@ from redis.asyncio import Redis
 
 from wall.models import Event, Post
 from wall.moderation import PUBLIC_STATES, State
+
+log = logging.getLogger(__name__)
 
 Stream = Literal["public", "mod"]
 STREAMS: tuple[Stream, ...] = ("public", "mod")
@@ -326,7 +329,7 @@ class Store:
             keys=[_key(slug, "idx:approved"), _key(slug, "posts"), _key(slug, "log:public")],
             args=[limit],
         )
-        return _text(last_id), [Post.from_dict(json.loads(r)) for r in raw if r]
+        return _text(last_id), _readable(raw)
 
     async def posts_before(
         self, slug: str, score: int, post_id: str, *, state: State = State.APPROVED, limit: int = 50
@@ -350,7 +353,7 @@ class Store:
         if not ids:
             return []
         raw = await self.redis.hmget(_key(slug, "posts"), list(ids))
-        return [Post.from_dict(json.loads(r)) for r in raw if r]
+        return _readable(raw)
 
     async def last_change_id(self, slug: str, stream: Stream = "public") -> str:
         """The id of the newest entry in an event's log, or '0-0' when it is empty."""
@@ -390,6 +393,20 @@ class Store:
             )
             for xid, fields in entries
         ]
+
+
+def _readable(raw: Sequence[Any]) -> list[Post]:
+    """Stored posts, skipping (and logging) any that no longer validate: one bad post, written
+    by an older version or by hand, must not take a whole page down."""
+    posts = []
+    for item in raw:
+        if not item:
+            continue
+        try:
+            posts.append(Post.from_dict(json.loads(item)))
+        except (ValueError, TypeError) as exc:  # PostError and JSONDecodeError are ValueErrors
+            log.warning("skipped an unreadable stored post: %s", exc)
+    return posts
 
 
 def _text(value: Any) -> str:

@@ -60,6 +60,6 @@ def test_safe_url(url: str, kept: bool) -> None:
 
 def test_clean_text_drops_controls_and_bidi_overrides() -> None:
     """NUL, other C0 controls and bidi overrides go; newlines, isolates and RTL text stay."""
-    assert clean_text("a\x00b\x1b[31m\u202eexe.txt\u202c\n\u05e9\u05dc\u05d5\u05dd \u2067x\u2069") == (
-        "ab[31mexe.txt\n\u05e9\u05dc\u05d5\u05dd \u2067x\u2069"
-    )
+    assert clean_text(
+        "a\x00b\x1b[31m\u202eexe.txt\u202c\n\u05e9\u05dc\u05d5\u05dd \u2067x\u2069"
+    ) == ("ab[31mexe.txt\n\u05e9\u05dc\u05d5\u05dd \u2067x\u2069")
