@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,10 @@ AVATAR_SIZE = 128
 AVATAR_CACHE = 4096
 # Formats Pillow may decode here; everything else is refused before any pixel is read.
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+
+
+# p/ab/abcdef….jpg: never a path that could leave the media folder.
+_STORED_NAME = re.compile(r"p/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z]{3,4}")
 
 
 class MediaError(Exception):
@@ -62,6 +67,10 @@ class MediaStorage(Protocol):
         """Store bytes under a name derived from their content; return its URL."""
         ...
 
+    def remove(self, url: str) -> bool:
+        """Delete the file behind a URL `put` returned; False if it is not ours or gone."""
+        ...
+
 
 class LocalStorage:
     """Content-addressed files under a folder served at `url_prefix` (`DATA_DIR/media`)."""
@@ -82,6 +91,17 @@ class LocalStorage:
             partial.write_bytes(data)
             partial.replace(path)
         return f"{self.url_prefix}/{name}"
+
+    def remove(self, url: str) -> bool:
+        """Delete a content-addressed file by its URL; only names `put` could have made."""
+        name = url.removeprefix(self.url_prefix + "/")
+        if name == url or not _STORED_NAME.fullmatch(name):
+            return False
+        try:
+            (self.root / name).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
 
 async def download(client: httpx.AsyncClient, url: str, *, max_bytes: int, timeout: float) -> bytes:

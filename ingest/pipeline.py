@@ -134,12 +134,29 @@ async def take(
     return outcome
 
 
+async def forget_photos(store: Store, post: Post, photos: PhotoPipeline) -> None:
+    """Delete a removed post's photo files, unless another stored post shows the same file.
+
+    Files are named by their content, so the same picture posted twice is one file. The
+    author's avatar stays: their other posts show it.
+    """
+    urls = {u for p in post.photos for u in (p.url, p.thumb_url) if u.startswith("/media/p/")}
+    urls -= await store.mentioned(urls)
+    for url in urls:
+        if photos.storage.remove(url):
+            log.info("removed %s of deleted post %s", url, post.id)
+
+
 async def apply(
     store: Store, event: Event, item: SourceItem, photos: PhotoPipeline | None = None
 ) -> Outcome:
     """Apply one source item: a new post is taken, an edit replaces, a deletion removes."""
     if isinstance(item, Deleted):
-        return await store.delete(event.slug, item.post_id, reason="deleted at source")
+        post = await store.get_post(event.slug, item.post_id)
+        outcome = await store.delete(event.slug, item.post_id, reason="deleted at source")
+        if outcome.changed and post is not None and photos is not None:
+            await forget_photos(store, post, photos)
+        return outcome
     if isinstance(item, Edited):
         if await store.get_state(event.slug, item.post.id) is None:
             # An edit of a post we never saw (it predates our cursor): take it as new.

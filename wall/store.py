@@ -355,6 +355,16 @@ class Store:
         raw = await self.redis.hmget(_key(slug, "posts"), list(ids))
         return _readable(raw)
 
+    async def mentioned(self, needles: set[str]) -> set[str]:
+        """Which of these strings (media URLs, say) some stored post of any event contains."""
+        found: set[str] = set()
+        for event in await self.list_events():
+            async for _, raw in self.redis.hscan_iter(_key(event.slug, "posts")):
+                found |= {n for n in needles - found if n in _text(raw)}
+                if found == needles:
+                    return found
+        return found
+
     async def last_change_id(self, slug: str, stream: Stream = "public") -> str:
         """The id of the newest entry in an event's log, or '0-0' when it is empty."""
         entries = await self.redis.xrevrange(_key(slug, f"log:{stream}"), count=1)
