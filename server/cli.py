@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 from redis.asyncio import Redis
 
-from server import sources_cli
+from server import optout_cli, sources_cli
 from wall.models import Event, PostError, normalize_tag
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
@@ -91,11 +91,23 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
 async def _replay(
     settings: Settings, path: Path, slug: str, rate: float, moderation: str = "post"
 ) -> int:
+    import httpx
+
+    from ingest.media import LocalStorage, PhotoPipeline
     from ingest.pipeline import take
     from ingest.sources.replay import BadLine, read_jsonl
 
     failed = taken = seen = 0
-    async with open_store(settings) as store:
+    async with open_store(settings) as store, httpx.AsyncClient(follow_redirects=True) as client:
+        # Remote photos and avatars are fetched and stored locally, as the worker does:
+        # pages only load images from this site.
+        photos = PhotoPipeline(
+            LocalStorage(settings.media_dir),
+            client,
+            max_bytes=settings.media_max_bytes,
+            timeout=settings.media_timeout,
+            max_pixels=settings.media_max_pixels,
+        )
         event = await store.get_event(slug)
         if event is None:
             event = Event(slug=slug, title=slug.replace("-", " ").title(), moderation=moderation)
@@ -107,7 +119,7 @@ async def _replay(
                 print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
                 continue
             seen += 1
-            outcome = await take(store, event, item)
+            outcome = await take(store, event, item, photos)
             taken += outcome.changed
             if rate > 0:
                 await asyncio.sleep(1 / rate)
@@ -235,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from stdin instead"
     )
     sources_cli.add_parser(sub)
+    optout_cli.add_parser(sub)
     return parser
 
 
@@ -267,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             elif args.command == "source":
                 return asyncio.run(sources_cli.run(settings, args))
+            elif args.command == "optout":
+                return asyncio.run(optout_cli.run(settings, args))
             elif args.command == "event" and args.event_command == "mode":
                 return asyncio.run(_set_mode(settings, args.slug, args.moderation))
             elif args.command == "event":

@@ -16,6 +16,7 @@ from ingest.pipeline import apply, take
 from ingest.sources.base import Deleted, Edited
 from ingest.sources.mastodon import status_post
 from tests.fakes import serve
+from tests.helpers import eventwall, post_dict, write_jsonl
 from tests.ingest.test_media import files_app
 from wall.mod_store import ModerationStore
 from wall.models import Author, Event, Photo, Post
@@ -160,3 +161,21 @@ async def test_downloaded_photo_has_no_gps_and_deletion_removes_its_files(
 
 def _fields(post: Post) -> dict[str, object]:
     return {f: getattr(post, f) for f in Post.__dataclass_fields__}
+
+
+def test_optout_command_manages_the_list(env: dict[str, str], tmp_path: Path) -> None:
+    """`eventwall optout add|list|remove` keeps an event's opt-out list; a replay honours it."""
+    assert eventwall("event", "create", "shy", "--title", "Shy", env=env).returncode == 0
+    added = eventwall("optout", "add", "@Shy@Example.org", "--event", "shy", env=env)
+    assert added.returncode == 0, added.stderr
+    listed = eventwall("optout", "list", "--event", "shy", env=env)
+    assert listed.stdout.split() == ["shy@example.org"]
+    assert eventwall("optout", "add", "x", "--event", "nope", env=env).returncode == 2
+    lines = [post_dict("1", author={"handle": "@shy@example.org"}), post_dict("2")]
+    replayed = eventwall(
+        "ingest", "replay", str(write_jsonl(tmp_path / "p.jsonl", lines)), "--event", "shy", env=env
+    )
+    assert "1 new" in replayed.stdout and "author opted out" in replayed.stderr
+    removed = eventwall("optout", "remove", "shy@example.org", "--event", "shy", env=env)
+    assert removed.returncode == 0
+    assert eventwall("optout", "list", "--event", "shy", env=env).stdout == ""
