@@ -9,7 +9,9 @@ import nh3
 
 ALLOWED_TAGS = {"p", "br", "a", "span", "strong", "b", "em", "i", "ul", "ol", "li", "blockquote"}
 # Only href on links survives; every other attribute (on*, style, hx-*, data-hx-*) is dropped.
-ALLOWED_ATTRIBUTES: dict[str, set[str]] = {"a": {"href"}}
+# "*" must be given, empty: without it nh3 keeps its default generic attributes (title, lang)
+# on every tag.
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {"a": {"href"}, "*": set()}
 URL_SCHEMES = {"http", "https"}
 LINK_REL = "nofollow noopener ugc"
 

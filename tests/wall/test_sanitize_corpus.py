@@ -63,3 +63,10 @@ def test_clean_text_drops_controls_and_bidi_overrides() -> None:
     assert clean_text(
         "a\x00b\x1b[31m\u202eexe.txt\u202c\n\u05e9\u05dc\u05d5\u05dd \u2067x\u2069"
     ) == ("ab[31mexe.txt\n\u05e9\u05dc\u05d5\u05dd \u2067x\u2069")
+
+
+def test_no_generic_attributes_survive() -> None:
+    """title and lang (nh3's default generic attributes) are dropped like any other attribute."""
+    assert post_html(
+        "", '<p title="x" lang="en">a</p><a href="https://ok.example" title="t">b</a>'
+    ) == ('<p>a</p><a href="https://ok.example" rel="nofollow noopener ugc">b</a>')
