@@ -141,6 +141,7 @@ async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
                 logo_url=args.logo_url,
                 join_url=args.join_url,
                 moderation=args.moderation,
+                extra={"show_sensitive": True} if args.show_sensitive else {},
             )
         except PostError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -232,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument(
         "--moderation", choices=["pre", "post"], default="pre", help="moderation mode (default pre)"
+    )
+    create.add_argument(
+        "--show-sensitive",
+        action="store_true",
+        help="show photos marked sensitive unblurred on the wall and live page",
     )
     mode = event_sub.add_parser("mode", help="switch an event between pre- and post-moderation")
     mode.add_argument("slug")
