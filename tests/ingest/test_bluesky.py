@@ -117,6 +117,10 @@ async def test_restart_and_reconnect_resume_from_the_cursor(
     await fake.send(create(DID, "a", 5_000, "one #testevent", facet_tag="testevent"))  # replayed
     await fake.send(create(DID, "b", 6_000, "two #testevent", facet_tag="testevent"))
     await eventually(lambda: _count(store, event, 2), message="second")
+    # The cursor is saved when the worker asks for the next item, just after the post is
+    # stored: wait for it, or the cancel below can land in between (a race of the test).
+    cursor_key = f"bluesky:testevent:{event.slug}"
+    await eventually(lambda: _cursor_is(store, cursor_key, "6000"), message="cursor saved")
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
@@ -180,3 +184,7 @@ async def test_filter_keeps_up_with_the_firehose(store: Store, event: Event) -> 
         rate = len(messages) / (time.perf_counter() - started)
     print(f"jetstream filter: {rate:,.0f} messages/s")
     assert rate > 5_000
+
+
+async def _cursor_is(store: Store, key: str, value: str) -> bool:
+    return await store.get_cursor(key) == value
