@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/e/{slug}/moderate/undo", moderate.undo, methods=["POST"]),
         Route("/e/{slug}/moderate/announce", moderate.announce, methods=["POST"]),
         Route("/e/{slug}/moderate/settings", moderate.event_settings, methods=["POST"]),
+        Route("/e/{slug}/moderate/optout", moderate.opt_out, methods=["POST"]),
         WebSocketRoute("/e/{slug}/moderate/ws", moderator_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/media", uploads.MediaFiles(directory=settings.media_dir), name="media"),

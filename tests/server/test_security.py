@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.auth import secret_key
-from tests.server.moderation_helpers import csrf_of, login, seed
+from tests.server.moderation_helpers import csrf_of, login, run, seed
 from wall.settings import Settings
 
 # POST routes without a session's CSRF token, each with the reason it is safe.
@@ -186,3 +186,19 @@ def test_secret_key_generated_once_with_mode_0600(tmp_path: Path) -> None:
     assert secret_key(settings) == first
     assert secret_key(Settings(data_dir=tmp_path / "data", secret_key="from-env")) == "from-env"
     assert secret_key(Settings(data_dir=tmp_path / "other")) != first
+
+
+def test_moderators_keep_the_opt_out_list_from_the_console(app: Settings, redis_url: str) -> None:
+    """A moderator adds and removes an author on the opt-out list; the console lists them."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+    with TestClient(create_app(app), base_url="http://testserver") as client:
+        login(client, "mod@example.org")
+        token = csrf_of(client)
+        url = "/e/testevent/moderate/optout"
+        form = {"csrf": token, "handle": "@Shy@Example.org", "action": "add"}
+        assert client.post(url, data=form, follow_redirects=False).status_code == 303
+        assert "<li>shy@example.org</li>" in client.get("/e/testevent/moderate").text
+        assert run(redis_url, lambda s, a, m: m.opted_out("testevent")) == {"shy@example.org"}
+        assert client.post(url, data={**form, "handle": " "}).status_code == 400
+        client.post(url, data={**form, "action": "remove"})
+        assert run(redis_url, lambda s, a, m: m.opted_out("testevent")) == set()
