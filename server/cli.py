@@ -97,7 +97,7 @@ async def _replay(
     from ingest.pipeline import take
     from ingest.sources.replay import BadLine, read_jsonl
 
-    failed = taken = seen = 0
+    failed = taken = seen = refused = 0
     async with open_store(settings) as store, httpx.AsyncClient(follow_redirects=True) as client:
         # Remote photos and avatars are fetched and stored locally, as the worker does:
         # pages only load images from this site.
@@ -121,9 +121,13 @@ async def _replay(
             seen += 1
             outcome = await take(store, event, item, photos)
             taken += outcome.changed
+            refused += outcome.missing  # opted out, or nothing left after sanitizing
             if rate > 0:
                 await asyncio.sleep(1 / rate)
-    print(f"replayed {path}: {taken} new, {seen - taken} already there, {failed} skipped")
+    print(
+        f"replayed {path}: {taken} new, {seen - taken - refused} already there, {failed} skipped"
+        + (f", {refused} not taken (author opted out, or nothing to show)" if refused else "")
+    )
     return 1 if failed else 0
 
 
