@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,14 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Eventwall/0.1 (+https://github.com/eventwall/eventwall; live event wall)"
 DISPLAY_SIZE = 1920
 THUMB_SIZE = 480
+AVATAR_SIZE = 128
+AVATAR_CACHE = 4096
 # Formats Pillow may decode here; everything else is refused before any pixel is read.
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+
+
+# p/ab/abcdef….jpg: never a path that could leave the media folder.
+_STORED_NAME = re.compile(r"p/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z]{3,4}")
 
 
 class MediaError(Exception):
@@ -60,6 +67,10 @@ class MediaStorage(Protocol):
         """Store bytes under a name derived from their content; return its URL."""
         ...
 
+    def remove(self, url: str) -> bool:
+        """Delete the file behind a URL `put` returned; False if it is not ours or gone."""
+        ...
+
 
 class LocalStorage:
     """Content-addressed files under a folder served at `url_prefix` (`DATA_DIR/media`)."""
@@ -80,6 +91,17 @@ class LocalStorage:
             partial.write_bytes(data)
             partial.replace(path)
         return f"{self.url_prefix}/{name}"
+
+    def remove(self, url: str) -> bool:
+        """Delete a content-addressed file by its URL; only names `put` could have made."""
+        name = url.removeprefix(self.url_prefix + "/")
+        if name == url or not _STORED_NAME.fullmatch(name):
+            return False
+        try:
+            (self.root / name).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
 
 async def download(client: httpx.AsyncClient, url: str, *, max_bytes: int, timeout: float) -> bytes:
@@ -108,6 +130,16 @@ async def download(client: httpx.AsyncClient, url: str, *, max_bytes: int, timeo
 
 def process(data: bytes, *, max_pixels: int) -> Processed:
     """Decode, verify and re-encode a photo; MediaError for anything that is not a sane image."""
+    rgb = _decode(data, max_pixels=max_pixels)
+    return Processed(display=_encode(rgb, DISPLAY_SIZE), thumb=_encode(rgb, THUMB_SIZE))
+
+
+def process_avatar(data: bytes, *, max_pixels: int) -> Rendition:
+    """An avatar decoded, verified and re-encoded at thumbnail size; MediaError if refused."""
+    return _encode(_decode(data, max_pixels=max_pixels), AVATAR_SIZE)
+
+
+def _decode(data: bytes, *, max_pixels: int) -> Image.Image:
     with warnings.catch_warnings():
         # Pillow only warns between MAX_IMAGE_PIXELS and twice that: make it a refusal.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -125,9 +157,7 @@ def process(data: bytes, *, max_pixels: int) -> Processed:
             raise MediaError(f"decompression bomb refused: {exc}") from exc
         except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
             raise MediaError(f"not a readable image: {exc}") from exc
-    upright = ImageOps.exif_transpose(image)
-    rgb = _flatten(upright)
-    return Processed(display=_encode(rgb, DISPLAY_SIZE), thumb=_encode(rgb, THUMB_SIZE))
+    return _flatten(ImageOps.exif_transpose(image))
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -166,6 +196,8 @@ class PhotoPipeline:
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.max_pixels = max_pixels
+        # Every post by one author names the same avatar: fetch it once per process.
+        self._avatars: dict[str, str] = {}
 
     async def store_bytes(self, data: bytes, *, alt: str = "") -> Photo:
         """A Photo for bytes already in hand (an upload); MediaError if they are refused."""
@@ -207,3 +239,28 @@ class PhotoPipeline:
             except MediaError as exc:
                 log.warning("photo %s refused: %s", photo.url[:200], exc)
         return tuple(kept)
+
+    async def avatar(self, url: str) -> str:
+        """A remote avatar as a local thumbnail URL; "" (initials shown) if it can't be had."""
+        if not url or url.startswith("/media/"):
+            return url
+        if url in self._avatars:
+            return self._avatars[url]
+        local = ""
+        if self.client is not None:
+            try:
+                data = await download(
+                    self.client, url, max_bytes=self.max_bytes, timeout=self.timeout
+                )
+                rendition = await asyncio.to_thread(
+                    process_avatar, data, max_pixels=self.max_pixels
+                )
+                local = await asyncio.to_thread(
+                    self.storage.put, rendition.data, rendition.extension
+                )
+            except MediaError as exc:
+                log.info("avatar %s not taken: %s", url[:200], exc)
+        if len(self._avatars) >= AVATAR_CACHE:
+            self._avatars.clear()
+        self._avatars[url] = local
+        return local

@@ -8,23 +8,70 @@ import logging
 from ingest.media import PhotoPipeline
 from ingest.sources.base import Deleted, Edited, SourceItem
 from wall.mod_store import AuditEntry, ModerationStore, now_ms
-from wall.models import Event, Post
+from wall.models import MAX_TEXT, Event, Post
 from wall.moderation import Decision, State, initial_state
-from wall.sanitize import post_html
+from wall.privacy import opt_out_reason
+from wall.sanitize import clean_text, post_html, safe_url
 from wall.store import Outcome, Store
 
 log = logging.getLogger(__name__)
+# Names, handles and content warnings are one line on a card: longer ones are cut.
+MAX_NAME = 200
 
 
 def normalize(post: Post) -> Post:
-    """The post as it is stored: its HTML reduced to the allow-list."""
-    return dataclasses.replace(post, html=post_html(post.text, post.html))
+    """The post as it is stored: its HTML reduced to the allow-list, every URL http(s) or local."""
+    author = dataclasses.replace(
+        post.author,
+        handle=clean_text(post.author.handle)[:MAX_NAME],
+        display_name=clean_text(post.author.display_name)[:MAX_NAME],
+        avatar_url=safe_url(post.author.avatar_url),
+        profile_url=safe_url(post.author.profile_url),
+    )
+    photos = tuple(
+        dataclasses.replace(
+            p, url=safe_url(p.url), thumb_url=safe_url(p.thumb_url), alt=clean_text(p.alt)
+        )
+        for p in post.photos
+        if safe_url(p.url)
+    )
+    # Sources other than the replay file have no length check of their own: cap here.
+    text = clean_text(post.text)[:MAX_TEXT]
+    return dataclasses.replace(
+        post,
+        text=text,
+        html=_capped_html(text, clean_text(post.html)),
+        author=author,
+        photos=photos,
+        url=safe_url(post.url),
+        content_warning=clean_text(post.content_warning)[: MAX_NAME * 4],
+    )
+
+
+def _capped_html(text: str, raw_html: str) -> str:
+    """The post's sanitized HTML within what a stored post may hold (MAX_TEXT * 2).
+
+    Sanitizing can make HTML longer (closing tags, entities), so the input is cut until the
+    output fits; the text is cut the same way when the HTML comes from it.
+    """
+    limit = MAX_TEXT * 2
+    cut = limit
+    while True:
+        html = post_html(text[:cut], raw_html[:cut])
+        if len(html) <= limit:
+            return html
+        cut //= 2
 
 
 async def _local(post: Post, photos: PhotoPipeline | None) -> Post:
-    if photos is None or not post.photos:
+    """Photos and avatar fetched and stored locally: pages only load images from this site."""
+    if photos is None:
         return post
-    return dataclasses.replace(post, photos=await photos.localize_all(post.photos))
+    author = dataclasses.replace(
+        post.author, avatar_url=await photos.avatar(post.author.avatar_url)
+    )
+    local = await photos.localize_all(post.photos) if post.photos else ()
+    return dataclasses.replace(post, author=author, photos=local)
 
 
 async def take(
@@ -47,7 +94,16 @@ async def take(
     moderation = moderation or ModerationStore(store.redis, log_maxlen=store.log_maxlen)
     if await store.get_state(event.slug, post.id) is not None:
         return await store.ingest(event.slug, normalize(post), State.PENDING)  # a no-op, atomically
+    opted_out = opt_out_reason(post, await moderation.opted_out(event.slug))
+    if opted_out:
+        # Not stored at all, not even as rejected: the author asked not to be on the wall.
+        log.info("did not take %s into %s: %s", post.id, event.slug, opted_out)
+        return Outcome(changed=False, previous="", missing=True)
     clean = normalize(await _local(post, photos))
+    if not clean.text.strip() and not clean.html.strip() and not clean.photos:
+        # A post that was only markup (a script, an image we refused): nothing to show.
+        log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
+        return Outcome(changed=False, previous="", missing=True)
     # The stored event, so a mode switched in the console applies to the next post.
     event = await store.get_event(event.slug) or event
     at = now_ms()
@@ -83,16 +139,38 @@ async def take(
     return outcome
 
 
+async def forget_photos(store: Store, post: Post, photos: PhotoPipeline) -> None:
+    """Delete a removed post's photo files, unless another stored post shows the same file.
+
+    Files are named by their content, so the same picture posted twice is one file. The
+    author's avatar stays: their other posts show it.
+    """
+    urls = {u for p in post.photos for u in (p.url, p.thumb_url) if u.startswith("/media/p/")}
+    urls -= await store.mentioned(urls)
+    for url in urls:
+        if photos.storage.remove(url):
+            log.info("removed %s of deleted post %s", url, post.id)
+
+
 async def apply(
     store: Store, event: Event, item: SourceItem, photos: PhotoPipeline | None = None
 ) -> Outcome:
     """Apply one source item: a new post is taken, an edit replaces, a deletion removes."""
     if isinstance(item, Deleted):
-        return await store.delete(event.slug, item.post_id, reason="deleted at source")
+        post = await store.get_post(event.slug, item.post_id)
+        outcome = await store.delete(event.slug, item.post_id, reason="deleted at source")
+        if outcome.changed and post is not None and photos is not None:
+            await forget_photos(store, post, photos)
+        return outcome
     if isinstance(item, Edited):
         if await store.get_state(event.slug, item.post.id) is None:
             # An edit of a post we never saw (it predates our cursor): take it as new.
             return await take(store, event, item.post, photos)
+        moderation = ModerationStore(store.redis, log_maxlen=store.log_maxlen)
+        opted_out = opt_out_reason(item.post, await moderation.opted_out(event.slug))
+        if opted_out:
+            log.info("removed %s from %s: %s", item.post.id, event.slug, opted_out)
+            return await store.delete(event.slug, item.post.id, reason=opted_out)
         clean = normalize(await _local(item.post, photos))
         return await store.update(event.slug, clean)
     return await take(store, event, item, photos)

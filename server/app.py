@@ -31,6 +31,7 @@ from server import (
 from server.frames import KeepAsgiSend
 from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
+from server.limits import BodyLimit
 from server.mod_socket import moderator_socket
 from server.render import Renderer
 from server.services import Services
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/e/{slug}/moderate/undo", moderate.undo, methods=["POST"]),
         Route("/e/{slug}/moderate/announce", moderate.announce, methods=["POST"]),
         Route("/e/{slug}/moderate/settings", moderate.event_settings, methods=["POST"]),
+        Route("/e/{slug}/moderate/optout", moderate.opt_out, methods=["POST"]),
         WebSocketRoute("/e/{slug}/moderate/ws", moderator_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/media", uploads.MediaFiles(directory=settings.media_dir), name="media"),
@@ -122,6 +124,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # First, so it sees the server's own `send` (the live socket's direct frame path).
             Middleware(KeepAsgiSend),
             Middleware(SecurityHeaders),
+            Middleware(
+                BodyLimit,
+                max_body=settings.max_body_bytes,
+                max_upload=settings.media_max_bytes,
+            ),
             Middleware(GZipMiddleware, minimum_size=1024),
         ],
     )

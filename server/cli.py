@@ -15,7 +15,7 @@ from pathlib import Path
 import uvicorn
 from redis.asyncio import Redis
 
-from server import export_cli, logs, sources_cli
+from server import export_cli, logs, optout_cli, sources_cli
 from wall import details
 from wall.models import Event, Post, PostError, normalize_tag
 from wall.redis_server import EmbeddedRedis
@@ -119,11 +119,23 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
 async def _replay(
     settings: Settings, path: Path, slug: str, rate: float, moderation: str = "post"
 ) -> int:
+    import httpx
+
+    from ingest.media import LocalStorage, PhotoPipeline
     from ingest.pipeline import take
     from ingest.sources.replay import BadLine, read_jsonl
 
-    failed = taken = seen = 0
-    async with open_store(settings) as store:
+    failed = taken = seen = refused = 0
+    async with open_store(settings) as store, httpx.AsyncClient(follow_redirects=True) as client:
+        # Remote photos and avatars are fetched and stored locally, as the worker does:
+        # pages only load images from this site.
+        photos = PhotoPipeline(
+            LocalStorage(settings.media_dir),
+            client,
+            max_bytes=settings.media_max_bytes,
+            timeout=settings.media_timeout,
+            max_pixels=settings.media_max_pixels,
+        )
         event = await store.get_event(slug)
         if event is None:
             event = Event(slug=slug, title=slug.replace("-", " ").title(), moderation=moderation)
@@ -135,11 +147,15 @@ async def _replay(
                 print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
                 continue
             seen += 1
-            outcome = await take(store, event, item, archive=True)
+            outcome = await take(store, event, item, photos, archive=True)
             taken += outcome.changed
+            refused += outcome.missing  # opted out, or nothing left after sanitizing
             if rate > 0:
                 await asyncio.sleep(1 / rate)
-    print(f"replayed {path}: {taken} new, {seen - taken} already there, {failed} skipped")
+    print(
+        f"replayed {path}: {taken} new, {seen - taken - refused} already there, {failed} skipped"
+        + (f", {refused} not taken (author opted out, or nothing to show)" if refused else "")
+    )
     return 1 if failed else 0
 
 
@@ -157,6 +173,7 @@ async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
                 logo_url=args.logo_url,
                 join_url=args.join_url,
                 moderation=args.moderation,
+                extra={"show_sensitive": True} if args.show_sensitive else {},
             )
             event = details.apply(event, _detail_changes(args))
         except PostError as exc:
@@ -301,6 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
     update = event_sub.add_parser("update", help="set an event's times, venue and next event")
     update.add_argument("slug")
     _add_detail_options(update)
+    create.add_argument(
+        "--show-sensitive",
+        action="store_true",
+        help="show photos marked sensitive unblurred on the wall and live page",
+    )
     mode = event_sub.add_parser("mode", help="switch an event between pre- and post-moderation")
     mode.add_argument("slug")
     mode.add_argument("moderation", choices=["pre", "post"])
@@ -316,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sources_cli.add_parser(sub)
     export_cli.add_parser(sub)
+    optout_cli.add_parser(sub)
     return parser
 
 
@@ -348,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             elif args.command == "source":
                 return asyncio.run(sources_cli.run(settings, args))
+            elif args.command == "optout":
+                return asyncio.run(optout_cli.run(settings, args))
             elif args.command == "event" and args.event_command == "mode":
                 return asyncio.run(_set_mode(settings, args.slug, args.moderation))
             elif args.command == "event" and args.event_command == "update":

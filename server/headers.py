@@ -12,9 +12,9 @@ import re
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # No inline script, no eval (htmx runs with allowEval false), nothing framed, nothing
-# loaded from other origins except https images until the photo pipeline makes them local.
+# loaded from other origins: the photo pipeline stores every photo and avatar locally.
 CSP_BASE = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'"
 )

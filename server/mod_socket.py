@@ -52,11 +52,15 @@ async def moderator_socket(websocket: WebSocket) -> None:
             return
         watcher = asyncio.create_task(_watch_session(svc, websocket, found[0].sid))
         try:
-            await _serve(svc, websocket, client)
+            closing = await _serve(svc, websocket, client)
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+    # The console only listens (decisions are CSRF-checked POSTs): a client that floods the
+    # socket or sends something big is closed with the reason.
+    if closing is not None:
+        await _close(websocket, *closing)
 
 
 async def _watch_session(svc: Services, websocket: WebSocket, sid: str) -> None:

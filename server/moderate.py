@@ -80,6 +80,7 @@ async def console(request: Request) -> Response:
         audit=await mod.audit(slug, limit=100) if tab == "audit" else [],
         announcement=await mod.announcement(slug),
         rules=await mod.rules(slug),
+        opted_out=sorted(await mod.opted_out(slug)),
         since=since,
     )
     return HTMLResponse(html, headers={"cache-control": "no-store"})
@@ -300,3 +301,21 @@ async def event_settings(request: Request) -> Response:
         slug, AuditEntry(now_ms(), moderator.email, "rules", "", "", "", f"mode {mode}")
     )
     return _reply(request, slug, Result(True, "", "Rules saved."))
+
+
+async def opt_out(request: Request) -> Response:
+    """POST handle and action (add, remove): the event's opt-out list; those authors are never taken."""
+    svc = services(request)
+    slug = request.path_params["slug"]
+    _, moderator = await require_api_moderator(request, slug)
+    form = await request.form()
+    handle = " ".join(str(form.get("handle", "")).split())[:200]
+    action = str(form.get("action", "add"))
+    if not handle.lstrip("@") or action not in {"add", "remove"}:
+        raise HTTPException(400, "handle: required; action: add or remove.")
+    await moderation(svc).opt_out(slug, handle, out=action == "add")
+    await moderation(svc).record(
+        slug, AuditEntry(now_ms(), moderator.email, f"opt-out {action}", "", "", "", handle)
+    )
+    message = f"{handle} opted out." if action == "add" else f"{handle} is back in."
+    return _reply(request, slug, Result(True, "", message))

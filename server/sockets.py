@@ -17,9 +17,12 @@ from wall.store import stream_id
 log = logging.getLogger(__name__)
 
 MAX_CLIENT_MESSAGES_PER_MINUTE = 60
+# Our sockets are read-only: a client has nothing to say longer than a ping.
+MAX_CLIENT_MESSAGE = 4096
 POLICY_VIOLATION = 1008
 # The pages that open the public socket (`?page=`), counted apart in /metrics.
 PAGE_KINDS = frozenset({"wall", "live", "embed"})
+MESSAGE_TOO_BIG = 1009
 # How long a close frame may wait behind a slow client's unread data before we give up on
 # a clean close (uvicorn's keepalive ping then tears the connection down).
 CLOSE_GRACE = 30.0
@@ -84,26 +87,31 @@ async def _serve(svc: Services, websocket: WebSocket, client: Client) -> tuple[i
             svc.hub.stats.dropped_slow += 1
         log.info("closing a slow client of %s with 1013", client.event)
         return TRY_AGAIN_LATER, "too slow; reconnect and resume"
-    if reader in done and reader.result():
-        return POLICY_VIOLATION, "this socket is read-only"
+    if reader in done:
+        return reader.result()
     return None
 
 
-async def _ignore_input(websocket: WebSocket) -> bool:
-    """Read and drop client messages; True if the client floods us."""
+async def _ignore_input(websocket: WebSocket) -> tuple[int, str] | None:
+    """Read and drop client messages; the close to send if the client floods us."""
     loop = asyncio.get_running_loop()
     window_start, count = loop.time(), 0
     try:
         while True:
-            await websocket.receive_text()
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return None
+            size = len(message.get("text") or "") + len(message.get("bytes") or b"")
+            if size > MAX_CLIENT_MESSAGE:
+                return MESSAGE_TOO_BIG, f"messages are limited to {MAX_CLIENT_MESSAGE} bytes"
             now = loop.time()
             if now - window_start > 60:
                 window_start, count = now, 0
             count += 1
             if count > MAX_CLIENT_MESSAGES_PER_MINUTE:
-                return True
+                return POLICY_VIOLATION, "this socket is read-only"
     except (WebSocketDisconnect, RuntimeError, KeyError):
-        return False
+        return None
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

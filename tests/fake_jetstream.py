@@ -96,6 +96,8 @@ class FakeJetstream:
     connects: list[dict[str, str]] = field(default_factory=list)
     profile_requests: int = 0
     files: dict[str, bytes] = field(default_factory=dict)
+    bios: dict[str, str] = field(default_factory=dict)
+    """Profile descriptions by DID (empty for the others)."""
 
     def app(self) -> Starlette:
         """Jetstream's /subscribe, the AppView's getProfiles and the CDN, in one app."""
@@ -132,6 +134,7 @@ class FakeJetstream:
                         "did": did,
                         "handle": f"{did.rsplit(':', 1)[-1]}.bsky.social",
                         "displayName": "Bea",
+                        "description": self.bios.get(did, ""),
                         "avatar": "",
                     }
                     for did in actors

@@ -172,6 +172,17 @@ class ModerationStore:
         """Take an author off the trusted or banned list."""
         await self.redis.srem(_key(slug, standing), author_key(handle))
 
+    async def opt_out(self, slug: str, handle: str, *, out: bool = True) -> None:
+        """Put an author on the event's opt-out list (their posts are never taken), or off it."""
+        if out:
+            await self.redis.sadd(_key(slug, "optout"), author_key(handle))
+        else:
+            await self.redis.srem(_key(slug, "optout"), author_key(handle))
+
+    async def opted_out(self, slug: str) -> set[str]:
+        """The event's opt-out list, as author keys."""
+        return {_text(h) for h in await self.redis.smembers(_key(slug, "optout"))}
+
     # -- authors' recent activity ------------------------------------------------------------
     async def history(self, slug: str, handle: str, at_ms: int) -> History:
         """The author's posts of the last 10 minutes and approvals of the last minute."""

@@ -9,11 +9,22 @@ import nh3
 
 ALLOWED_TAGS = {"p", "br", "a", "span", "strong", "b", "em", "i", "ul", "ol", "li", "blockquote"}
 # Only href on links survives; every other attribute (on*, style, hx-*, data-hx-*) is dropped.
-ALLOWED_ATTRIBUTES: dict[str, set[str]] = {"a": {"href"}}
+# "*" must be given, empty: without it nh3 keeps its default generic attributes (title, lang)
+# on every tag.
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {"a": {"href"}, "*": set()}
 URL_SCHEMES = {"http", "https"}
 LINK_REL = "nofollow noopener ugc"
 
+_ABSOLUTE = re.compile(r"^https?://[^\s]", re.IGNORECASE)
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+
+
+def _absolute_links_only(tag: str, attribute: str, value: str) -> str | None:
+    # nh3 keeps relative URLs, and "java\u200bscript:" parses as one: a post's links must
+    # name their site, so anything but an absolute http(s) URL loses its href.
+    if attribute == "href":
+        return value if _ABSOLUTE.match(value) else None
+    return value
 
 
 def clean_html(raw: str) -> str:
@@ -22,6 +33,7 @@ def clean_html(raw: str) -> str:
         raw,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_absolute_links_only,
         url_schemes=URL_SCHEMES,
         link_rel=LINK_REL,
         strip_comments=True,
@@ -30,13 +42,41 @@ def clean_html(raw: str) -> str:
 
 def text_to_html(text: str) -> str:
     """Escape plain text, link its URLs and keep its line breaks."""
-    escaped = html.escape(text, quote=True)
-    linked = _URL.sub(
-        lambda m: f'<a href="{m.group(0)}" rel="{LINK_REL}">{m.group(0)}</a>', escaped
-    )
-    return linked.replace("\n", "<br>")
+    # URLs are found in the raw text, then every piece escaped: a quote ends a URL, so a
+    # link can never carry one (escaped first, "&quot;" would look like part of the URL).
+    pieces: list[str] = []
+    end = 0
+    for match in _URL.finditer(text):
+        pieces.append(html.escape(text[end : match.start()], quote=True))
+        url = html.escape(match.group(0), quote=True)
+        pieces.append(f'<a href="{url}" rel="{LINK_REL}">{url}</a>')
+        end = match.end()
+    pieces.append(html.escape(text[end:], quote=True))
+    return "".join(pieces).replace("\n", "<br>")
 
 
 def post_html(text: str, raw_html: str) -> str:
     """The HTML to show for a post: its cleaned HTML, else its text escaped and linked."""
     return clean_html(raw_html) if raw_html.strip() else clean_html(text_to_html(text))
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is http(s) or a path on this site, else empty: no javascript:, data:, //."""
+    url = url.strip()
+    if url.startswith("/") and not url.startswith(("//", "/\\")):
+        return url
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in URL_SCHEMES and rest and not any(c.isspace() for c in url):
+        return url
+    return ""
+
+
+# C0 controls (but tab, newline, carriage return), DEL, and the bidi embeddings and overrides
+# (U+202A..U+202E), which can make a name or a link read backwards. Isolates and marks stay:
+# right-to-left writers need them, and they cannot reach past their element.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e]")
+
+
+def clean_text(text: str) -> str:
+    """Text without control characters or bidi overrides; everything else as it was."""
+    return _CONTROLS.sub("", text)

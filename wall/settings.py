@@ -64,6 +64,8 @@ class Settings:
     """Seconds a stopping process (SIGTERM) may take to close its clients and flush its buffer."""
     log_format: str = "text"
     """Log lines as `text` (human-readable) or `json` (one JSON object a line)."""
+    max_body_bytes: int = 65_536
+    """Largest request body (forms, JSON) in bytes; larger ones get 413. Uploads: MEDIA_MAX_BYTES."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

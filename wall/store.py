@@ -12,6 +12,7 @@ post is never written to `public`, so no replay or live push can leak it.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -21,6 +22,8 @@ from redis.exceptions import ResponseError
 
 from wall.models import Event, Post
 from wall.moderation import PUBLIC_STATES, State
+
+log = logging.getLogger(__name__)
 
 Stream = Literal["public", "mod"]
 STREAMS: tuple[Stream, ...] = ("public", "mod")
@@ -327,7 +330,7 @@ class Store:
             keys=[_key(slug, "idx:approved"), _key(slug, "posts"), _key(slug, "log:public")],
             args=[limit],
         )
-        return _text(last_id), [Post.from_dict(json.loads(r)) for r in raw if r]
+        return _text(last_id), _readable(raw)
 
     async def posts_before(
         self, slug: str, score: int, post_id: str, *, state: State = State.APPROVED, limit: int = 50
@@ -367,7 +370,17 @@ class Store:
         if not ids:
             return []
         raw = await self.redis.hmget(_key(slug, "posts"), list(ids))
-        return [Post.from_dict(json.loads(r)) for r in raw if r]
+        return _readable(raw)
+
+    async def mentioned(self, needles: set[str]) -> set[str]:
+        """Which of these strings (media URLs, say) some stored post of any event contains."""
+        found: set[str] = set()
+        for event in await self.list_events():
+            async for _, raw in self.redis.hscan_iter(_key(event.slug, "posts")):
+                found |= {n for n in needles - found if n in _text(raw)}
+                if found == needles:
+                    return found
+        return found
 
     async def last_change_id(self, slug: str, stream: Stream = "public") -> str:
         """The id of the newest entry in an event's log, or '0-0' when it is empty."""
@@ -407,6 +420,20 @@ class Store:
             )
             for xid, fields in entries
         ]
+
+
+def _readable(raw: Sequence[Any]) -> list[Post]:
+    """Stored posts, skipping (and logging) any that no longer validate: one bad post, written
+    by an older version or by hand, must not take a whole page down."""
+    posts = []
+    for item in raw:
+        if not item:
+            continue
+        try:
+            posts.append(Post.from_dict(json.loads(item)))
+        except (ValueError, TypeError) as exc:  # PostError and JSONDecodeError are ValueErrors
+            log.warning("skipped an unreadable stored post: %s", exc)
+    return posts
 
 
 def _text(value: Any) -> str:

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from ingest.media import USER_AGENT
 from ingest.sources.base import Deleted, Edited, SourceItem
 from wall.models import MAX_PHOTOS, Author, Photo, Post, PostError, parse_time
+from wall.privacy import says_nowall
 from wall.sources import SourceConfig
 from wall.store import Store
 
@@ -156,6 +157,7 @@ class BlueskySource:
         self.name = config.id
         self.cursor_key = f"bluesky:{config.tag}:{config.event}"
         self._profiles: dict[str, tuple[float, Author]] = {}
+        self._opted_out: set[str] = set()  # DIDs whose profile says #nowall
         self._cursor = 0
         self._saved_at = 0.0
         self._needle = config.tag.casefold()
@@ -175,6 +177,13 @@ class BlueskySource:
             response.raise_for_status()
             for profile in response.json().get("profiles", []):
                 if profile.get("did") == did:
+                    if says_nowall(
+                        str(profile.get("description") or ""),
+                        str(profile.get("displayName") or ""),
+                    ):
+                        self._opted_out.add(did)
+                    else:
+                        self._opted_out.discard(did)
                     author = Author(
                         handle=f"@{profile.get('handle') or did}",
                         display_name=str(profile.get("displayName") or ""),
@@ -251,8 +260,12 @@ class BlueskySource:
             return Deleted(post_id), commit.time_us
         if self._needle not in record_tags(commit.record):
             return None, commit.time_us
+        author = await self.author(commit.did)
+        if commit.did in self._opted_out:
+            log.info("%s: %s not taken: author opted out (#nowall in profile)", self.name, post_id)
+            return None, commit.time_us
         try:
-            post = commit_post(commit, await self.author(commit.did), self.cdn)
+            post = commit_post(commit, author, self.cdn)
         except (PostError, TypeError, ValueError, AttributeError) as exc:
             log.warning("%s: skipped malformed post %s: %s", self.name, commit.native_id, exc)
             return None, commit.time_us

@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from ingest.media import USER_AGENT
 from ingest.sources.base import Deleted, Edited, SourceItem
 from wall.models import MAX_PHOTOS, Author, Photo, Post, PostError, parse_time
+from wall.privacy import says_nowall
 from wall.sources import SourceConfig
 from wall.store import Store
 
@@ -38,7 +39,7 @@ def id_key(status_id: str) -> tuple[int, str]:
 
 
 def status_post(status: Any, host: str) -> Post | None:
-    """A status as a Post; None for a boost (skipped); StatusError if malformed."""
+    """A status as a Post; None for a boost or an author opted out (skipped); StatusError if malformed."""
     if not isinstance(status, dict):
         raise StatusError("status is not an object")
     if status.get("reblog"):
@@ -52,6 +53,9 @@ def status_post(status: Any, host: str) -> Post | None:
     content = status.get("content") or ""
     if not isinstance(content, str):
         raise StatusError(f"status {status_id}: content is not a string")
+    if says_nowall(str(account.get("note") or ""), str(account.get("display_name") or "")):
+        log.info("status %s: not taken: author opted out (#nowall in their profile)", status_id)
+        return None
     photos = []
     for attachment in status.get("media_attachments") or []:
         if isinstance(attachment, dict) and attachment.get("type") == "image":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from pathlib import Path
@@ -92,7 +93,11 @@ def test_phone_moderator_approves_and_wall_shows_it(
         wall_context.close()
 
 
-PIXEL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+# Pages load images from this site only (CSP img-src 'self'): the photo is a local media file.
+PIXEL = "/media/pixel.png"
+PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
 
 
 def test_desktop_keys_and_sensitive_photos(
@@ -104,6 +109,9 @@ def test_desktop_keys_and_sensitive_photos(
     added = eventwall("moderator", "add", "desk@example.org", "--event", "desk", env=env)
     password = re.search(r"one-time password \(shown once\): (\S+)", added.stdout)
     assert password, added.stdout
+    media = Path(env["DATA_DIR"]) / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    (media / "pixel.png").write_bytes(PIXEL_PNG)
     photo = {"url": PIXEL, "width": 400, "height": 300, "alt": "A crowd"}
     posts = [
         post_dict(

@@ -117,6 +117,10 @@ async def test_restart_and_reconnect_resume_from_the_cursor(
     await fake.send(create(DID, "a", 5_000, "one #testevent", facet_tag="testevent"))  # replayed
     await fake.send(create(DID, "b", 6_000, "two #testevent", facet_tag="testevent"))
     await eventually(lambda: _count(store, event, 2), message="second")
+    # The cursor is saved when the worker asks for the next item, just after the post is
+    # stored: wait for it, or the cancel below can land in between (a race of the test).
+    cursor_key = f"bluesky:testevent:{event.slug}"
+    await eventually(lambda: _cursor_is(store, cursor_key, "6000"), message="cursor saved")
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
@@ -180,3 +184,28 @@ async def test_filter_keeps_up_with_the_firehose(store: Store, event: Event) -> 
         rate = len(messages) / (time.perf_counter() - started)
     print(f"jetstream filter: {rate:,.0f} messages/s")
     assert rate > 5_000
+
+
+async def _cursor_is(store: Store, key: str, value: str) -> bool:
+    return await store.get_cursor(key) == value
+
+
+async def test_author_with_nowall_in_profile_is_not_taken(
+    jetstream: tuple[FakeJetstream, str],
+    start: Callable[[], asyncio.Task[None]],
+    store: Store,
+    event: Event,
+) -> None:
+    """A Bluesky author whose profile description says #nowall: their tagged posts are skipped."""
+    fake, _ = jetstream
+    shy = "did:plc:shy"
+    fake.bios[shy] = "Photographer. Please #NoWall"
+    start()
+    await eventually(lambda: bool(fake.sockets), message="subscribed")
+    await fake.send(
+        create(shy, "s1", 7_000, "hello #testevent", facet_tag="testevent"),
+        create(DID, "b1", 7_001, "hello too #testevent", facet_tag="testevent"),
+    )
+    await eventually(lambda: _count(store, event, 1), message="the other author's post")
+    assert await store.get_state(event.slug, f"bluesky:{DID}/b1") == State.APPROVED
+    assert await store.get_state(event.slug, f"bluesky:{shy}/s1") is None

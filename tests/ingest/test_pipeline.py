@@ -43,7 +43,9 @@ async def test_rules_from_the_store_apply_at_ingest(redis: Redis, store: Store) 
     await take(store, event, make("a", "first"), moderation=mod)
     await take(store, event, make("dup", "First"), moderation=mod)  # same text, same author
     await take(store, event, make("b", "second"), moderation=mod)
-    await take(store, event, make("c", "third"), mod)  # a third approved post this minute
+    await take(
+        store, event, make("c", "third"), moderation=mod
+    )  # a third approved post this minute
     states = {
         pid: await store.get_state(event.slug, f"test:{pid}")
         for pid in ["banned", "blocked", "a", "dup", "b", "c"]

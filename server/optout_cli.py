@@ -1,0 +1,50 @@
+"""`eventwall optout add|remove|list`: authors who asked not to be on an event's wall."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from redis.asyncio import Redis
+
+from wall.mod_store import ModerationStore
+from wall.settings import Settings
+from wall.store import Store
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the `optout` command and its subcommands."""
+    optout = sub.add_parser("optout", help="authors whose posts an event never takes")
+    optout_sub = optout.add_subparsers(dest="optout_command", required=True)
+    for name, help_text in (
+        ("add", "never take this author's posts (already taken ones are not removed)"),
+        ("remove", "take this author's posts again"),
+    ):
+        command = optout_sub.add_parser(name, help=help_text)
+        command.add_argument("handle", help="@user@server, @user.bsky.social, …")
+        command.add_argument("--event", required=True, help="event slug")
+    listing = optout_sub.add_parser("list", help="the authors on an event's opt-out list")
+    listing.add_argument("--event", required=True, help="event slug")
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Carry out one `optout` subcommand; the exit code."""
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        if await Store(redis).get_event(args.event) is None:
+            print(f"error: no event called {args.event!r}", file=sys.stderr)
+            return 2
+        mod = ModerationStore(redis, log_maxlen=settings.changelog_maxlen)
+        if args.optout_command == "list":
+            for handle in sorted(await mod.opted_out(args.event)):
+                print(handle)
+            return 0
+        if not args.handle.strip().lstrip("@"):
+            print("error: give a handle", file=sys.stderr)
+            return 2
+        await mod.opt_out(args.event, args.handle, out=args.optout_command == "add")
+        verb = "opted out of" if args.optout_command == "add" else "back on"
+        print(f"{args.handle}: {verb} {args.event}")
+        return 0
+    finally:
+        await redis.aclose()
