@@ -165,7 +165,7 @@ async def test_more_than_a_page_behind_is_caught_up_in_order(
     await stop(task)
     server.statuses += [status(i) for i in range(2, 92)]
     runner(base)
-    await eventually(lambda: _count(store, event, 91), message="all 91")
+    await eventually(lambda: _count(store, event, 91), timeout=20, message="all 91")
     assert await approved_ids(store, event) == [str(i) for i in range(1, 92)]
 
 
