@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
+from ingest.cancel import stop_if_asked
 from ingest.media import PhotoPipeline
 from ingest.pipeline import apply
 from ingest.sources.base import SourceItem
@@ -27,22 +28,6 @@ log = logging.getLogger(__name__)
 
 # Redis being away: the item waits. Anything else is the item's own fault.
 UNREACHABLE = (RedisError, OSError)
-
-
-def stopping() -> bool:
-    """True once the current task was asked to stop, even if a library swallowed the cancel."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
-
-
-def stop_if_asked() -> None:
-    """Raise CancelledError if the current task was cancelled and carried on regardless.
-
-    A cancellation landing inside a Redis command can be absorbed by the client's retry
-    (seen with redis-py 8 while Redis restarts): the loop would then run forever.
-    """
-    if stopping():
-        raise asyncio.CancelledError
 
 
 @dataclass(slots=True)

@@ -11,7 +11,8 @@ import time
 import httpx
 from redis.exceptions import RedisError
 
-from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer, stop_if_asked, stopping
+from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer
+from ingest.cancel import stop_if_asked, stopping
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.pipeline import apply
 from ingest.sources.base import Source, SourceItem

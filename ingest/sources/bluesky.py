@@ -18,6 +18,7 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from ingest.cancel import stop_if_asked
 from ingest.media import USER_AGENT
 from ingest.sources.base import Deleted, Edited, SourceItem
 from wall.models import MAX_PHOTOS, Author, Photo, Post, PostError, parse_time
@@ -230,6 +231,7 @@ class BlueskySource:
                         yield item
                     if time_us:
                         await self._save(time_us, force=item is not None)
+                    stop_if_asked()  # a cancel swallowed in a Redis call must still stop us
             except ConnectionClosed as exc:
                 raise ConnectionError(f"jetstream closed: {exc}") from exc
         raise ConnectionError("jetstream closed the connection")

@@ -16,6 +16,7 @@ import nh3
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from ingest.cancel import stop_if_asked
 from ingest.media import USER_AGENT
 from ingest.sources.base import Deleted, Edited, SourceItem
 from wall.models import MAX_PHOTOS, Author, Photo, Post, PostError, parse_time
@@ -171,6 +172,7 @@ class MastodonSource:
     async def _catch_up(self) -> AsyncIterator[SourceItem]:
         """Every status after the cursor, oldest first, page by page."""
         while True:
+            stop_if_asked()
             page = await self._page(self._cursor)
             ordered = sorted(
                 (s for s in page if isinstance(s, dict) and isinstance(s.get("id"), str)),
@@ -194,6 +196,7 @@ class MastodonSource:
         while True:
             async for item in self._catch_up():
                 yield item
+            stop_if_asked()  # a swallowed cancel must not keep a stopped source polling
             await asyncio.sleep(self.poll_interval)
 
     def _parse(self, status: Any, *, edited: bool = False) -> SourceItem | None:

@@ -16,6 +16,7 @@ import feedparser
 import httpx
 import nh3
 
+from ingest.cancel import stop_if_asked
 from ingest.media import USER_AGENT
 from ingest.sources.base import SourceItem
 from wall.models import MAX_PHOTOS, Author, Photo, Post
@@ -130,4 +131,5 @@ class FeedSource:
                     "modified": response.headers.get("last-modified", ""),
                 }
                 await self.store.set_cursor(self.cursor_key, json.dumps(validators))
+            stop_if_asked()  # a swallowed cancel must not keep a stopped source polling
             await asyncio.sleep(self.poll_interval)
