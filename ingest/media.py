@@ -22,6 +22,7 @@ import httpx
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from wall.models import Photo
+from wall.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,17 @@ class PhotoPipeline:
         self.max_pixels = max_pixels
         # Every post by one author names the same avatar: fetch it once per process.
         self._avatars: dict[str, str] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: httpx.AsyncClient | None) -> PhotoPipeline:
+        """A pipeline storing under the media folder, with the configured limits."""
+        return cls(
+            LocalStorage(settings.media_dir),
+            client,
+            max_bytes=settings.media_max_bytes,
+            timeout=settings.media_timeout,
+            max_pixels=settings.media_max_pixels,
+        )
 
     async def store_bytes(self, data: bytes, *, alt: str = "") -> Photo:
         """A Photo for bytes already in hand (an upload); MediaError if they are refused."""

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer
 from ingest.cancel import stop_if_asked, stopping
-from ingest.media import LocalStorage, PhotoPipeline
+from ingest.media import PhotoPipeline
 from ingest.pipeline import apply
 from ingest.sources.base import Source, SourceItem
 from ingest.sources.demo import DemoSource, demo_event
@@ -182,13 +182,7 @@ async def _run_sources(settings: Settings, store: Store, buffer: IngestBuffer) -
     cursors = BufferedCursors(store, buffer)
     timeout = httpx.Timeout(30.0, connect=10.0)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
-        photos = PhotoPipeline(
-            LocalStorage(settings.media_dir),
-            client,
-            max_bytes=settings.media_max_bytes,
-            timeout=settings.media_timeout,
-            max_pixels=settings.media_max_pixels,
-        )
+        photos = PhotoPipeline.from_settings(settings, client)
         async with asyncio.TaskGroup() as group:
             if settings.demo:
                 event = demo_event()

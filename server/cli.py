@@ -121,7 +121,7 @@ async def _replay(
 ) -> int:
     import httpx
 
-    from ingest.media import LocalStorage, PhotoPipeline
+    from ingest.media import PhotoPipeline
     from ingest.pipeline import take
     from ingest.sources.replay import BadLine, read_jsonl
 
@@ -129,13 +129,7 @@ async def _replay(
     async with open_store(settings) as store, httpx.AsyncClient(follow_redirects=True) as client:
         # Remote photos and avatars are fetched and stored locally, as the worker does:
         # pages only load images from this site.
-        photos = PhotoPipeline(
-            LocalStorage(settings.media_dir),
-            client,
-            max_bytes=settings.media_max_bytes,
-            timeout=settings.media_timeout,
-            max_pixels=settings.media_max_pixels,
-        )
+        photos = PhotoPipeline.from_settings(settings, client)
         event = await store.get_event(slug)
         if event is None:
             event = Event(slug=slug, title=slug.replace("-", " ").title(), moderation=moderation)
