@@ -346,6 +346,13 @@ def test_attack_corpus_on_every_page(browser: Any, env: dict[str, str], tmp_path
         # Avatars that could not be fetched fall back to none (initials on the wall's faces).
         assert fresh.locator("img.avatar").count() == 0
         assert pages["wall"].locator(".face .initials").count() > 0
+        # The recap: hostile names among the most active, the event's hostile title.
+        recap = context.new_page()
+        watch(recap, origin, problems)
+        recap.goto(f"{origin}/e/{SLUG}/recap")
+        recap.wait_for_load_state("load")
+        audit(recap, problems, "recap")
+        assert recap.locator("#most-active li").count() > 0
         context.close()
 
         with httpx.Client(base_url=origin) as client:
@@ -365,5 +372,17 @@ def test_attack_corpus_on_every_page(browser: Any, env: dict[str, str], tmp_path
                 )
             for link in atom.findall(".//{http://www.w3.org/2005/Atom}link"):
                 assert link.get("href", "").startswith(("http://", "https://")), link.attrib
+
+    # The static archive, opened from disk as it would be from a USB stick: nothing runs,
+    # nothing is fetched from anywhere but the archive's own folder.
+    archive = tmp_path / "archive"
+    exported = eventwall("export", SLUG, "--format", "html", "--out", str(archive), env=env)
+    assert exported.returncode == 0, exported.stderr
+    offline = browser.new_page()
+    watch(offline, "file://", problems)
+    offline.goto((archive / "index.html").as_uri())
+    offline.wait_for_load_state("load")
+    assert audit(offline, problems, "archive") == everything
+    offline.close()
 
     assert problems == []
