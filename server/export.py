@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.auth import require_moderator
+from server.pages import event_or_404
 from server.recap import build_recap
 from server.render import Renderer
 from server.services import services
@@ -134,9 +135,7 @@ async def download(request: Request) -> Response:
     _, moderator = await require_moderator(request, slug)
     if not moderator.admin:
         raise HTTPException(403, "Only admins export events.")
-    event = await svc.store.get_event(slug)
-    if event is None:
-        raise HTTPException(404, f"No event called {slug!r}.")
+    event = await event_or_404(request)
     posts = await approved_posts(svc.store, slug)
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"{slug}-{stamp}.{kind}"

@@ -96,12 +96,14 @@ class Client:
             self.overflowed = True
         else:
             self._queue.append(message)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        self._wake()
 
     def drop(self) -> None:
         """Have the writer give up on this client (1013), even if it waits for a message."""
         self.overflowed = True
+        self._wake()
+
+    def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -268,7 +270,9 @@ class Hub:
                 # lifespan's shutdown would wait for this loop forever.
                 if task is not None and task.cancelling():
                     raise asyncio.CancelledError
-                item = await asyncio.wait_for(pubsub.get_message(timeout=1.0), 10.0)
+                # asyncio.timeout, not wait_for: no Task per change, and no swallowed cancel.
+                async with asyncio.timeout(10.0):
+                    item = await pubsub.get_message(timeout=1.0)
                 now = loop.time()
                 if item is None:
                     if beat_sent is not None and now - beat_sent > HEARTBEAT_TIMEOUT:

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 
 from server.feeds import absolute, atom_feed, json_feed
 from server.headers import frame_ancestors
-from server.pages import screen_extras
+from server.pages import event_or_404, screen_extras
 from server.services import Services, services
 from wall.models import Event, Post
 from wall.ordering import Cursor, next_cursor
@@ -59,13 +59,6 @@ class EventInfo:
             next_url=text(following, "url"),
             next_starts_at=text(following, "starts_at"),
         )
-
-
-async def _event(svc: Services, request: Request) -> Event:
-    event = await svc.store.get_event(request.path_params["slug"])
-    if event is None:
-        raise HTTPException(404, f"No event called {request.path_params['slug']!r}.")
-    return event
 
 
 def _base(request: Request) -> str:
@@ -113,7 +106,7 @@ def _og_image(base: str, posts: list[Post]) -> str:
 async def live_page(request: Request) -> Response:
     """The live page: the newest approved posts, live; with ?before=, an older page."""
     svc = services(request)
-    event = await _event(svc, request)
+    event = await event_or_404(request)
     cursor = _before(request)
     base = _base(request)
     context: dict[str, Any] = {
@@ -141,7 +134,7 @@ async def live_page(request: Request) -> Response:
 async def older_posts(request: Request) -> Response:
     """The htmx partial behind "Load older": one page of posts before the cursor."""
     svc = services(request)
-    event = await _event(svc, request)
+    event = await event_or_404(request)
     cursor = _before(request)
     if cursor is None:
         raise HTTPException(400, "before: required")
@@ -158,7 +151,7 @@ async def older_posts(request: Request) -> Response:
 async def gallery(request: Request) -> Response:
     """Every photo of the newest approved posts, a grid; a lightbox with JavaScript."""
     svc = services(request)
-    event = await _event(svc, request)
+    event = await event_or_404(request)
     _, posts = await svc.store.snapshot(event.slug, limit=GALLERY_POSTS)
     photos = [(post, photo) for post in posts if not post.sensitive for photo in post.photos]
     html = svc.renderer.page("gallery.html", event=event, photos=photos)
@@ -168,7 +161,7 @@ async def gallery(request: Request) -> Response:
 async def embed(request: Request) -> Response:
     """A compact live view for an iframe; EMBED_ORIGINS says which sites may frame it."""
     svc = services(request)
-    event = await _event(svc, request)
+    event = await event_or_404(request)
     since, posts = await svc.store.snapshot(event.slug, limit=EMBED_POSTS)
     html = svc.renderer.page(
         "embed.html", event=event, posts=posts, since=since, max_posts=EMBED_POSTS
@@ -185,7 +178,7 @@ async def embed(request: Request) -> Response:
 async def feed_json(request: Request) -> Response:
     """The newest approved posts as JSON Feed 1.1."""
     svc = services(request)
-    event = await _event(svc, request)
+    event = await event_or_404(request)
     _, posts = await svc.store.snapshot(event.slug, limit=FEED_POSTS)
     body = json_feed(event, posts, _base(request))
     return cached(request, body, "application/feed+json")
@@ -194,6 +187,6 @@ async def feed_json(request: Request) -> Response:
 async def feed_atom(request: Request) -> Response:
     """The newest approved posts as an Atom feed."""
     svc = services(request)
-    event = await _event(svc, request)
+    event = await event_or_404(request)
     _, posts = await svc.store.snapshot(event.slug, limit=FEED_POSTS)
     return cached(request, atom_feed(event, posts, _base(request)), "application/atom+xml")

@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from server.auth import require_api_moderator, require_moderator
+from server.pages import event_or_404
 from server.services import Services, services
 from wall.accounts import Moderator
 from wall.mod_store import Announcement, AuditEntry, ModerationStore, now_ms
-from wall.models import Event
 from wall.moderation import ActionError, State, target_state
 from wall.store import _key
 
@@ -31,13 +31,6 @@ def moderation(svc: Services) -> ModerationStore:
     return ModerationStore(svc.redis, log_maxlen=svc.settings.changelog_maxlen)
 
 
-async def _event(svc: Services, slug: str) -> Event:
-    event = await svc.store.get_event(slug)
-    if event is None:
-        raise HTTPException(404, f"No event called {slug!r}.")
-    return event
-
-
 async def counts(svc: Services, slug: str) -> dict[str, int]:
     """Posts on each tab, read in one transaction so the tabs always add up."""
     async with svc.redis.pipeline(transaction=True) as pipe:
@@ -52,7 +45,7 @@ async def console(request: Request) -> Response:
     svc = services(request)
     slug = request.path_params["slug"]
     session, moderator = await require_moderator(request, slug)
-    event = await _event(svc, slug)
+    event = await event_or_404(request)
     tab = request.query_params.get("tab", "pending")
     if tab not in TABS:
         tab = "pending"
@@ -280,7 +273,7 @@ async def event_settings(request: Request) -> Response:
     _, moderator = await require_api_moderator(request, slug)
     if not moderator.admin:
         raise HTTPException(403, "Only admins change an event's rules.")
-    event = await _event(svc, slug)
+    event = await event_or_404(request)
     form = await request.form()
     mode = str(form.get("moderation", event.moderation))
     if mode not in {"pre", "post"}:

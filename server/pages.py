@@ -16,7 +16,8 @@ from wall.models import Event
 from wall.moderation import State
 
 
-async def _event(request: Request) -> Event:
+async def event_or_404(request: Request) -> Event:
+    """The event the URL's `{slug}` names; 404 with a clear message when there is none."""
     event = await services(request).store.get_event(request.path_params["slug"])
     if event is None:
         raise HTTPException(404, f"No event called {request.path_params['slug']!r}.")

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from markupsafe import Markup
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from server.auth import auth
 from server.chart import bar_chart
 from server.live import EventInfo
+from server.pages import event_or_404
 from server.services import services
 from wall.details import event_time, event_zone
 from wall.models import Event, Photo, Post
@@ -104,9 +104,7 @@ async def recap_page(request: Request) -> Response:
     """The recap of an event; admins also get its export links."""
     svc = services(request)
     slug = request.path_params["slug"]
-    event = await svc.store.get_event(slug)
-    if event is None:
-        raise HTTPException(404, f"No event called {slug!r}.")
+    event = await event_or_404(request)
     posts = await svc.store.all_posts(slug)
     found = await auth(request).current(request)
     html = svc.renderer.page(

@@ -13,7 +13,7 @@ from starlette.types import Scope
 
 from ingest.media import LocalStorage, MediaError, PhotoPipeline
 from ingest.pipeline import take
-from server.pages import _event
+from server.pages import event_or_404
 from server.services import services
 from wall.models import Author, Event, Photo, Post
 from wall.moderation import State
@@ -59,7 +59,7 @@ async def _within_rate(request: Request, event: Event) -> bool:
 
 async def post_form(request: Request) -> Response:
     """GET: the form. POST: take an attendee's text and photo into the moderation queue."""
-    event = await _event(request)
+    event = await event_or_404(request)
     if request.method == "GET":
         return _page(request, event)
     svc = services(request)

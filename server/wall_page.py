@@ -7,11 +7,10 @@ from functools import lru_cache
 
 import segno
 from markupsafe import Markup
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from server.pages import screen_extras
+from server.pages import event_or_404, screen_extras
 from server.services import services
 from wall.display import faces, join_prompt, join_url, short_url, wall_options, wall_stats
 from wall.moderation import State
@@ -33,9 +32,7 @@ async def wall(request: Request) -> Response:
     """The projector wall: approved posts, newest first, live; `?layout=`, `?theme=`."""
     svc = services(request)
     slug = request.path_params["slug"]
-    event = await svc.store.get_event(slug)
-    if event is None:
-        raise HTTPException(404, f"No event called {slug!r}.")
+    event = await event_or_404(request)
     since, posts = await svc.store.snapshot(slug, limit=svc.settings.page_size)
     total = await svc.store.count(slug, State.APPROVED)
     scanned = await svc.store.posts(slug, State.APPROVED, limit=STATS_SCAN)

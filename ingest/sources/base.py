@@ -6,7 +6,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+import httpx
+
 from wall.models import Post
+from wall.sources import SourceConfig
+from wall.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +39,21 @@ class Source(Protocol):
     def items(self) -> AsyncIterator[SourceItem]:
         """Yield posts, edits and deletions as the source emits them, until cancelled."""
         ...
+
+
+class PolledSource:
+    """What the HTTP-polled sources share: their configuration, store, client and pace."""
+
+    def __init__(
+        self,
+        config: SourceConfig,
+        store: Store,
+        client: httpx.AsyncClient,
+        *,
+        poll_interval: float = 15.0,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.client = client
+        self.poll_interval = poll_interval
+        self.name = config.id

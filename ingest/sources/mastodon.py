@@ -18,11 +18,9 @@ from websockets.exceptions import ConnectionClosed
 
 from ingest.cancel import stop_if_asked
 from ingest.media import USER_AGENT
-from ingest.sources.base import Deleted, Edited, SourceItem
+from ingest.sources.base import Deleted, Edited, PolledSource, SourceItem
 from wall.models import MAX_PHOTOS, Author, Photo, Post, PostError, parse_time
 from wall.privacy import says_nowall
-from wall.sources import SourceConfig
-from wall.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -97,26 +95,21 @@ def status_post(status: Any, host: str) -> Post | None:
         raise StatusError(f"status {status_id}: {exc}") from exc
 
 
-class MastodonSource:
+class MastodonSource(PolledSource):
     """One hashtag on one Mastodon server; the newest status id seen is the cursor (`min_id`)."""
 
-    def __init__(
-        self,
-        config: SourceConfig,
-        store: Store,
-        client: httpx.AsyncClient,
-        *,
-        poll_interval: float = 15.0,
-    ) -> None:
-        self.config = config
-        self.store = store
-        self.client = client
-        self.poll_interval = poll_interval
-        self.name = config.id
-        self.host = urlsplit(config.server).netloc
-        self.cursor_key = f"mastodon:{self.host}:{config.tag}:{config.event}"
-        self._cursor: str | None = None
-        self._pause_until = 0.0
+    _cursor: str | None = None
+    _pause_until = 0.0
+
+    @property
+    def host(self) -> str:
+        """The server's host, part of every post id from it."""
+        return urlsplit(self.config.server).netloc
+
+    @property
+    def cursor_key(self) -> str:
+        """Where the newest status id taken is kept."""
+        return f"mastodon:{self.host}:{self.config.tag}:{self.config.event}"
 
     def items(self) -> AsyncIterator[SourceItem]:
         """Stream when a token is configured (Mastodon 4.2+ requires one), else poll."""

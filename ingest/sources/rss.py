@@ -13,15 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
-import httpx
 import nh3
 
 from ingest.cancel import stop_if_asked
 from ingest.media import USER_AGENT
-from ingest.sources.base import SourceItem
+from ingest.sources.base import PolledSource, SourceItem
 from wall.models import MAX_PHOTOS, Author, Photo, Post
-from wall.sources import SourceConfig
-from wall.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -76,24 +73,14 @@ def entry_post(entry: Any, feed: Any, feed_url: str) -> Post | None:
     )
 
 
-class FeedSource:
+class FeedSource(PolledSource):
     """One feed for one event; the feed's ETag and Last-Modified are the cursor."""
 
-    def __init__(
-        self,
-        config: SourceConfig,
-        store: Store,
-        client: httpx.AsyncClient,
-        *,
-        poll_interval: float = 15.0,
-    ) -> None:
-        self.config = config
-        self.store = store
-        self.client = client
-        self.poll_interval = poll_interval
-        self.name = config.id
-        self.cursor_key = (
-            f"rss:{config.event}:{hashlib.sha256(config.url.encode()).hexdigest()[:16]}"
+    @property
+    def cursor_key(self) -> str:
+        """Where the feed's validators are kept: one key per event and feed URL."""
+        return (
+            f"rss:{self.config.event}:{hashlib.sha256(self.config.url.encode()).hexdigest()[:16]}"
         )
 
     def _wanted(self, post: Post) -> bool:
