@@ -13,7 +13,8 @@ from wall.moderation import State
 from wall.store import Store
 
 SLUG = "bench"
-EVENT = Event(slug=SLUG, title="Fan-out benchmark", hashtags=("bench",))
+# Post-moderated: every published post goes straight to the public log, as on a live wall.
+EVENT = Event(slug=SLUG, title="Fan-out benchmark", hashtags=("bench",), moderation="post")
 FILLER = (
     "Full house tonight at the Python Valley meetup: the talk on structured concurrency "
     "had people taking notes, the pizza arrived on time, and the lightning talks ran over "
