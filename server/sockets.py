@@ -65,10 +65,13 @@ async def _send_missed(svc: Services, websocket: WebSocket, client: Client, sinc
         last_id, posts = await svc.store.snapshot(client.event, limit=svc.settings.page_size)
         await websocket.send_text(svc.renderer.reset(posts, last_id))
         client.last = stream_id(last_id)
+        client.sent += 1
         return
     for change in changes:
         await websocket.send_text(svc.hub.message(change).data)
         client.last = stream_id(change.id)
+        # Counted like live sends: a change published during the replay is sent from here.
+        client.sent += 1
 
 
 async def _serve(svc: Services, websocket: WebSocket, client: Client) -> tuple[int, str] | None:
