@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import uvicorn
-from redis.asyncio import Redis
 
 from server import export_cli, logs, optout_cli, sources_cli
 from wall import details
 from wall.models import Event, Post, PostError, normalize_tag
+from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
 from wall.store import Store
@@ -42,7 +42,11 @@ def redis_url(settings: Settings) -> Iterator[Settings]:
 @contextlib.asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[Store]:
     """A store on the settings' Redis, closed afterwards."""
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = open_redis(
+        settings.redis_url,
+        expected_clients=settings.expected_clients,
+        wait=settings.redis_pool_timeout,
+    )
     try:
         yield Store(redis, log_maxlen=settings.changelog_maxlen)
     finally:
