@@ -215,6 +215,35 @@ class Hub:
             if not self._clients[key]:
                 del self._clients[key]
 
+    async def missed(
+        self,
+        client: Client,
+        since: str,
+        *,
+        limit: int,
+        lost: Callable[[], Awaitable[tuple[str, str]]],
+    ) -> AsyncIterator[str]:
+        """What the client missed after `since`, in order, for its socket to send.
+
+        The client's resume position moves past each message only once the caller asks for
+        the next one (it has been sent). When the log cannot say what was missed (trimmed,
+        or more than `limit` behind), `lost()` gives the one message that replaces it all
+        and the change id that message is current as of. A RedisError reaches the caller.
+        """
+        if not since:
+            return
+        changes = await self.store.changes_since(
+            client.event, since, stream=client.stream, limit=limit
+        )
+        if changes is None:
+            data, last_id = await lost()
+            yield data
+            client.last = stream_id(last_id)
+            return
+        for change in changes:
+            yield self.message(change).data
+            client.last = stream_id(change.id)
+
     def message(self, change: Change) -> Message:
         """Render and frame a change once into the message every client gets."""
         data = self.render(change)
