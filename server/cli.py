@@ -79,6 +79,10 @@ def _server(
         # reconnect, elsewhere or here once restarted) and waits this long for the rest.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
         ws_max_size=64 * 1024,
+        # Long enough that a slow but live client is closed by our own 1013 (which it
+        # resumes from) before the keepalive cuts it without a close frame.
+        ws_ping_interval=settings.ws_ping_interval or None,
+        ws_ping_timeout=settings.ws_ping_timeout,
         # Every client gets the same bytes: compressing them per client would cost CPU per
         # client per message, the one cost a fan-out server must not pay.
         ws_per_message_deflate=False,

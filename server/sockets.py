@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.frames import direct_writer
+from server.frames import abort_connection, direct_writer
 from server.hub import TRY_AGAIN_LATER, Client, SlowClient, pump
 from server.services import Services, services
 
@@ -23,9 +23,6 @@ POLICY_VIOLATION = 1008
 # The pages that open the public socket (`?page=`), counted apart in /metrics.
 PAGE_KINDS = frozenset({"wall", "live", "embed"})
 MESSAGE_TOO_BIG = 1009
-# How long a close frame may wait behind a slow client's unread data before we give up on
-# a clean close (uvicorn's keepalive ping then tears the connection down).
-CLOSE_GRACE = 30.0
 Closing = tuple[int, str]  # a close code and its reason
 GONE: Closing = (0, "")  # the client went away: nothing to close
 
@@ -119,8 +116,23 @@ async def _ignore_input(websocket: WebSocket) -> tuple[int, str] | None:
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    """Close with a code; the frame waits behind what the client has not read yet, for a while."""
+    """Close with a code; the frame waits behind what the client has not read yet, for a while.
+
+    As long as a pong may take (WS_PING_TIMEOUT): a client that can't take the close frame
+    in that time is as good as gone, and its connection is cut rather than left holding its
+    buffers until the keepalive notices (uvicorn's close waits for them to drain, forever).
+    """
     if (code, reason) == GONE or websocket.application_state == WebSocketState.DISCONNECTED:
         return
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(websocket.close(code=code, reason=reason), CLOSE_GRACE)
+    grace = services(websocket).settings.ws_ping_timeout
+    try:
+        async with asyncio.timeout(grace):
+            await websocket.close(code=code, reason=reason)
+    except TimeoutError:
+        if abort_connection(websocket.scope):
+            log.info("cut a client that took no close frame (%d) in %.0fs", code, grace)
+    except Exception:
+        pass  # the client went away meanwhile
+    else:
+        # Written, but maybe only into a buffer the client is not reading.
+        abort_connection(websocket.scope, after=grace)
