@@ -32,9 +32,11 @@ async def public_socket(websocket: WebSocket) -> None:
     """Wall and live pages: read-only; `?since=ID` resumes after the last change seen."""
     svc = services(websocket)
     slug = websocket.path_params["slug"]
-    if await svc.store.get_event(slug) is None:
+    event = await svc.store.get_event(slug)
+    if event is None:
         await websocket.close(code=4404, reason="no such event")
         return
+    svc.renderer.remember(event)  # pushed posts show their times in the event's zone
     await websocket.accept()
     kind = websocket.query_params.get("page", "")
     kind = kind if kind in PAGE_KINDS else "other"
@@ -63,7 +65,7 @@ async def _send_missed(svc: Services, websocket: WebSocket, client: Client, sinc
     )
     if changes is None:
         last_id, posts = await svc.store.snapshot(client.event, limit=svc.settings.page_size)
-        await websocket.send_text(svc.renderer.reset(posts, last_id))
+        await websocket.send_text(svc.renderer.reset(posts, last_id, event=client.event))
         client.last = stream_id(last_id)
         return
     for change in changes:
