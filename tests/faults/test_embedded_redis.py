@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -15,9 +16,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from tests.faults.kit import ResumingClient, last_public_id
+from tests.faults.kit import ResumingClient, Valkey, last_public_id
 from tests.helpers import ROOT, deadline, eventually
-from wall.redis_server import free_port
+from wall.redis_server import RUN_KEY, free_port
 
 
 class Run:
@@ -36,6 +37,7 @@ class Run:
         self.env.pop("REDIS_URL", None)
         self.lines: list[str] = []
         self.process: subprocess.Popen[str] | None = None
+        self._reader = threading.Thread()
 
     def start(self) -> Run:
         """Start it; returns at once."""
@@ -47,7 +49,8 @@ class Run:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         return self
 
     def _read(self) -> None:
@@ -73,6 +76,9 @@ class Run:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._reader.join(deadline(5))
+        if self.process.stdout:
+            self.process.stdout.close()
         return self.process.returncode
 
 
@@ -126,3 +132,161 @@ async def _answers(redis: Redis, old_pid: int, run: Run) -> bool:
         return bool(await redis.ping())
     except Exception:
         return False
+
+
+def eventwall_in(data_dir: Path, *args: str, timeout: float = 60, **env: str) -> tuple[int, str]:
+    """Run `eventwall ARGS` on a data folder (no REDIS_URL unless given); exit code, output."""
+    full = {**os.environ, "DATA_DIR": str(data_dir), "DEMO": "false", **env}
+    if "REDIS_URL" not in env:
+        full.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=deadline(timeout),
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def valkeys_on(folder: Path) -> list[int]:
+    """Pids of valkey-server processes working in `folder` (Valkey chdirs to its --dir)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            name = (proc / "comm").read_text()
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if "valkey" in name and cwd.startswith(str(folder.resolve())):
+            found.append(int(proc.name))
+    return found
+
+
+def one_line_error(output: str) -> str:
+    """The output, checked to be a single `error:` line and no traceback."""
+    assert "Traceback" not in output, output
+    errors = [x for x in output.splitlines() if x.startswith("error:")]
+    assert len(errors) == 1, output
+    return errors[0]
+
+
+async def test_second_run_on_the_same_data_dir_is_refused(run: Run) -> None:
+    """A second `eventwall run` on a DATA_DIR in use says so in one line and exits non-zero."""
+    await eventually(lambda: "Eventwall is running" in "".join(run.lines), timeout=60)
+    code, output = await asyncio.to_thread(
+        eventwall_in, run.data_dir, "run", PORT=str(free_port()), timeout=30
+    )
+    assert code != 0
+    assert "already runs the embedded Redis" in one_line_error(output)
+    assert len(valkeys_on(run.data_dir)) == 1
+    # Commands beside a run still use its server.
+    code, output = await asyncio.to_thread(
+        eventwall_in, run.data_dir, "event", "create", "side", "--title", "Side"
+    )
+    assert code == 0, output
+    redis = Redis.from_url(str(run.info["url"]), decode_responses=True)
+    try:
+        assert await redis.exists("ew:events") or await redis.keys("*side*")
+    finally:
+        await redis.aclose()
+
+
+async def test_stale_server_json_is_not_trusted(valkey: Valkey, tmp_path: Path) -> None:
+    """server.json naming some other Redis that answers PING: refused, ours is started instead."""
+    data = tmp_path / "data"
+    (data / "redis").mkdir(parents=True)
+    (data / "redis" / "server.json").write_text(json.dumps({"url": valkey.url, "pid": 1}))
+    code, output = await asyncio.to_thread(
+        eventwall_in, data, "event", "create", "mine", "--title", "Mine"
+    )
+    assert code == 0, output
+    foreign = Redis.from_url(valkey.url, decode_responses=True)
+    try:
+        assert set(await foreign.keys("*")) <= {RUN_KEY}, "the event went into a foreign Redis"
+    finally:
+        await foreign.aclose()
+    assert valkeys_on(data) == [], "the command left its Valkey running"
+
+
+async def test_unwritable_server_json_leaves_no_valkey_behind(tmp_path: Path) -> None:
+    """server.json can't be written: one line, a non-zero exit, and no Valkey left running."""
+    data = tmp_path / "data"
+    (data / "redis" / "server.json").mkdir(parents=True)  # a folder: can't be replaced by a file
+    code, output = await asyncio.to_thread(
+        eventwall_in, data, "event", "create", "x", "--title", "X"
+    )
+    assert code != 0
+    assert "server.json" in one_line_error(output)
+    assert valkeys_on(data) == [], "an orphan Valkey kept running on the data folder"
+
+
+def _can_mount() -> bool:
+    """Whether this machine lets a test mount in a private mount namespace (`unshare -m`)."""
+    try:
+        probe = subprocess.run(
+            ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=1m none /mnt"],
+            capture_output=True,
+            timeout=deadline(10),
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+needs_mount = pytest.mark.skipif(not _can_mount(), reason="needs unshare -m (mount namespaces)")
+
+
+def in_namespace(setup: str, data_dir: Path, *args: str, **env: str) -> tuple[int, str]:
+    """`eventwall ARGS` after a shell `setup` of mounts, in a mount namespace of its own."""
+    full = {**os.environ, "DATA_DIR": str(data_dir), "DEMO": "false", **env}
+    if "REDIS_URL" not in env:
+        full.pop("REDIS_URL", None)
+    command = f'{setup} && exec "{sys.executable}" -m server.cli ' + " ".join(args)
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", command],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=deadline(60),
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+@needs_mount
+@pytest.mark.parametrize(
+    "command", [("run",), ("ingest", "worker"), ("event", "create", "x", "--title", "X")]
+)
+async def test_read_only_data_dir_is_one_clear_line(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """A read-only DATA_DIR: one line saying so, non-zero exit, no traceback, no Valkey."""
+    data = tmp_path / "data"
+    data.mkdir()
+    setup = f"mount --bind {data} {data} && mount -o remount,ro,bind {data}"
+    code, output = await asyncio.to_thread(in_namespace, setup, data, *command)
+    assert code != 0
+    assert "Read-only file system" in one_line_error(output)
+    assert valkeys_on(data) == []
+
+
+@needs_mount
+async def test_full_disk_at_start_is_one_clear_line(tmp_path: Path) -> None:
+    """A full disk at start: one line, no Valkey left behind, valkey.log named only if not empty."""
+    data = tmp_path / "data"
+    data.mkdir()
+    setup = (
+        f"mount -t tmpfs -o size=256k none {data} && mkdir -p {data}/media {data}/redis"
+        f" && (dd if=/dev/zero of={data}/filler bs=4k 2>/dev/null; true)"
+    )
+    code, output = await asyncio.to_thread(
+        in_namespace, setup, data, "event", "create", "x", "--title", "X"
+    )
+    assert code != 0
+    line = one_line_error(output)
+    assert "No space left" in line or "valkey" in line, line
+    assert valkeys_on(data) == []
