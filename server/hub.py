@@ -248,10 +248,13 @@ class Hub:
             data, last_id = await lost()
             yield data
             client.last = stream_id(last_id)
+            client.sent += 1
             return
         for change in changes:
             yield self.message(change).data
             client.last = stream_id(change.id)
+            # Counted like live sends: a change published during the replay is sent from here.
+            client.sent += 1
 
     def message(self, change: Change) -> Message:
         """Render and frame a change once into the message every client gets."""

@@ -31,9 +31,11 @@ async def public_socket(websocket: WebSocket) -> None:
     """Wall and live pages: read-only; `?since=ID` resumes after the last change seen."""
     svc = services(websocket)
     slug = websocket.path_params["slug"]
-    if await svc.store.get_event(slug) is None:
+    event = await svc.store.get_event(slug)
+    if event is None:
         await websocket.close(code=4404, reason="no such event")
         return
+    svc.renderer.remember(event)  # pushed posts show their times in the event's zone
     await websocket.accept()
     kind = websocket.query_params.get("page", "")
     kind = kind if kind in PAGE_KINDS else "other"
@@ -41,7 +43,7 @@ async def public_socket(websocket: WebSocket) -> None:
     async def lost() -> tuple[str, str]:
         # Too far behind to replay exactly: one message re-renders the whole list.
         last_id, posts = await svc.store.snapshot(slug, limit=svc.settings.page_size)
-        return svc.renderer.reset(posts, last_id), last_id
+        return svc.renderer.reset(posts, last_id, event=slug), last_id
 
     async with svc.hub.subscribe(slug, "public", direct_writer(websocket.scope), kind) as client:
         missed = svc.hub.missed(
