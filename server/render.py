@@ -10,8 +10,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from server.mod_render import announcement, mod_change, spotlight
+from wall import actions
 from wall.details import display_time
 from wall.models import Post, dom_id
+from wall.moderation import State
 from wall.sanitize import post_html
 from wall.store import Change
 
@@ -34,6 +36,8 @@ class Renderer:
         # a sanitizer change, or written to Redis by something other than the worker.
         self.env.filters["post_html"] = lambda post: Markup(post_html(post.text, post.html))
         self.env.filters["local_time"] = display_time
+        # A card's buttons come from the actions registry: one module per action.
+        self.env.globals["actions_for"] = lambda state: actions.available(State(state))
         self._post = self.env.get_template("_post.html")
         self._cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self._cache_size = cache_size

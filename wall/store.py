@@ -319,6 +319,16 @@ class Store:
         """How many posts are in a state."""
         return int(await self.redis.zcard(_key(slug, f"idx:{state.value}")))
 
+    async def counts(self, slugs: Sequence[str]) -> dict[str, dict[State, int]]:
+        """Posts in every state of these events; one event's are read in one transaction,
+        so they add up (several events' keys live in different cluster slots: no MULTI)."""
+        async with self.redis.pipeline(transaction=len(slugs) == 1) as pipe:
+            for slug in slugs:
+                for state in State:
+                    pipe.zcard(_key(slug, f"idx:{state.value}"))
+            sizes = iter(await pipe.execute())
+        return {slug: {state: int(next(sizes)) for state in State} for slug in slugs}
+
     async def posts(self, slug: str, state: State, *, limit: int = 50) -> list[Post]:
         """The newest posts in a state, newest first."""
         ids = await self.redis.zrevrange(_key(slug, f"idx:{state.value}"), 0, limit - 1)
