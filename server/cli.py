@@ -16,8 +16,9 @@ import uvicorn
 from redis.asyncio import Redis
 
 from server import export_cli, logs, optout_cli, sources_cli
+from usecases import Stores, events, rules
 from wall import details
-from wall.models import Event, Post, PostError, normalize_tag
+from wall.models import Event, Post
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
 from wall.store import Store
@@ -40,13 +41,20 @@ def redis_url(settings: Settings) -> Iterator[Settings]:
 
 
 @contextlib.asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
-    """A store on the settings' Redis, closed afterwards."""
+async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
+    """Every store on the settings' Redis, closed afterwards."""
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     try:
-        yield Store(redis, log_maxlen=settings.changelog_maxlen)
+        yield Stores.on(redis, settings)
     finally:
         await redis.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """The post store on the settings' Redis, closed afterwards."""
+    async with open_stores(settings) as stores:
+        yield stores.posts
 
 
 class _Server(uvicorn.Server):
@@ -154,26 +162,29 @@ async def _replay(
 
 
 async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_store(settings) as store:
+    async with open_stores(settings) as stores:
         try:
-            event = Event(
-                slug=args.slug,
-                title=args.title,
-                hashtags=tuple(normalize_tag(t) for t in args.tag),
-                description=args.description,
-                layout=args.layout,
-                theme=args.theme,
-                accent=args.accent,
-                logo_url=args.logo_url,
-                join_url=args.join_url,
-                moderation=args.moderation,
-                extra={"show_sensitive": True} if args.show_sensitive else {},
+            event = await events.create_event(
+                stores,
+                events.new_event(
+                    args.slug,
+                    args.title,
+                    args.tag,
+                    moderation=args.moderation,
+                    description=args.description,
+                    layout=args.layout,
+                    theme=args.theme,
+                    accent=args.accent,
+                    logo_url=args.logo_url,
+                    join_url=args.join_url,
+                    extra={"show_sensitive": True} if args.show_sensitive else {},
+                ),
+                _detail_changes(args),
+                replace=True,
             )
-            event = details.apply(event, _detail_changes(args))
-        except PostError as exc:
+        except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        await store.save_event(event)
     print(f"saved event {event.slug}: /e/{event.slug}/wall")
     return 0
 
@@ -185,17 +196,12 @@ def _detail_changes(args: argparse.Namespace) -> dict[str, str]:
 
 
 async def _update_event(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_store(settings) as store:
-        event = await store.get_event(args.slug)
-        if event is None:
-            print(f"error: no event called {args.slug!r}", file=sys.stderr)
-            return 2
+    async with open_stores(settings) as stores:
         try:
-            event = details.apply(event, _detail_changes(args))
-        except PostError as exc:
+            event = await events.update_details(stores, args.slug, _detail_changes(args))
+        except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        await store.save_event(event)
     shown = {k: v for k, v in details.current(event).items() if v}
     print(
         f"updated event {event.slug}: "
@@ -226,33 +232,23 @@ def _add_detail_options(parser: argparse.ArgumentParser) -> None:
 
 
 async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
-    async with open_store(settings) as store:
-        event = await store.get_event(slug)
-        if event is None:
-            print(f"error: no event called {slug!r}", file=sys.stderr)
-            return 2
-        await store.save_event(dataclasses.replace(event, moderation=moderation))
-    print(f"event {slug}: {moderation}-moderation")
+    async with open_stores(settings) as stores:
+        result = await rules.set_mode(stores, slug, "command line", moderation)
+    if not result.ok:
+        print(f"error: {result.message}", file=sys.stderr)
+        return 2
+    print(result.message)
     return 0
 
 
 async def _add_moderator(settings: Settings, args: argparse.Namespace) -> int:
-    from wall.accounts import Accounts, new_password
+    from wall.accounts import new_password
 
-    if not args.event and not args.admin:
-        print("error: give --event SLUG, or --admin for every event", file=sys.stderr)
-        return 2
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else new_password()
-    if len(password) < 10:
-        print("error: a password needs at least 10 characters", file=sys.stderr)
-        return 2
-    async with open_store(settings) as store:
-        if args.event and await store.get_event(args.event) is None:
-            print(f"error: no event called {args.event!r}", file=sys.stderr)
-            return 2
+    async with open_stores(settings) as stores:
         try:
-            moderator = await Accounts(store.redis).add(
-                args.email, password, event=args.event, admin=args.admin
+            moderator = await events.add_moderator(
+                stores, args.email, password, event=args.event, admin=args.admin
             )
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)

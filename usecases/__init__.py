@@ -39,6 +39,10 @@ class Stores:
         )
 
 
+class Refused(ValueError):
+    """An administration use-case that cannot apply; the message names the field at fault."""
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     """What a use-case did, told to whoever asked: a moderator, an admin, a command line."""

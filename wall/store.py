@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 Stream = Literal["public", "mod"]
 STREAMS: tuple[Stream, ...] = ("public", "mod")
 CHANNEL_PREFIX = "ew:chan:"
+BATCH = 500
+"""Posts read in one HMGET when reading them all."""
 
 # KEYS: posts, state, idx:pending, idx:approved, idx:rejected, idx:hidden, log:public, log:mod
 # ARGV: op, post_id, post_json, new_state, score, maxlen, channel_prefix, slug, actor, reason,
@@ -368,12 +370,22 @@ class Store:
         """These posts, in this order; ids no longer stored are left out."""
         return await self._load(slug, ids)
 
-    async def all_posts(self, slug: str, state: State = State.APPROVED) -> list[Post]:
-        """Every post in a state, oldest first."""
+    async def all_posts(
+        self,
+        slug: str,
+        state: State = State.APPROVED,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Post]:
+        """Every post in a state, oldest first, read in batches (`progress(done, total)` after each)."""
         ids = await self.post_ids(slug, state)
         posts: list[Post] = []
-        for i in range(0, len(ids), 500):
-            posts += await self._load(slug, ids[i : i + 500])
+        if progress:
+            progress(0, len(ids))
+        for i in range(0, len(ids), BATCH):
+            posts += await self._load(slug, ids[i : i + BATCH])
+            if progress:
+                progress(min(i + BATCH, len(ids)), len(ids))
         return posts
 
     async def _load(self, slug: str, ids: Sequence[Any]) -> list[Post]:
