@@ -52,5 +52,5 @@ async def test_rate_limit_counts_per_client_and_always_expires(stores: Stores) -
     results = [await within_rate(stores, "e", "client-a", rate=2, window=600) for _ in range(3)]
     assert results == [True, True, False]
     assert await within_rate(stores, "e", "client-b", rate=2, window=600)
-    ttl = await stores.posts.redis.ttl("ew:rl:upload:e:10.0.0.1")
+    ttl = await stores.posts.redis.ttl("ew:rl:upload:e:client-a")
     assert 0 < ttl <= 600
