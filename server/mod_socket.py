@@ -11,7 +11,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from server.auth import UNAUTHORIZED_CLOSE, auth, same_origin
 from server.services import Services, services
 from server.sockets import _close, _serve
-from wall.store import stream_id
+from wall.changes import stream_id
 
 # How often an open console's session is re-checked: a moderator logged out elsewhere
 # (or whose session expired) stops receiving the queue within this many seconds.

@@ -11,11 +11,11 @@ from markupsafe import Markup
 
 from server.mod_render import announcement, mod_change, spotlight
 from wall import actions
+from wall.changes import Change
 from wall.details import display_time
 from wall.models import Post, dom_id
 from wall.moderation import State
 from wall.sanitize import post_html
-from wall.store import Change
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from server.frames import direct_writer
 from server.hub import TRY_AGAIN_LATER, Client, SlowClient, pump
 from server.services import Services, services
-from wall.store import stream_id
+from wall.changes import stream_id
 
 log = logging.getLogger(__name__)
 

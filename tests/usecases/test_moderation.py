@@ -15,9 +15,10 @@ from usecases import Stores
 from usecases.moderation import counts, decide, undo_last
 from wall.accounts import Moderator
 from wall.actions import ACTIONS
+from wall.changes import channel
 from wall.models import Event, Post
 from wall.moderation import State
-from wall.store import Store, channel
+from wall.store import Store
 
 ANN = Moderator("ann@example.org", "", admin=True)
 BOB = Moderator("bob@example.org", "", events=("testevent",))

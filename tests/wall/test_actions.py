@@ -49,3 +49,30 @@ def test_registering_an_action_offers_it() -> None:
             register(extra)
     finally:
         del actions.ACTIONS["archive"]
+
+
+@pytest.mark.parametrize(
+    ("action", "current", "target"),
+    [
+        ("approve", State.PENDING, State.APPROVED),
+        ("reject", State.PENDING, State.REJECTED),
+        ("hide", State.APPROVED, State.HIDDEN),
+        ("restore", State.REJECTED, State.PENDING),
+        ("pin", State.APPROVED, State.APPROVED),
+        ("ban", State.APPROVED, State.REJECTED),
+        ("trust", State.PENDING, State.APPROVED),
+    ],
+)
+def test_actions_lead_to_states(action: str, current: State, target: State) -> None:
+    """Each moderator action moves a post from the states it applies to."""
+    assert target_state(action, current) == target
+
+
+@pytest.mark.parametrize(
+    ("action", "current"),
+    [("hide", State.PENDING), ("restore", State.APPROVED), ("nuke", State.PENDING)],
+)
+def test_actions_refused_from_other_states(action: str, current: State) -> None:
+    """An action that does not apply to the post's state is an error, not a silent change."""
+    with pytest.raises(ActionError):
+        target_state(action, current)
