@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 
 import httpx
 from redis.exceptions import RedisError
 
+from ingest.backoff import Backoff
 from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer
 from ingest.cancel import stop_if_asked, stopping
 from ingest.media import PhotoPipeline
@@ -38,7 +38,7 @@ async def run_source(
 
     With a buffer, an item taken while Redis is away waits in it instead of failing the source.
     """
-    delay = 0.5
+    backoff = Backoff()
 
     async def status(**fields: str | int) -> None:
         # Best effort: the status page must not stop a source while Redis is away.
@@ -68,7 +68,7 @@ async def run_source(
                     now = time.time()
                     await status(last_event=f"{now:.3f}", lag=f"{_lag(item, now):.3f}")
                 stop_if_asked()
-                delay = 0.5
+                backoff.reset()
             log.info("source %s finished", source.name)
             await status(connected=0)
             return
@@ -77,11 +77,10 @@ async def run_source(
         except Exception as exc:
             if stopping():
                 raise  # a cancellation that surfaced as another error: stop, don't restart
-            wait = delay * (0.5 + random.random())
+            wait = backoff.failed()
             log.warning("source %s failed (%s); restarting in %.1fs", source.name, exc, wait)
             await status(connected=0, last_error=f"{time.time():.3f} {exc}"[:500])
             await asyncio.sleep(wait)
-            delay = min(delay * 2, 30.0)
 
 
 def _lag(item: SourceItem, now: float) -> float:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import nh3
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -25,7 +21,6 @@ from wall.privacy import says_nowall
 log = logging.getLogger(__name__)
 
 PAGE = 40  # the most Mastodon returns at once
-MAX_WAIT = 300.0  # never pause longer than this for a rate limit, whatever the server says
 
 
 class StatusError(ValueError):
@@ -99,7 +94,6 @@ class MastodonSource(PolledSource):
     """One hashtag on one Mastodon server; the newest status id seen is the cursor (`min_id`)."""
 
     _cursor: str | None = None
-    _pause_until = 0.0
 
     @property
     def host(self) -> str:
@@ -113,45 +107,17 @@ class MastodonSource(PolledSource):
 
     def items(self) -> AsyncIterator[SourceItem]:
         """Stream when a token is configured (Mastodon 4.2+ requires one), else poll."""
-        return self._stream() if self.config.token else self._poll()
+        return self._stream() if self.config.token else self.poll()
 
     # -- REST -----------------------------------------------------------------------
     async def _get(self, path: str, params: dict[str, str | int]) -> Any:
-        """GET a JSON resource, honouring X-RateLimit-* and waiting out a 429."""
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        """GET a JSON resource (waiting as the server's rate limit asks)."""
+        headers = {"Accept": "application/json"}
         if self.config.token:
             headers["Authorization"] = f"Bearer {self.config.token}"
-        while True:
-            pause = self._pause_until - time.time()
-            if pause > 0:
-                log.info("%s: rate limited; waiting %.1fs", self.name, pause)
-                await asyncio.sleep(pause)
-            response = await self.client.get(
-                f"{self.config.server}{path}", params=params, headers=headers
-            )
-            self._note_rate_limit(response)
-            if response.status_code == 429:
-                if self._pause_until <= time.time():
-                    self._pause_until = time.time() + 60.0
-                continue
-            response.raise_for_status()
-            return response.json()
-
-    def _note_rate_limit(self, response: httpx.Response) -> None:
-        remaining = response.headers.get("x-ratelimit-remaining", "")
-        if response.status_code != 429 and remaining != "0":
-            return
-        reset = response.headers.get("x-ratelimit-reset", "")
-        retry_after = response.headers.get("retry-after", "")
-        until = time.time() + 60.0
-        try:
-            if reset:
-                until = datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp()
-            elif retry_after.isdigit():
-                until = time.time() + int(retry_after)
-        except ValueError:
-            log.warning("%s: unreadable X-RateLimit-Reset %r", self.name, reset[:40])
-        self._pause_until = min(max(until, time.time() + 0.1), time.time() + MAX_WAIT)
+        response = await self.fetch(f"{self.config.server}{path}", params=params, headers=headers)
+        response.raise_for_status()
+        return response.json()
 
     async def _page(self, cursor: str | None) -> list[Any]:
         params: dict[str, str | int] = {"limit": PAGE}
@@ -184,13 +150,12 @@ class MastodonSource(PolledSource):
             if len(page) < PAGE or not self._cursor:
                 return
 
-    async def _poll(self) -> AsyncIterator[SourceItem]:
-        self._cursor = await self.store.get_cursor(self.cursor_key)
-        while True:
-            async for item in self._catch_up():
-                yield item
-            stop_if_asked()  # a swallowed cancel must not keep a stopped source polling
-            await asyncio.sleep(self.poll_interval)
+    async def poll_once(self) -> AsyncIterator[SourceItem]:
+        """Every status after the cursor (loaded on the first poll)."""
+        if self._cursor is None:
+            self._cursor = await self.load_cursor() or None
+        async for item in self._catch_up():
+            yield item
 
     def _parse(self, status: Any, *, edited: bool = False) -> SourceItem | None:
         try:
@@ -206,11 +171,11 @@ class MastodonSource(PolledSource):
         # Runs after the item before it was applied (the generator resumes only then).
         if self._cursor is None or id_key(status_id) > id_key(self._cursor):
             self._cursor = status_id
-            await self.store.set_cursor(self.cursor_key, status_id)
+            await self.save_cursor(status_id)
 
     # -- streaming ------------------------------------------------------------------
     async def _stream(self) -> AsyncIterator[SourceItem]:
-        self._cursor = await self.store.get_cursor(self.cursor_key)
+        self._cursor = await self.load_cursor() or None
         ws_base = "ws" + self.config.server.removeprefix("http")
         async with connect(
             f"{ws_base}/api/v1/streaming",
