@@ -14,6 +14,7 @@ from pathlib import Path
 
 import uvicorn
 from redis.asyncio import Redis
+from starlette.types import ASGIApp
 
 from server import export_cli, logs, optout_cli, sources_cli
 from usecases import Stores, events, rules
@@ -67,13 +68,10 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(
-    settings: Settings, host: str, port: int, cls: type[uvicorn.Server] = uvicorn.Server
-) -> uvicorn.Server:
-    from server.app import create_app
-
-    config = uvicorn.Config(
-        create_app(settings),
+def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """How uvicorn serves Eventwall (the tests of the direct frame path use it too)."""
+    return uvicorn.Config(
+        app,
         host=host,
         port=port,
         log_level="info",
@@ -87,7 +85,14 @@ def _server(
         # client per message, the one cost a fan-out server must not pay.
         ws_per_message_deflate=False,
     )
-    return uvicorn.Server(config)
+
+
+def _server(
+    settings: Settings, host: str, port: int, cls: type[uvicorn.Server] = uvicorn.Server
+) -> uvicorn.Server:
+    from server.app import create_app
+
+    return uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port))
 
 
 async def _run_all(settings: Settings, host: str, port: int) -> None:
