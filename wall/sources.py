@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
@@ -30,7 +30,7 @@ class SourceConfig:
     tag: str = ""
     url: str = ""
     """The feed's URL (rss)."""
-    token: str = ""
+    token: str = field(default="", repr=False)  # never in a logged repr()
     """Mastodon access token: with it the source streams, without it it polls."""
 
     def __post_init__(self) -> None:
