@@ -15,6 +15,7 @@ from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer
 from ingest.cancel import stop_if_asked, stopping
 from ingest.media import PhotoPipeline
 from ingest.pipeline import apply
+from ingest.sources import kinds
 from ingest.sources.base import Source, SourceItem
 from ingest.sources.demo import DemoSource, demo_event
 from wall.mod_store import ModerationStore
@@ -92,20 +93,8 @@ def _lag(item: SourceItem, now: float) -> float:
 def build_source(
     config: SourceConfig, store: Store, client: httpx.AsyncClient, settings: Settings
 ) -> Source:
-    """The source a configuration describes."""
-    if config.kind == "mastodon":
-        from ingest.sources.mastodon import MastodonSource
-
-        return MastodonSource(config, store, client, poll_interval=settings.poll_interval)
-    if config.kind == "rss":
-        from ingest.sources.rss import FeedSource
-
-        return FeedSource(config, store, client, poll_interval=settings.poll_interval)
-    if config.kind == "bluesky":
-        from ingest.sources.bluesky import BlueskySource
-
-        return BlueskySource(config, store, client)
-    raise ValueError(f"no source for kind {config.kind!r}")
+    """The source a configuration describes (its kind's registered factory)."""
+    return kinds.get(config.kind).build(config, store, client, settings)
 
 
 async def run_configured(

@@ -6,13 +6,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from ingest.sources import kinds
 from server.auth import check_csrf, require_moderator
 from server.services import services
 from usecases import events, sources
 from wall import details
 from wall.accounts import Moderator, Session, new_password
 from wall.models import PostError
-from wall.sources import KINDS
 
 
 async def _admin(request: Request) -> tuple[Session, Moderator]:
@@ -69,7 +69,7 @@ async def admin_page(request: Request) -> Response:
                     stores,
                     str(form.get("source_kind", "")),
                     str(form.get("event", "")),
-                    **{name: str(form.get(name, "")) for name in ("server", "tag", "url", "token")},
+                    **{name: str(form.get(name, "")) for name in kinds.options()},
                 )
                 message = f"Added {config.describe}; the worker starts it within seconds."
             elif kind == "source-remove":
@@ -94,7 +94,8 @@ async def admin_page(request: Request) -> Response:
         events=every,
         moderators=await svc.stores.accounts.all(),
         sources=await sources.sources_with_status(svc.stores),
-        kinds=KINDS,
+        kinds=sorted(kinds.discover()),
+        source_fields=kinds.options(),
         message=message,
         error=error,
     )

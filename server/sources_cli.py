@@ -7,9 +7,10 @@ import sys
 
 from redis.asyncio import Redis
 
+from ingest.sources import kinds
 from usecases import Refused, Stores, sources
 from wall.settings import Settings
-from wall.sources import KINDS, SourceError
+from wall.sources import SourceError
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,12 +18,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     source = sub.add_parser("source", help="manage the sources feeding events")
     source_sub = source.add_subparsers(dest="source_command", required=True)
     add = source_sub.add_parser("add", help="add a source; the running worker picks it up")
-    add.add_argument("kind", choices=KINDS)
+    kinds.add_arguments(add)
     add.add_argument("--event", required=True, help="event slug")
-    add.add_argument("--server", default="", help="Mastodon server (or Jetstream URL)")
-    add.add_argument("--tag", default="", help="hashtag to follow")
-    add.add_argument("--url", default="", help="feed URL (rss)")
-    add.add_argument("--token", default="", help="Mastodon access token: stream instead of poll")
     source_sub.add_parser("list", help="list sources and their status")
     remove = source_sub.add_parser("remove", help="remove a source by id")
     remove.add_argument("id")
@@ -34,7 +31,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     stores = Stores.on(redis, settings)
     try:
         if args.source_command == "add":
-            fields = {name: getattr(args, name) for name in ("server", "tag", "url", "token")}
+            fields = {name: getattr(args, name) for name in kinds.options()}
             config = await sources.add_source(stores, args.kind, args.event, **fields)
             print(f"added {config.id}: {config.describe}")
         elif args.source_command == "list":

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 
+from ingest.sources import kinds
 from usecases import Refused, Stores
 from wall.sources import SourceConfig
 
 
 async def add_source(stores: Stores, kind: str, event: str, **fields: str) -> SourceConfig:
     """Add a source for an existing event; SourceError or Refused names the field at fault."""
-    config = SourceConfig.create(kind, event, **{k: v.strip() for k, v in fields.items()})
+    config = kinds.configure(kind, event, **fields)
     if await stores.posts.get_event(config.event) is None:
         raise Refused(f"event: no event {config.event!r}")
     await stores.sources.add(config)

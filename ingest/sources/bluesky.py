@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from ingest.cancel import stop_if_asked
 from ingest.media import USER_AGENT
 from ingest.sources.base import CursorSource, Deleted, Edited, SourceItem
+from ingest.sources.kinds import Option, SourceKind, register
 from wall.models import MAX_PHOTOS, Author, Photo, Post, PostError, parse_time
 from wall.privacy import says_nowall
 from wall.sources import SourceConfig
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 APPVIEW = "https://public.api.bsky.app"
 CDN = "https://cdn.bsky.app"
+JETSTREAM = "wss://jetstream2.us-east.bsky.network"
+"""The public Jetstream a Bluesky source reads when no server is given."""
 COLLECTION = "app.bsky.feed.post"
 PROFILE_TTL = 3600.0
 CURSOR_EVERY = 5.0  # seconds between cursor saves while nothing matches
@@ -276,3 +279,17 @@ class BlueskySource(CursorSource):
             log.warning("%s: skipped malformed post %s: %s", self.name, commit.native_id, exc)
             return None, commit.time_us
         return (Edited(post) if commit.operation == "update" else post), commit.time_us
+
+
+register(
+    SourceKind(
+        "bluesky",
+        "a hashtag on Bluesky, from a Jetstream firehose",
+        options=(
+            Option("tag", "the hashtag to follow", True),
+            Option("server", "a Jetstream URL (optional: the public one)"),
+        ),
+        build=lambda config, store, client, settings: BlueskySource(config, store, client),
+        default_server=JETSTREAM,
+    )
+)

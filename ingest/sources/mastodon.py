@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from ingest.cancel import stop_if_asked
 from ingest.media import USER_AGENT
 from ingest.sources.base import Deleted, Edited, PolledSource, SourceItem
+from ingest.sources.kinds import Option, SourceKind, register
 from wall.models import MAX_PHOTOS, Author, Photo, Post, PostError, parse_time
 from wall.privacy import says_nowall
 
@@ -225,3 +226,21 @@ class MastodonSource(PolledSource):
             return []
         item = self._parse(status, edited=kind == "status.update")
         return [item] if item is not None else []
+
+
+register(
+    SourceKind(
+        "mastodon",
+        "a hashtag on a Mastodon server: streamed with a token, else polled",
+        options=(
+            Option(
+                "server", "the server, e.g. mastodon.social", True, placeholder="mastodon.social"
+            ),
+            Option("tag", "the hashtag to follow", True, placeholder="pyvalley"),
+            Option("token", "an access token: stream instead of poll (optional)", secret=True),
+        ),
+        build=lambda config, store, client, settings: MastodonSource(
+            config, store, client, poll_interval=settings.poll_interval
+        ),
+    )
+)

@@ -16,7 +16,9 @@ import feedparser
 import nh3
 
 from ingest.sources.base import PolledSource, SourceItem
+from ingest.sources.kinds import Option, SourceKind, register
 from wall.models import MAX_PHOTOS, Author, Photo, Post
+from wall.sources import SourceConfig, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -117,3 +119,26 @@ class FeedSource(PolledSource):
             "modified": response.headers.get("last-modified", ""),
         }
         await self.save_cursor(json.dumps(self._validators))
+
+
+def _http_url(config: SourceConfig) -> None:
+    if not config.url.startswith(("http://", "https://")):
+        raise SourceError("rss needs --url, an http(s) URL")
+
+
+register(
+    SourceKind(
+        "rss",
+        "an RSS or Atom feed, polled with ETag and If-Modified-Since",
+        options=(
+            Option(
+                "url", "the feed's http(s) URL", True, placeholder="https://example.org/feed.xml"
+            ),
+            Option("tag", "take only entries with this hashtag (optional)"),
+        ),
+        build=lambda config, store, client, settings: FeedSource(
+            config, store, client, poll_interval=settings.poll_interval
+        ),
+        check=_http_url,
+    )
+)

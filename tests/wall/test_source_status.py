@@ -49,8 +49,6 @@ def test_nothing_recorded_or_garbage_reads_as_not_connected() -> None:
 
 def test_source_token_is_not_in_repr() -> None:
     """A Mastodon access token never appears in a printed or logged source configuration."""
-    config = SourceConfig.create(
-        "mastodon", "meetup", server="127.0.0.1:9", tag="py", token="tok-secret"
-    )
+    config = SourceConfig.create("mastodon", "meetup", server="127.0.0.1:9", token="tok-secret")
     assert config.token == "tok-secret" and config.to_dict()["token"] == "tok-secret"
     assert "tok-secret" not in repr(config) and "tok-secret" not in config.describe
