@@ -24,6 +24,7 @@ LONGEST_WAIT = 300.0
 DEFAULT_WAIT = 60.0
 """How long a server that asks us to slow down without saying how long is left alone."""
 SLOW_DOWN = frozenset({429, 503})
+"""Statuses asked again once the server's wait is over (a 503 only with Retry-After)."""
 
 
 @dataclass
@@ -51,17 +52,21 @@ class Backoff:
 def server_wait(response: httpx.Response, now: float) -> float | None:
     """Seconds the server asks us to wait before the next request; None if it does not ask.
 
-    `now` is Unix time. A 429/503 or an exhausted rate limit (`X-RateLimit-Remaining: 0`)
-    asks; `X-RateLimit-Reset` (ISO 8601) or `Retry-After` (seconds or an HTTP date) says how
-    long, else DEFAULT_WAIT. The answer is between 0.1 s and LONGEST_WAIT.
+    `now` is Unix time. A 429, a 503 with `Retry-After`, or an exhausted rate limit
+    (`X-RateLimit-Remaining: 0`) asks; `Retry-After` (seconds or an HTTP date: the server's
+    word on this very response) or else `X-RateLimit-Reset` (ISO 8601) says how long, else
+    DEFAULT_WAIT. The answer is between 0.1 s and LONGEST_WAIT. A 503 without `Retry-After`
+    is an outage, not a request to slow down: the source fails and backs off.
     """
     headers = response.headers
+    retry_after = headers.get("retry-after", "").strip()
     exhausted = headers.get("x-ratelimit-remaining", "") == "0"
-    if response.status_code not in SLOW_DOWN and not exhausted:
+    asked = response.status_code == 429 or (response.status_code == 503 and retry_after)
+    if not asked and not exhausted:
         return None
-    until = _reset_at(headers.get("x-ratelimit-reset", ""))
+    until = _retry_after(retry_after, now)
     if until is None:
-        until = _retry_after(headers.get("retry-after", ""), now)
+        until = _reset_at(headers.get("x-ratelimit-reset", ""))
     wait = DEFAULT_WAIT if until is None else until - now
     return min(max(wait, 0.1), LONGEST_WAIT)
 

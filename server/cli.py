@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import uvicorn
-from redis.asyncio import Redis
 from starlette.types import ASGIApp
 
 from server import export_cli, logs, optout_cli, sources_cli
 from usecases import Stores, events, rules
 from wall import details
 from wall.models import Event, Post
+from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
 from wall.store import Store
@@ -44,7 +44,11 @@ def redis_url(settings: Settings) -> Iterator[Settings]:
 @contextlib.asynccontextmanager
 async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
     """Every store on the settings' Redis, closed afterwards."""
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = open_redis(
+        settings.redis_url,
+        expected_clients=settings.expected_clients,
+        wait=settings.redis_pool_timeout,
+    )
     try:
         yield Stores.on(redis, settings)
     finally:
@@ -81,6 +85,10 @@ def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uv
         # reconnect, elsewhere or here once restarted) and waits this long for the rest.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
         ws_max_size=64 * 1024,
+        # Long enough that a slow but live client is closed by our own 1013 (which it
+        # resumes from) before the keepalive cuts it without a close frame.
+        ws_ping_interval=settings.ws_ping_interval or None,
+        ws_ping_timeout=settings.ws_ping_timeout,
         # Every client gets the same bytes: compressing them per client would cost CPU per
         # client per message, the one cost a fan-out server must not pay.
         ws_per_message_deflate=False,

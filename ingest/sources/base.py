@@ -35,8 +35,23 @@ class Deleted:
     post_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Backfill:
+    """A post from before the source started (its first look back): taken without the flood
+    and duplicate holds, which are about live bursts, not about history arriving at once."""
+
+    post: Post
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the organizer should know about the source (shown in its status), not a post."""
+
+    message: str
+
+
 # A bare Post is a new post: the demo and replay sources yield nothing else.
-SourceItem = Post | Edited | Deleted
+SourceItem = Post | Edited | Deleted | Backfill | Notice
 
 
 class Source(Protocol):
@@ -121,8 +136,8 @@ class PolledSource(CursorSource):
                 url, params=params, headers={"User-Agent": USER_AGENT, **headers}
             )
             wait = server_wait(response, time.time())
-            if wait is not None:
-                self._pause_until = time.time() + wait
-                if response.status_code in SLOW_DOWN:
-                    continue
-            return response
+            if wait is None:
+                return response
+            self._pause_until = time.time() + wait
+            if response.status_code not in SLOW_DOWN:
+                return response  # answered, but the next request waits

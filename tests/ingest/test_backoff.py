@@ -34,6 +34,8 @@ def test_backoff_doubles_with_jitter_up_to_the_cap_and_resets() -> None:
         (answer(500, retry_after="5"), None),  # an error, not a request to slow down
         (answer(429, retry_after="5"), 5.0),
         (answer(503, retry_after="7"), 7.0),
+        (answer(503), None),  # an outage: the source fails and backs off
+        (answer(429, retry_after="3", x_ratelimit_reset="2027-01-15T08:00:20Z"), 3.0),
         (answer(429, retry_after="Fri, 15 Jan 2027 08:00:10 GMT"), 10.0),
         (answer(429), DEFAULT_WAIT),
         (answer(429, retry_after="soon"), DEFAULT_WAIT),
@@ -44,6 +46,7 @@ def test_backoff_doubles_with_jitter_up_to_the_cap_and_resets() -> None:
     ],
 )
 def test_server_wait(response: httpx.Response, expected: float | None) -> None:
-    """429/503 and an exhausted rate limit ask for a pause: Retry-After or the reset, bounded."""
+    """429, 503 with Retry-After and an exhausted rate limit ask for a pause, bounded; Retry-After
+    beats the rate-limit reset."""
     wait = server_wait(response, NOW)
     assert wait == (pytest.approx(expected) if expected is not None else None)
