@@ -95,9 +95,10 @@ def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uv
     )
 
 
-def _server(
+def web_server(
     settings: Settings, host: str, port: int, cls: type[uvicorn.Server] = uvicorn.Server
 ) -> uvicorn.Server:
+    """The web server `eventwall web` runs (the benchmark runs the same one)."""
     from server.app import create_app
 
     return uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port))
@@ -106,7 +107,7 @@ def _server(
 async def _run_all(settings: Settings, host: str, port: int) -> None:
     from ingest.worker import run_worker
 
-    server = _server(settings, host, port, _Server)
+    server = web_server(settings, host, port, _Server)
 
     def stop() -> None:
         # Graceful only: uvicorn closes the websockets with 1012 and runs the lifespan's
@@ -362,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "run":
                 asyncio.run(_run_all(settings, host, port))
             elif args.command == "web":
-                _server(settings, host, port).run()
+                web_server(settings, host, port).run()
             elif args.command == "ingest" and args.ingest_command == "worker":
                 asyncio.run(_worker(settings))
             elif args.command == "ingest" and args.ingest_command == "replay":
