@@ -298,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--title", required=True)
     create.add_argument("--tag", action="append", default=[], help="a hashtag (repeatable)")
     create.add_argument("--description", default="")
-    create.add_argument("--layout", default="grid", help="wall layout: grid, mosaic, spotlight or ticker")
+    create.add_argument(
+        "--layout", default="grid", help="wall layout: grid, mosaic, spotlight or ticker"
+    )
     create.add_argument("--theme", default="dark", help="wall theme: dark, light or contrast")
     create.add_argument("--accent", default="", help="accent colour as #rrggbb")
     create.add_argument("--logo-url", default="", help="logo shown on the wall (https or /path)")
