@@ -151,7 +151,8 @@
 
   // -- mosaic: justified rows, photos at their own aspect, text as typographic tiles ----------
   function aspect(a) {
-    var img = a.querySelector(".photo img");
+    // A photo behind a content warning stays hidden: its post is a text tile.
+    var img = a.classList.contains("warned") ? null : a.querySelector(".photo img");
     if (img) {
       var w = img.naturalWidth || parseInt(img.getAttribute("width") || "0", 10);
       var h = img.naturalHeight || parseInt(img.getAttribute("height") || "0", 10);
@@ -195,7 +196,7 @@
     // Text tiles get as many lines as their height holds, never a half line.
     placed.forEach(function (a) {
       var text = a.querySelector(".post-text");
-      if (!text || a.classList.contains("has-photo")) return;
+      if (!text || (a.classList.contains("has-photo") && !a.classList.contains("warned"))) return;
       var style = getComputedStyle(a);
       var lineH = parseFloat(getComputedStyle(text).lineHeight) || 20;
       var room = a.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
