@@ -14,7 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
-from server import export_cli, logs, optout_cli, sources_cli
+from server import branding, export_cli, logs, optout_cli, sources_cli
 from wall import details
 from wall.models import Event, Post, PostError, normalize_tag
 from wall.redis_pool import open_redis
@@ -172,13 +172,15 @@ async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
                 layout=args.layout,
                 theme=args.theme,
                 accent=args.accent,
-                logo_url=args.logo_url,
                 join_url=args.join_url,
                 moderation=args.moderation,
                 extra={"show_sensitive": True} if args.show_sensitive else {},
             )
             event = details.apply(event, _detail_changes(args))
-        except PostError as exc:
+            event = await branding.brand(
+                settings, event, logo_url=args.logo_url, sponsors=args.sponsor
+            )
+        except (PostError, branding.BrandingError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         await store.save_event(event)
@@ -200,7 +202,10 @@ async def _update_event(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         try:
             event = details.apply(event, _detail_changes(args))
-        except PostError as exc:
+            event = await branding.brand(
+                settings, event, logo_url=args.logo_url, sponsors=args.sponsor
+            )
+        except (PostError, branding.BrandingError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         await store.save_event(event)
@@ -231,6 +236,17 @@ def _add_detail_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--next-title", help="the next event's title")
     group.add_argument("--next-url", help="the next event's http(s) link")
     group.add_argument("--next-starts-at", help="the next event's start, ISO 8601 with offset")
+
+
+def _add_branding_options(parser: argparse.ArgumentParser) -> None:
+    """The branding options shared by `event create` and `event update`."""
+    group = parser.add_argument_group("branding (an https URL is fetched once and stored locally)")
+    group.add_argument("--logo-url", help="logo shown on the wall (https URL or /path)")
+    group.add_argument(
+        "--sponsor",
+        action="append",
+        help="a sponsor's logo for the wall's rotating strip (repeatable; '' clears the strip)",
+    )
 
 
 async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
@@ -311,7 +327,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--theme", default="dark", help="wall theme: dark, light or contrast")
     create.add_argument("--accent", default="", help="accent colour as #rrggbb")
-    create.add_argument("--logo-url", default="", help="logo shown on the wall (https or /path)")
     create.add_argument(
         "--join-url", default="", help="where the QR code goes (default: live page)"
     )
@@ -319,9 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--moderation", choices=["pre", "post"], default="pre", help="moderation mode (default pre)"
     )
     _add_detail_options(create)
-    update = event_sub.add_parser("update", help="set an event's times, venue and next event")
+    _add_branding_options(create)
+    update = event_sub.add_parser(
+        "update", help="set an event's times, venue, next event and branding"
+    )
     update.add_argument("slug")
     _add_detail_options(update)
+    _add_branding_options(update)
     create.add_argument(
         "--show-sensitive",
         action="store_true",

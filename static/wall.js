@@ -224,6 +224,18 @@
     }
   }).observe(posts, { childList: true });
 
+  // -- the sponsor strip: one logo at a time, cross-faded ---------------------------------
+  var SPONSOR_MS = 6000;
+  var sponsors = document.querySelectorAll("#sponsors .sponsor");
+  var sponsorAt = 0;
+  if (sponsors.length > 1) {
+    setInterval(function () {
+      sponsors[sponsorAt].classList.remove("on");
+      sponsorAt = (sponsorAt + 1) % sponsors.length;
+      sponsors[sponsorAt].classList.add("on");
+    }, SPONSOR_MS);
+  }
+
   // -- the clock -------------------------------------------------------------------------
   setInterval(function () {
     var now = Date.now();
