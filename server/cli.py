@@ -17,7 +17,7 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
-from server import export_cli, logs, optout_cli, sources_cli
+from server import branding, export_cli, logs, optout_cli, sources_cli
 from usecases import Stores, events, rules
 from wall import details
 from wall.models import Event, Post
@@ -196,25 +196,24 @@ async def _replay(
 async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
     async with open_stores(settings) as stores:
         try:
-            event = await events.create_event(
-                stores,
-                events.new_event(
-                    args.slug,
-                    args.title,
-                    args.tag,
-                    moderation=args.moderation,
-                    description=args.description,
-                    layout=args.layout,
-                    theme=args.theme,
-                    accent=args.accent,
-                    logo_url=args.logo_url,
-                    join_url=args.join_url,
-                    extra={"show_sensitive": True} if args.show_sensitive else {},
-                ),
-                _detail_changes(args),
-                replace=True,
+            event = events.new_event(
+                args.slug,
+                args.title,
+                args.tag,
+                moderation=args.moderation,
+                description=args.description,
+                layout=args.layout,
+                theme=args.theme,
+                accent=args.accent,
+                join_url=args.join_url,
+                extra={"show_sensitive": True} if args.show_sensitive else {},
             )
-        except ValueError as exc:
+            # The logo and sponsors are fetched and made local before the event is saved.
+            event = await branding.brand(
+                settings, event, logo_url=args.logo_url, sponsors=args.sponsor
+            )
+            event = await events.create_event(stores, event, _detail_changes(args), replace=True)
+        except (ValueError, branding.BrandingError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     print(f"saved event {event.slug}: /e/{event.slug}/wall")
@@ -231,7 +230,12 @@ async def _update_event(settings: Settings, args: argparse.Namespace) -> int:
     async with open_stores(settings) as stores:
         try:
             event = await events.update_details(stores, args.slug, _detail_changes(args))
-        except ValueError as exc:
+            if args.logo_url is not None or args.sponsor is not None:
+                event = await branding.brand(
+                    settings, event, logo_url=args.logo_url, sponsors=args.sponsor
+                )
+                await stores.posts.save_event(event)
+        except (ValueError, branding.BrandingError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     shown = {k: v for k, v in details.current(event).items() if v}
@@ -261,6 +265,17 @@ def _add_detail_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--next-title", help="the next event's title")
     group.add_argument("--next-url", help="the next event's http(s) link")
     group.add_argument("--next-starts-at", help="the next event's start, ISO 8601 with offset")
+
+
+def _add_branding_options(parser: argparse.ArgumentParser) -> None:
+    """The branding options shared by `event create` and `event update`."""
+    group = parser.add_argument_group("branding (an https URL is fetched once and stored locally)")
+    group.add_argument("--logo-url", help="logo shown on the wall (https URL or /path)")
+    group.add_argument(
+        "--sponsor",
+        action="append",
+        help="a sponsor's logo for the wall's rotating strip (repeatable; '' clears the strip)",
+    )
 
 
 async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
@@ -326,10 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--title", required=True)
     create.add_argument("--tag", action="append", default=[], help="a hashtag (repeatable)")
     create.add_argument("--description", default="")
-    create.add_argument("--layout", default="grid", help="wall layout: grid, spotlight or ticker")
+    create.add_argument(
+        "--layout", default="grid", help="wall layout: grid, mosaic, spotlight or ticker"
+    )
     create.add_argument("--theme", default="dark", help="wall theme: dark, light or contrast")
     create.add_argument("--accent", default="", help="accent colour as #rrggbb")
-    create.add_argument("--logo-url", default="", help="logo shown on the wall (https or /path)")
     create.add_argument(
         "--join-url", default="", help="where the QR code goes (default: live page)"
     )
@@ -337,9 +353,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--moderation", choices=["pre", "post"], default="pre", help="moderation mode (default pre)"
     )
     _add_detail_options(create)
-    update = event_sub.add_parser("update", help="set an event's times, venue and next event")
+    _add_branding_options(create)
+    update = event_sub.add_parser(
+        "update", help="set an event's times, venue, next event and branding"
+    )
     update.add_argument("slug")
     _add_detail_options(update)
+    _add_branding_options(update)
     create.add_argument(
         "--show-sensitive",
         action="store_true",
