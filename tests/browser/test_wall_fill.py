@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.browser.wallkit import FILL, SETTLED, seed, wait_until
-from tests.helpers import WebServer
+from tests.processes import WebServer
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -16,11 +15,6 @@ from wall.models import Event, Post
 from wall.moderation import State
 from wall.settings import Settings
 from wall.store import Store
-
-
-@pytest.fixture
-def settings(redis_url: str, tmp_path: Path) -> Settings:
-    return Settings(redis_url=redis_url, data_dir=tmp_path / "data", demo=False)
 
 
 @pytest.fixture
