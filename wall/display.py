@@ -96,10 +96,11 @@ def faces(posts: Iterable[Post], *, limit: int = FACES) -> list[Face]:
 
 
 def join_url(event: Event, base_url: str) -> str:
-    """Where the QR code sends people: the event's own join URL, else its live page."""
+    """Where the QR code sends people: the event's own join URL, else its join page (post a
+    photo or follow live)."""
     if event.join_url.startswith(("http://", "https://")):
         return event.join_url
-    path = event.join_url or f"/e/{event.slug}/live"
+    path = event.join_url or f"/e/{event.slug}/join"
     return base_url.rstrip("/") + path
 
 
