@@ -7,10 +7,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from wall import layouts
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_TEXT = 20_000
 MAX_PHOTOS = 8
-LAYOUTS = ("grid", "mosaic", "spotlight", "ticker")
 THEMES = ("dark", "light", "contrast")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 MODERATION_MODES = ("pre", "post")
@@ -206,8 +207,8 @@ class Event:
             raise PostError("slug: lower-case letters, digits and '-', at most 63")
         if not self.title.strip():
             raise PostError("title: required")
-        if self.layout not in LAYOUTS:
-            raise PostError(f"layout: one of {', '.join(LAYOUTS)}")
+        if self.layout not in layouts.LAYOUTS:
+            raise PostError(f"layout: one of {', '.join(layouts.names())}")
         if self.theme not in THEMES:
             raise PostError(f"theme: one of {', '.join(THEMES)}")
         if self.accent and not COLOUR_RE.fullmatch(self.accent):
