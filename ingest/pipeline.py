@@ -139,7 +139,7 @@ async def take(
         log.info("did not take %s into %s: %s", post.id, event.slug, opted_out)
         return Outcome(changed=False, previous="", missing=True)
     clean = normalize(await _local(post, photos))
-    if not clean.text.strip() and not clean.html.strip() and not clean.photos:
+    if not (clean.text.strip() or clean.html.strip() or clean.photos or clean.card or clean.quote):
         # A post that was only markup (a script, an image we refused): nothing to show.
         log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
         return Outcome(changed=False, previous="", missing=True)

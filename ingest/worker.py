@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -115,7 +116,15 @@ def build_source(
     if config.kind == "bluesky":
         from ingest.sources.bluesky import BlueskySource
 
-        return BlueskySource(config, store, client)
+        if not config.server:
+            config = dataclasses.replace(config, server=settings.bluesky_jetstream.rstrip("/"))
+        return BlueskySource(
+            config,
+            store,
+            client,
+            appview=settings.bluesky_appview,
+            plc=settings.bluesky_plc,
+        )
     raise ValueError(f"no source for kind {config.kind!r}")
 
 

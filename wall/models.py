@@ -159,8 +159,8 @@ class Post:
         )
         text = _str(data, "text")
         html = _str(data, "html")
-        if not text and not html and not data.get("photos"):
-            raise PostError("text: a post needs text, html or a photo")
+        if not (text or html or data.get("photos") or data.get("card") or data.get("quote")):
+            raise PostError("text: a post needs text, html, a photo, a link card or a quote")
         if len(text) > MAX_TEXT or len(html) > MAX_TEXT * 2:
             raise PostError(f"text: longer than {MAX_TEXT} characters")
         return cls(

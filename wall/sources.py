@@ -12,7 +12,6 @@ from redis.asyncio import Redis
 from wall.models import SLUG_RE, normalize_tag
 
 KINDS = ("mastodon", "rss", "bluesky")
-JETSTREAM = "wss://jetstream2.us-east.bsky.network"
 
 
 class SourceError(ValueError):
@@ -57,8 +56,7 @@ class SourceConfig:
         token: str = "",
     ) -> SourceConfig:
         """A configuration with its server as a base URL (https:// added) and its tag normalized."""
-        if kind == "bluesky" and not server:
-            server = JETSTREAM
+        # A Bluesky source without a server follows BLUESKY_JETSTREAM, read by the worker.
         if server and "://" not in server:
             server = f"https://{server}"
         return cls(kind, event, server.rstrip("/"), normalize_tag(tag), url, token)
@@ -72,7 +70,8 @@ class SourceConfig:
     @property
     def describe(self) -> str:
         """A one-line description, without the token."""
-        what = self.url if self.kind == "rss" else f"#{self.tag} on {self.server}"
+        where = self.server or "the default Jetstream"
+        what = self.url if self.kind == "rss" else f"#{self.tag} on {where}"
         auth = " (streaming, token set)" if self.token else ""
         return f"{self.kind} {what} -> {self.event}{auth}"
 
