@@ -65,11 +65,15 @@ class IngestBuffer:
         Redis being away are the caller's.
         """
         async with self._lock:
-            if not self._items and await self._flush_cursors():
-                try:
-                    return await apply(self.store, event, item, photos)
-                except UNREACHABLE as exc:
-                    log.warning("redis unreachable (%s): holding items in memory", exc)
+            # Said once per outage: only the first item held finds the buffer empty.
+            if not self._items:
+                if not await self._flush_cursors():
+                    log.warning("redis unreachable (writing a cursor): holding items in memory")
+                else:
+                    try:
+                        return await apply(self.store, event, item, photos)
+                    except UNREACHABLE as exc:
+                        log.warning("redis unreachable (%s): holding items in memory", exc)
             self._hold(_Taken(event, item, photos, time.time()))
             return None
 

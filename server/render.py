@@ -40,7 +40,7 @@ class Renderer:
         # Event slug -> its time zone, for fragments rendered outside a page (live pushes).
         self._zones: dict[str, str] = {}
         self._post = self.env.get_template("_post.html")
-        self._cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str], tuple[Post | None, str]] = OrderedDict()
         self._cache_size = cache_size
 
     def page(self, name: str, **context: Any) -> str:
@@ -60,11 +60,14 @@ class Renderer:
         """The websocket message for one change: an htmx out-of-band swap carrying its id."""
         key = (change.event, change.stream, change.id)
         cached = self._cache.get(key)
-        if cached is not None:
+        # Reused only for the same post: a replay carries the post as it is now (or none,
+        # once it was taken down), never what this process rendered when it was live.
+        if cached is not None and cached[0] == change.post:
             self._cache.move_to_end(key)
-            return cached
+            return cached[1]
         html = self._render_change(change)
-        self._cache[key] = html
+        self._cache[key] = (change.post, html)
+        self._cache.move_to_end(key)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return html
