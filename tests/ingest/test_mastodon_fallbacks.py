@@ -183,6 +183,12 @@ async def test_status_counts_only_new_posts_taken(
     registry = SourceRegistry(store.redis)
     async with running(store, event, base, registry=registry) as source:
         await eventually(lambda: _count(store, event, 2), message="2 taken")
+
+        async def counted() -> bool:
+            # The status is written just after the post: wait for both to be counted.
+            return (await registry.status(source.name)).taken == 2
+
+        await eventually(counted, message="2 counted in the status")
         last = (await registry.status(source.name)).last_event
         server.statuses[0] = status(1, "changed", edited_at="2026-05-01T10:00:00.000Z")
         await eventually(
