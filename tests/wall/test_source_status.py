@@ -45,3 +45,13 @@ def test_nothing_recorded_or_garbage_reads_as_not_connected() -> None:
     assert SourceStatus.of({}).summary(NOW) == "not connected · 0 taken"
     garbled = SourceStatus.of({"connected": "yes", "taken": "many", "last_event": "soon"})
     assert garbled == SourceStatus()
+
+
+def test_the_note_says_how_the_source_gets_its_posts() -> None:
+    """A source polling because streaming was refused says so in its one-line status."""
+    status = SourceStatus.of(
+        {"connected": "1", "taken": "3", "note": "streaming refused (401); polling every 15s"}
+    )
+    assert status.summary(NOW) == (
+        "connected · 3 taken · streaming refused (401); polling every 15s"
+    )
