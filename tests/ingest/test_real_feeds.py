@@ -184,3 +184,26 @@ async def test_first_poll_is_not_flood_held_and_a_feed_without_etag_is_counted_o
         status = await registry.status(source.name)
     assert status.taken == 3
     assert await store.count(event.slug, State.PENDING) == 0
+
+
+async def test_an_undated_item_in_the_history_does_not_jump_to_the_top(
+    store: Store, event: Event, feeds: tuple[FakeFeeds, str], tmp_path: Path
+) -> None:
+    """First poll: an item without a readable date goes behind the dated history; one that
+    appears later without a date is taken at its arrival."""
+    fake, base = feeds
+    dated = "<item><guid>a</guid><title>Dated</title><pubDate>Thu, 19 Dec 2024 11:33:37 +0000</pubDate></item>"
+    undated = "<item><guid>b</guid><title>Undated</title><pubDate>not a date</pubDate></item>"
+    later = "<item><guid>c</guid><title>Later</title></item>"
+    fake.feeds["mixed.xml"] = (
+        f'<rss version="2.0"><channel><title>T</title>{dated}{undated}</channel></rss>'
+    )
+    async with running(store, event, f"{base}/feeds/mixed.xml", tmp_path):
+        posts = await taken(store, event, 2)
+        fake.feeds["mixed.xml"] = fake.feeds["mixed.xml"].replace(dated, later + dated)
+        posts = await taken(store, event, 3)
+    times = {p.text: p.created_at for p in posts}
+    assert times["Undated"] <= times["Dated"]
+    assert times["Later"] > times["Dated"]
+    newest = (await store.posts(event.slug, State.APPROVED, limit=1))[0]
+    assert newest.text == "Later"
