@@ -21,11 +21,13 @@ from websockets.exceptions import ConnectionClosed
 
 from ingest.cancel import stop_if_asked
 from ingest.media import USER_AGENT
-from ingest.sources.base import Deleted, Edited, SourceItem
+from ingest.sources.base import CursorSource, Deleted, Edited, SourceItem
 from ingest.sources.bluesky_record import embed_media, quote_of, quoted_uri, record_html
+from ingest.sources.kinds import Option, SourceKind, register
 from wall.models import Author, Post, PostError, Quote, parse_time
 from wall.moderation import State
 from wall.privacy import says_nowall
+from wall.settings import Settings
 from wall.sources import SourceConfig
 from wall.store import Store
 
@@ -137,7 +139,7 @@ def commit_post(
     )
 
 
-class BlueskySource:
+class BlueskySource(CursorSource):
     """The event's tag on Bluesky, from a Jetstream server (`config.server`).
 
     Besides posts, the firehose says when an account is taken down or deactivated (its
@@ -163,12 +165,16 @@ class BlueskySource:
         self.video = video.rstrip("/")
         self.plc = plc.rstrip("/")
         self.name = config.id
-        self.cursor_key = f"bluesky:{config.tag}:{config.event}"
         self._profiles: dict[str, tuple[float, Author]] = {}
         self._opted_out: set[str] = set()  # DIDs whose profile says #nowall
         self._cursor = 0
         self._saved_at = 0.0
         self._needle = config.tag.casefold()
+
+    @property
+    def cursor_key(self) -> str:
+        """Where the `time_us` of the last event handled is kept."""
+        return f"bluesky:{self.config.tag}:{self.config.event}"
 
     async def author(self, did: str) -> Author:
         """Handle, display name and avatar of a DID, via getProfiles, cached for an hour.
@@ -268,12 +274,12 @@ class BlueskySource:
         now = time.monotonic()
         if force or now - self._saved_at > CURSOR_EVERY:
             self._saved_at = now
-            await self.store.set_cursor(self.cursor_key, str(self._cursor))
+            await self.save_cursor(str(self._cursor))
 
     async def items(self) -> AsyncIterator[SourceItem]:
         """Posts with the event's tag, edits and deletions, from the Jetstream firehose."""
-        saved = await self.store.get_cursor(self.cursor_key)
-        self._cursor = max(self._cursor, int(saved) if saved and saved.isdigit() else 0)
+        saved = await self.load_cursor()
+        self._cursor = max(self._cursor, int(saved) if saved.isdigit() else 0)
         params = {"wantedCollections": COLLECTION}
         if self._cursor:
             # Rewound: what was in flight when the last connection broke comes again, and
@@ -404,3 +410,30 @@ class BlueskySource:
 def _obj(value: Any) -> dict[str, Any]:
     """The value if it is a JSON object, else an empty one."""
     return value if isinstance(value, dict) else {}
+
+
+def _build(
+    config: SourceConfig, store: Store, client: httpx.AsyncClient, settings: Settings
+) -> BlueskySource:
+    # No server given: BLUESKY_JETSTREAM, read when the worker starts the source.
+    server = config.server or settings.bluesky_jetstream.rstrip("/")
+    return BlueskySource(
+        dataclasses.replace(config, server=server),
+        store,
+        client,
+        appview=settings.bluesky_appview,
+        plc=settings.bluesky_plc,
+    )
+
+
+register(
+    SourceKind(
+        "bluesky",
+        "a hashtag on Bluesky, from a Jetstream firehose",
+        options=(
+            Option("tag", "the hashtag to follow", True),
+            Option("server", "a Jetstream URL (optional: BLUESKY_JETSTREAM)"),
+        ),
+        build=_build,
+    )
+)

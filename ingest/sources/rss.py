@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 
 import feedparser
 
-from ingest.cancel import stop_if_asked
-from ingest.media import USER_AGENT
 from ingest.sources.base import Backfill, PolledSource, SourceItem
+from ingest.sources.kinds import Option, SourceKind, register
 from ingest.sources.markup import fold_link_spans, html_text
 from wall.models import MAX_PHOTOS, Author, Photo, Post
+from wall.sources import SourceConfig, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,8 @@ def entry_post(
 class FeedSource(PolledSource):
     """One feed for one event; the feed's ETag and Last-Modified are the cursor."""
 
+    _validators: dict[str, str] | None = None
+
     @property
     def cursor_key(self) -> str:
         """Where the feed's validators are kept: one key per event and feed URL."""
@@ -161,44 +163,67 @@ class FeedSource(PolledSource):
                 posts.append(post)
         return sorted(posts, key=lambda p: p.created_at)
 
-    async def items(self) -> AsyncIterator[SourceItem]:
-        """New entries, oldest first, each poll; an unchanged feed (304) costs one request."""
-        saved = await self.store.get_cursor(self.cursor_key)
-        validators: dict[str, str] = json.loads(saved) if saved else {}
-        first = not saved
-        while True:
-            headers = {
-                "User-Agent": USER_AGENT,
-                "Accept": "application/atom+xml, application/rss+xml, */*;q=0.5",
-            }
-            if validators.get("etag"):
-                headers["If-None-Match"] = validators["etag"]
-            if validators.get("modified"):
-                headers["If-Modified-Since"] = validators["modified"]
-            response = await self.client.get(self.config.url, headers=headers)
-            digest = hashlib.sha256(response.content).hexdigest()[:16]
-            # A feed without validators that sends the same bytes again has nothing new.
-            if response.status_code != 304 and digest != validators.get("digest"):
-                response.raise_for_status()
-                feed = await asyncio.to_thread(
-                    feedparser.parse,
-                    response.content,
-                    # Relative links in items resolve against where the feed was fetched.
-                    response_headers={
-                        "content-location": str(response.url),
-                        "content-type": response.headers.get("content-type", ""),
-                    },
-                )
-                if feed.bozo and not feed.entries:
-                    log.warning("%s: unreadable feed: %s", self.name, feed.get("bozo_exception"))
-                for post in self._posts(feed, first=first):
-                    yield Backfill(post) if first else post
-                first = False
-                validators = {
-                    "etag": response.headers.get("etag", ""),
-                    "modified": response.headers.get("last-modified", ""),
-                    "digest": digest,
-                }
-                await self.store.set_cursor(self.cursor_key, json.dumps(validators))
-            stop_if_asked()  # a swallowed cancel must not keep a stopped source polling
-            await asyncio.sleep(self.poll_interval)
+    async def poll_once(self) -> AsyncIterator[SourceItem]:
+        """New entries, oldest first; an unchanged feed (304) costs one request.
+
+        The first poll (no validators saved yet) is the feed's history: taken as backfill.
+        """
+        if self._validators is None:
+            saved = await self.load_cursor()
+            self._validators = json.loads(saved) if saved else {}
+        validators = self._validators
+        first = not validators
+        headers = {"Accept": "application/atom+xml, application/rss+xml, */*;q=0.5"}
+        if validators.get("etag"):
+            headers["If-None-Match"] = validators["etag"]
+        if validators.get("modified"):
+            headers["If-Modified-Since"] = validators["modified"]
+        response = await self.fetch(self.config.url, headers=headers)
+        if response.status_code == 304:
+            return
+        response.raise_for_status()
+        digest = hashlib.sha256(response.content).hexdigest()[:16]
+        if digest == validators.get("digest"):
+            return  # a feed without validators sending the same bytes has nothing new
+        feed = await asyncio.to_thread(
+            feedparser.parse,
+            response.content,
+            # Relative links in items resolve against where the feed was fetched.
+            response_headers={
+                "content-location": str(response.url),
+                "content-type": response.headers.get("content-type", ""),
+            },
+        )
+        if feed.bozo and not feed.entries:
+            log.warning("%s: unreadable feed: %s", self.name, feed.get("bozo_exception"))
+        for post in self._posts(feed, first=first):
+            yield Backfill(post) if first else post
+        self._validators = {
+            "etag": response.headers.get("etag", ""),
+            "modified": response.headers.get("last-modified", ""),
+            "digest": digest,
+        }
+        await self.save_cursor(json.dumps(self._validators))
+
+
+def _http_url(config: SourceConfig) -> None:
+    if not config.url.startswith(("http://", "https://")):
+        raise SourceError("rss needs --url, an http(s) URL")
+
+
+register(
+    SourceKind(
+        "rss",
+        "an RSS or Atom feed, polled with ETag and If-Modified-Since",
+        options=(
+            Option(
+                "url", "the feed's http(s) URL", True, placeholder="https://example.org/feed.xml"
+            ),
+            Option("tag", "take only entries with this hashtag (optional)"),
+        ),
+        build=lambda config, store, client, settings: FeedSource(
+            config, store, client, poll_interval=settings.poll_interval
+        ),
+        check=_http_url,
+    )
+)

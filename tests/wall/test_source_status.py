@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wall.sources import SourceStatus, ago
+from wall.sources import SourceConfig, SourceStatus, ago
 
 NOW = 1_800_000_000.0
 
@@ -55,3 +55,10 @@ def test_the_note_says_how_the_source_gets_its_posts() -> None:
     assert status.summary(NOW) == (
         "connected · 3 taken · streaming refused (401); polling every 15s"
     )
+
+
+def test_source_token_is_not_in_repr() -> None:
+    """A Mastodon access token never appears in a printed or logged source configuration."""
+    config = SourceConfig.create("mastodon", "meetup", server="127.0.0.1:9", token="tok-secret")
+    assert config.token == "tok-secret" and config.to_dict()["token"] == "tok-secret"
+    assert "tok-secret" not in repr(config) and "tok-secret" not in config.describe
