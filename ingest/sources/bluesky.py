@@ -167,6 +167,7 @@ class BlueskySource(CursorSource):
         self.name = config.id
         self._profiles: dict[str, tuple[float, Author]] = {}
         self._opted_out: set[str] = set()  # DIDs whose profile says #nowall
+        self._authors: set[str] | None = None  # DIDs with posts here (see `_ours`)
         self._cursor = 0
         self._saved_at = 0.0
         self._needle = config.tag.casefold()
@@ -303,7 +304,18 @@ class BlueskySource(CursorSource):
         raise ConnectionError("jetstream closed the connection")
 
     async def _ours(self, did: str) -> list[str]:
-        """The ids of this author's posts stored for the event, whatever their state."""
+        """The ids of this author's posts stored for the event, whatever their state.
+
+        The firehose carries many account and identity events a second: the DIDs with posts
+        here are read once and kept, so an unknown DID costs no Redis read.
+        """
+        if self._authors is None:
+            self._authors = set()
+            for state in State:
+                for post_id in await self.store.post_ids(self.config.event, state):
+                    self._authors.add(post_id.removeprefix("bluesky:").partition("/")[0])
+        if did not in self._authors:
+            return []
         prefix = f"bluesky:{did}/"
         ids: list[str] = []
         for state in State:
@@ -312,6 +324,8 @@ class BlueskySource(CursorSource):
                 for i in await self.store.post_ids(self.config.event, state)
                 if i.startswith(prefix)
             ]
+        if not ids:
+            self._authors.discard(did)
         return ids
 
     async def _account(self, data: dict[str, Any]) -> list[SourceItem]:
@@ -404,6 +418,8 @@ class BlueskySource(CursorSource):
         except (PostError, TypeError, ValueError, AttributeError) as exc:
             log.warning("%s: skipped malformed post %s: %s", self.name, commit.native_id, exc)
             return [], commit.time_us
+        if self._authors is not None:
+            self._authors.add(commit.did)
         return [Edited(post) if commit.operation == "update" else post], commit.time_us
 
 
