@@ -110,6 +110,10 @@ def entry_post(
     title = str(entry.get("title") or "")
     heading = f"<p><strong>{html.escape(title)}</strong></p>" if title else ""
     summary = str(entry.get("summary") or "")
+    if (entry.get("summary_detail") or {}).get("type") == "text/plain":
+        summary = html.escape(summary).replace("\n", "<br>")
+    elif "<" not in summary:
+        summary = summary.replace("\n", "<br>")  # a plain-text description: its lines are lines
     # The plain copy keeps whole URLs; the HTML shows Mastodon's long links folded.
     text = html_text(heading + summary)
     markup = heading + fold_link_spans(summary)

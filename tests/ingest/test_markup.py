@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import feedparser
+
 from ingest.pipeline import take
 from ingest.sources.markup import fold_link_spans, html_text
 from ingest.sources.mastodon import status_post
+from ingest.sources.rss import entry_post
 from tests.fake_mastodon import recorded
 from wall.mod_store import ModerationStore
 from wall.models import Event
@@ -41,3 +44,20 @@ async def test_a_blocked_word_after_a_paragraph_break_is_caught(store: Store, ev
     assert post is not None
     await take(store, event, post)
     assert await store.get_state(event.slug, post.id) == State.REJECTED
+
+
+def test_a_plain_text_feed_summary_keeps_its_lines() -> None:
+    """A feed item whose summary is plain text (Atom type="text", or RSS without tags) keeps
+    its line breaks, and its markup-looking text stays text."""
+    feed = feedparser.parse(
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>x</id>'
+        b'<summary type="text">line one\nline &lt;b&gt;two&lt;/b&gt;</summary></entry></feed>'
+    )
+    post = entry_post(feed.entries[0], feed.feed, "https://blog.example/feed")
+    assert post is not None and post.text == "line one\nline <b>two</b>"
+    rss = feedparser.parse(
+        b'<rss version="2.0"><channel><item><guid>y</guid>'
+        b"<description>first\nsecond</description></item></channel></rss>"
+    )
+    item = entry_post(rss.entries[0], rss.feed, "https://blog.example/rss")
+    assert item is not None and item.text == "first\nsecond"
