@@ -73,6 +73,7 @@ def _clean_quote(quote: Quote | None) -> Quote | None:
         url=safe_url(quote.url),
         author=clean_text(quote.author)[:MAX_NAME],
         text=clean_text(quote.text)[:MAX_QUOTE],
+        warning=clean_text(quote.warning)[: MAX_NAME * 4],
     )
 
 

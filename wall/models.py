@@ -69,6 +69,8 @@ class Quote:
     url: str
     author: str = ""
     text: str = ""
+    warning: str = ""
+    """The quoted post's content warning: shown instead of its text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +332,7 @@ def _quote(value: Any) -> Quote | None:
         url=value["url"],
         author=_str(value, "author", where="quote."),
         text=_str(value, "text", where="quote."),
+        warning=_str(value, "warning", where="quote."),
     )
 
 

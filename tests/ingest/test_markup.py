@@ -61,3 +61,12 @@ def test_a_plain_text_feed_summary_keeps_its_lines() -> None:
     )
     item = entry_post(rss.entries[0], rss.feed, "https://blog.example/rss")
     assert item is not None and item.text == "first\nsecond"
+
+
+def test_a_quoted_status_behind_a_warning_keeps_its_text_back() -> None:
+    """The recorded quote, its quoted status given a warning: the quote carries the warning only."""
+    status = recorded("status_quote.json")
+    status["quote"]["quoted_status"]["spoiler_text"] = "Film ending"
+    post = status_post(status, "masto.example")
+    assert post is not None and post.quote is not None
+    assert post.quote.warning == "Film ending" and post.quote.text == ""

@@ -48,3 +48,11 @@ def test_rich_parts_render_escaped_and_local_only() -> None:
     assert '<li dir="auto">&lt;b&gt;yes&lt;/b&gt;</li>' in html
     assert "A &lt;title&gt;" in html and "https://x.example/t.jpg" not in html
     assert "quoted &lt;i&gt;words&lt;/i&gt;" in html
+
+
+def test_a_quoted_post_behind_a_warning_shows_the_warning_only() -> None:
+    """A quote of a content-warned post shows that warning, not the quoted text."""
+    post = _post(quote=Quote("https://x.example/q", "Bea", "", warning="Spoilers"))
+    html = Renderer().post(post)
+    assert '<span class="content-warning" dir="auto">Spoilers</span>' in html
+    assert "quote-text" not in html
