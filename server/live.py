@@ -63,7 +63,7 @@ def cached(request: Request, body: str | bytes, media_type: str) -> Response:
 def _og_image(base: str, posts: list[Post]) -> str:
     for post in posts:
         for photo in post.photos:
-            if not post.sensitive:
+            if not post.sensitive and not post.warned:
                 return absolute(base, photo.url)
     return ""
 
@@ -122,7 +122,7 @@ async def gallery(request: Request) -> Response:
     photos = [
         (post, photo)
         for post in posts
-        if not post.sensitive and not (post.content_warning and not post.warning_shown)
+        if not post.sensitive and not post.warned
         for photo in post.photos
     ]
     html = svc.renderer.page("gallery.html", event=event, photos=photos)

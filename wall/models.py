@@ -115,6 +115,11 @@ class Post:
         return f"{self.source}:{self.native_id}"
 
     @property
+    def warned(self) -> bool:
+        """Its text and photos wait behind its content warning (unless a moderator showed them)."""
+        return bool(self.content_warning) and not self.warning_shown
+
+    @property
     def dom_id(self) -> str:
         """An HTML id for the post's element, safe in CSS selectors."""
         return dom_id(self.id)
