@@ -70,6 +70,8 @@ class Quote:
     url: str
     author: str = ""
     text: str = ""
+    warning: str = ""
+    """The quoted post's content warning: shown instead of its text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,11 @@ class Post:
     def id(self) -> str:
         """The stable id, the same however often the post is ingested."""
         return f"{self.source}:{self.native_id}"
+
+    @property
+    def warned(self) -> bool:
+        """Its text and photos wait behind its content warning (unless a moderator showed them)."""
+        return bool(self.content_warning) and not self.warning_shown
 
     @property
     def dom_id(self) -> str:
@@ -160,8 +167,8 @@ class Post:
         )
         text = _str(data, "text")
         html = _str(data, "html")
-        if not text and not html and not data.get("photos"):
-            raise PostError("text: a post needs text, html or a photo")
+        if not (text or html or data.get("photos") or data.get("card") or data.get("quote")):
+            raise PostError("text: a post needs text, html, a photo, a link card or a quote")
         if len(text) > MAX_TEXT or len(html) > MAX_TEXT * 2:
             raise PostError(f"text: longer than {MAX_TEXT} characters")
         return cls(
@@ -331,6 +338,7 @@ def _quote(value: Any) -> Quote | None:
         url=value["url"],
         author=_str(value, "author", where="quote."),
         text=_str(value, "text", where="quote."),
+        warning=_str(value, "warning", where="quote."),
     )
 
 

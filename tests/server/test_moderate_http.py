@@ -10,9 +10,12 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.auth import COOKIE
+from tests.helpers import post_dict
 from tests.server.moderation_helpers import csrf_of, login, run, seed, state_of
 from wall.accounts import Accounts
 from wall.mod_store import ModerationStore
+from wall.models import Post
+from wall.moderation import State
 from wall.settings import Settings
 from wall.sources import SourceRegistry
 from wall.store import Store
@@ -324,3 +327,32 @@ def test_admin_adds_watches_and_removes_sources(settings: Settings, redis_url: s
         assert removed.status_code == 200 and "No sources yet." in removed.text
         again = admin.post("/admin", data={"kind": "source-remove", "id": config.id, "csrf": token})
         assert again.status_code == 400
+
+
+def test_show_warned_text_from_the_console(app: Settings, redis_url: str) -> None:
+    """A warned post's card offers "Show text on the wall"; the CSRF-checked form sets it."""
+    seed(redis_url, moderators={"mod@example.org": "testevent"})
+
+    async def warned(store: Store, accounts: Accounts, mod: ModerationStore) -> None:
+        post = Post.from_dict(post_dict("cw", "the twist", content_warning="Spoilers"))
+        await store.ingest("testevent", post, State.PENDING)
+
+    run(redis_url, warned)
+    with client_for(app) as client:
+        login(client, "mod@example.org")
+        token = csrf_of(client)
+        console = client.get("/e/testevent/moderate").text
+        assert "Show text on the wall" in console
+        form = {"post_id": "test:cw", "shown": "1"}
+        assert client.post("/e/testevent/moderate/warning", data=form).status_code == 403
+        ok = client.post(
+            "/e/testevent/moderate/warning", data={**form, "csrf": token}, headers=JSON
+        )
+        assert ok.status_code == 200 and ok.json()["ok"]
+
+        async def flag(store: Store, accounts: Accounts, mod: ModerationStore) -> bool:
+            post = await store.get_post("testevent", "test:cw")
+            return post is not None and post.warning_shown
+
+        assert run(redis_url, flag)
+        assert "Hide text behind the warning" in client.get("/e/testevent/moderate").text
