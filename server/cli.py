@@ -236,6 +236,21 @@ async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
     return 0
 
 
+async def _rebuild_stats(settings: Settings, slug: str) -> int:
+    from wall.aggregates import Aggregates
+
+    async with open_store(settings) as store:
+        if await store.get_event(slug) is None:
+            print(f"error: no event called {slug!r}", file=sys.stderr)
+            return 2
+        read = await Aggregates(store.redis).rebuild(slug)
+    if read < 0:
+        print(f"error: the stats of {slug} are being rebuilt already", file=sys.stderr)
+        return 1
+    print(f"event {slug}: stats rebuilt from {read} posts")
+    return 0
+
+
 async def _add_moderator(settings: Settings, args: argparse.Namespace) -> int:
     from wall.accounts import Accounts, new_password
 
@@ -320,6 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode = event_sub.add_parser("mode", help="switch an event between pre- and post-moderation")
     mode.add_argument("slug")
     mode.add_argument("moderation", choices=["pre", "post"])
+    rebuild = event_sub.add_parser(
+        "rebuild-stats", help="recompute an event's recap and wall stats from its posts"
+    )
+    rebuild.add_argument("slug")
 
     moderator = sub.add_parser("moderator", help="manage moderators")
     moderator_sub = moderator.add_subparsers(dest="moderator_command", required=True)
@@ -369,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
                 return asyncio.run(optout_cli.run(settings, args))
             elif args.command == "event" and args.event_command == "mode":
                 return asyncio.run(_set_mode(settings, args.slug, args.moderation))
+            elif args.command == "event" and args.event_command == "rebuild-stats":
+                return asyncio.run(_rebuild_stats(settings, args.slug))
             elif args.command == "event" and args.event_command == "update":
                 return asyncio.run(_update_event(settings, args))
             elif args.command == "event":

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from wall import aggregates
 from wall.models import Event, Post
 from wall.moderation import PUBLIC_STATES, State
 
@@ -29,10 +30,13 @@ Stream = Literal["public", "mod"]
 STREAMS: tuple[Stream, ...] = ("public", "mod")
 CHANNEL_PREFIX = "ew:chan:"
 
-# KEYS: posts, state, idx:pending, idx:approved, idx:rejected, idx:hidden, log:public, log:mod
+# KEYS: posts, state, idx:pending, idx:approved, idx:rejected, idx:hidden, log:public, log:mod,
+#       then aggregates.NAMES and agg:built
 # ARGV: op, post_id, post_json, new_state, score, maxlen, channel_prefix, slug, actor, reason,
-#       expected_state, public_states (comma-separated)
-_APPLY = r"""
+#       expected_state, public_states (comma-separated), the post's aggregate facts
+_APPLY = (
+    aggregates.LUA
+    + r"""
 local op, id, post, new, score = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local maxlen, prefix, slug = ARGV[6], ARGV[7], ARGV[8]
 local actor, reason, expected = ARGV[9], ARGV[10], ARGV[11]
@@ -41,6 +45,9 @@ for s in string.gmatch(ARGV[12], '[^,]+') do public[s] = true end
 local idx = {pending = KEYS[3], approved = KEYS[4], rejected = KEYS[5], hidden = KEYS[6]}
 local cur = redis.call('HGET', KEYS[2], id)
 if cur == false then cur = nil end
+local A = {meta = KEYS[9], totals = KEYS[10], byauthor = KEYS[11], first = KEYS[12],
+           active = KEYS[13], photos = KEYS[14]}
+local facts = ARGV[13]
 
 local function log(stream_key, stream, kind, body, state)
   local xid = redis.call('XADD', stream_key, 'MAXLEN', '~', maxlen, '*',
@@ -61,7 +68,11 @@ end
 
 if op == 'ingest' then
   if cur then return {0, cur} end
+  -- A new event's aggregates are complete from its first post on.
+  if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SET', KEYS[15], '1') end
   redis.call('HSET', KEYS[1], id, post)
+  redis.call('HSET', A.meta, id, facts)
+  agg_move(A, id, false, public[new], facts)
   redis.call('HSET', KEYS[2], id, new)
   redis.call('ZADD', idx[new], score, id)
   log(KEYS[8], 'mod', 'new', post, new)
@@ -78,6 +89,7 @@ if op == 'state' then
   redis.call('HSET', KEYS[2], id, new)
   redis.call('ZREM', idx[cur], id)
   redis.call('ZADD', idx[new], score, id)
+  agg_move(A, id, public[cur], public[new], facts)
   log(KEYS[8], 'mod', 'state', body, new)
   public_change(public[cur], public[new], body)
   return {1, cur}
@@ -86,6 +98,7 @@ end
 if op == 'update' then
   if redis.call('HGET', KEYS[1], id) == post then return {0, cur} end
   redis.call('HSET', KEYS[1], id, post)
+  agg_replace(A, id, public[cur], facts)
   new = cur
   log(KEYS[8], 'mod', 'update', post, cur)
   public_change(public[cur], public[cur], post)
@@ -96,6 +109,8 @@ if op == 'delete' then
   redis.call('HDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[2], id)
   redis.call('ZREM', idx[cur], id)
+  agg_move(A, id, public[cur], false, facts)
+  redis.call('HDEL', A.meta, id)
   new = 'deleted'
   log(KEYS[8], 'mod', 'delete', '', 'deleted')
   public_change(public[cur], false, '')
@@ -103,6 +118,7 @@ if op == 'delete' then
 end
 return redis.error_reply('unknown op ' .. op)
 """
+)
 
 # KEYS: idx:approved, posts, log:public   ARGV: limit
 _SNAPSHOT = r"""
@@ -228,6 +244,7 @@ class Store:
         actor: str = "",
         reason: str = "",
         expected: str = "",
+        facts: str = "",
     ) -> Outcome:
         keys = [
             _key(slug, "posts"),
@@ -235,6 +252,8 @@ class Store:
             *(_key(slug, f"idx:{s.value}") for s in State),
             _key(slug, "log:public"),
             _key(slug, "log:mod"),
+            *aggregates.keys(slug),
+            _key(slug, aggregates.BUILT),
         ]
         args: list[str | int] = [
             op,
@@ -249,6 +268,7 @@ class Store:
             reason,
             expected,
             ",".join(PUBLIC_STATES),
+            facts or (aggregates.facts(post) if post else ""),
         ]
         code, previous = await self._apply(keys=keys, args=args)
         return Outcome(
@@ -294,6 +314,7 @@ class Store:
             actor=actor,
             reason=reason,
             expected=expected or "",
+            facts=aggregates.facts(post) if post else "",
         )
 
     async def update(self, slug: str, post: Post) -> Outcome:
