@@ -53,8 +53,9 @@ else
 end
 local state = ''
 if body ~= '' then state = 'approved' end
+-- No body in the log (a replay reads the post as it is now), only in the live message.
 local xid = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*',
-  'type', 'spotlight', 'post_id', id, 'post', body, 'state', state, 'actor', '', 'reason', '')
+  'type', 'spotlight', 'post_id', id, 'post', '', 'state', state, 'actor', '', 'reason', '')
 redis.call('PUBLISH', ARGV[2], cjson.encode({id = xid, event = ARGV[4], stream = 'public',
   type = 'spotlight', post_id = id, post = body, state = state, actor = '', reason = ''}))
 return 1

@@ -6,7 +6,9 @@ reader of the log and a subscriber of the channel can never disagree.
 
 Two logs per event: `mod` sees every change; `public` sees only what the wall may show
 (a post becoming visible, changing while visible, or leaving). A pending or rejected
-post is never written to `public`, so no replay or live push can leak it.
+post is never written to `public`, so no replay or live push can leak it. The public log
+holds post ids, never bodies: a replay renders each post as it is now, and only while it is
+visible, so what moderators took down or authors deleted can't be read back from it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from redis.asyncio import Redis
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 Stream = Literal["public", "mod"]
 STREAMS: tuple[Stream, ...] = ("public", "mod")
 CHANNEL_PREFIX = "ew:chan:"
+# Public changes that show a post: a replay reads that post as it is now.
+_BODY_TYPES = frozenset({"show", "update", "spotlight"})
 
 # KEYS: posts, state, idx:pending, idx:approved, idx:rejected, idx:hidden, log:public, log:mod,
 #       then aggregates.NAMES and agg:built
@@ -49,9 +53,14 @@ local A = {meta = KEYS[9], totals = KEYS[10], byauthor = KEYS[11], first = KEYS[
            active = KEYS[13], photos = KEYS[14]}
 local facts = ARGV[13]
 
+-- The public log keeps no post body: a replay reads the post as it is now, and only while
+-- the public may see it, so a post hidden or deleted later can't be read back from the log.
+-- The live message carries the body: it is rendered once for the clients connected now.
 local function log(stream_key, stream, kind, body, state)
+  local kept = body
+  if stream == 'public' then kept = '' end
   local xid = redis.call('XADD', stream_key, 'MAXLEN', '~', maxlen, '*',
-    'type', kind, 'post_id', id, 'post', body, 'state', state,
+    'type', kind, 'post_id', id, 'post', kept, 'state', state,
     'actor', actor, 'reason', reason)
   redis.call('PUBLISH', prefix .. slug .. ':' .. stream, cjson.encode({
     id = xid, event = slug, stream = stream, type = kind, post_id = id,
@@ -435,12 +444,37 @@ class Store:
         entries = await self.redis.xrange(key, min=f"({since}", max="+", count=limit + 1) or []
         if len(entries) > limit:
             return None
-        return [
+        changes = [
             Change.from_fields(
                 slug, stream, _text(xid), {_text(k): _text(v) for k, v in (fields or {}).items()}
             )
             for xid, fields in entries
         ]
+        return await self._as_now(slug, changes) if stream == "public" else changes
+
+    async def _as_now(self, slug: str, changes: list[Change]) -> list[Change]:
+        """Public changes with each post as it is now: a show or update of a post no longer
+        visible is left out, a spotlight on one is cleared; its body is never read."""
+        ids = sorted({c.post_id for c in changes if c.post_id and c.type in _BODY_TYPES})
+        if not ids:
+            return changes
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hmget(_key(slug, "state"), ids)
+            pipe.hmget(_key(slug, "posts"), ids)
+            states, bodies = await pipe.execute()
+        now: dict[str, Post] = {}
+        for post_id, state, body in zip(ids, states, bodies, strict=True):
+            if state is not None and _text(state) in PUBLIC_STATES and body:
+                now.update((post_id, post) for post in _readable([body]))
+        kept: list[Change] = []
+        for change in changes:
+            if change.type not in _BODY_TYPES or not change.post_id:
+                kept.append(change)
+            elif change.post_id in now:
+                kept.append(replace(change, post=now[change.post_id]))
+            elif change.type == "spotlight":
+                kept.append(replace(change, post_id="", post=None, state=""))
+        return kept
 
 
 def _readable(raw: Sequence[Any]) -> list[Post]:

@@ -131,11 +131,18 @@ async def test_hide_after_pin_removes_from_wall(redis: Redis, store: Store, tmp_
     from wall.mod_store import ModerationStore
 
     assert post.id not in await ModerationStore(redis).pinned(event.slug)
+    logged = await redis.xrange(f"ew:{{{event.slug}}}:log:public")
+    assert [(f["type"], f["post_id"], f["post"]) for _, f in logged] == [
+        ("show", post.id, ""),
+        ("spotlight", post.id, ""),
+        ("spotlight", "", ""),
+        ("remove", post.id, ""),
+    ]
+    # Replayed now, nothing shows the hidden post: its show is left out, its spotlight cleared.
     public = await store.changes_since(event.slug, "0-0", stream="public")
     assert public is not None
-    assert [(c.type, c.post_id) for c in public] == [
-        ("show", post.id),
-        ("spotlight", post.id),
-        ("spotlight", ""),
-        ("remove", post.id),
+    assert [(c.type, c.post_id, c.post) for c in public] == [
+        ("spotlight", "", None),
+        ("spotlight", "", None),
+        ("remove", post.id, None),
     ]
