@@ -129,6 +129,17 @@ return redis.error_reply('unknown op ' .. op)
 """
 )
 
+# KEYS: log   ARGV: since (exclusive), limit
+# The entries after `since`, or false when there are more than `limit`: counted in the server
+# first, so a client too far behind costs no transfer and no parsing of entries thrown away.
+_SINCE = r"""
+local min = '(' .. ARGV[1]
+local limit = tonumber(ARGV[2])
+local past = redis.call('XRANGE', KEYS[1], min, '+', 'COUNT', limit + 1)
+if #past > limit then return false end
+return past
+"""
+
 # KEYS: idx:approved, posts, log:public   ARGV: limit
 _SNAPSHOT = r"""
 local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
@@ -214,6 +225,7 @@ class Store:
         self.log_maxlen = log_maxlen
         self._apply = redis.register_script(_APPLY)
         self._snapshot = redis.register_script(_SNAPSHOT)
+        self._since = redis.register_script(_SINCE)
 
     # -- events -----------------------------------------------------------------------
     async def save_event(self, event: Event) -> None:
@@ -441,14 +453,11 @@ class Store:
         # missed trimmed entries: the log can no longer say exactly what came after it.
         if since_key > stream_id(last) or (trimmed and since_key < stream_id(first)):
             return None
-        entries = await self.redis.xrange(key, min=f"({since}", max="+", count=limit + 1) or []
-        if len(entries) > limit:
+        entries = await self._since(keys=[key], args=[since, limit])
+        if entries is None:
             return None
         changes = [
-            Change.from_fields(
-                slug, stream, _text(xid), {_text(k): _text(v) for k, v in (fields or {}).items()}
-            )
-            for xid, fields in entries
+            Change.from_fields(slug, stream, _text(xid), _pairs(fields)) for xid, fields in entries
         ]
         return await self._as_now(slug, changes) if stream == "public" else changes
 
@@ -489,6 +498,14 @@ def _readable(raw: Sequence[Any]) -> list[Post]:
         except (ValueError, TypeError) as exc:  # PostError and JSONDecodeError are ValueErrors
             log.warning("skipped an unreadable stored post: %s", exc)
     return posts
+
+
+def _pairs(fields: Any) -> dict[str, str]:
+    """A stream entry's fields as a dict: a script returns them as a flat list."""
+    if isinstance(fields, dict):
+        return {_text(k): _text(v) for k, v in fields.items()}
+    flat = [_text(f) for f in fields or ()]
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _text(value: Any) -> str:
