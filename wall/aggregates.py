@@ -33,6 +33,7 @@ from redis.asyncio import Redis
 
 from wall.models import Author, Post
 from wall.moderation import PUBLIC_STATES, author_key
+from wall.recap import Person
 
 NAMES = ("agg:meta", "agg:totals", "agg:byauthor", "agg:first", "agg:active", "idx:photos")
 """The aggregate keys, in the order the scripts take them (after the store's own keys)."""
@@ -155,15 +156,6 @@ def facts(post: Post) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Person:
-    """Someone who posted publicly: their latest author details, count and first post time."""
-
-    author: Author
-    posts: int
-    first_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Counts:
     """The event's totals over public posts."""
 
@@ -172,6 +164,13 @@ class Counts:
     photos: int
     first_ms: int | None
     last_ms: int | None
+
+
+def _author(body: str) -> Author:
+    # Only the author is needed: read it without validating the whole post.
+    data = json.loads(body).get("author") or {}
+    fields = ("handle", "display_name", "avatar_url", "profile_url")
+    return Author(**{f: str(data.get(f) or "") for f in fields})
 
 
 def _text(value: Any) -> str:
@@ -250,7 +249,7 @@ class Aggregates:
             count, first, body = int(replies[i * 3]), replies[i * 3 + 2], bodies[i]
             if not count or first is None or not body:
                 continue
-            details = Post.from_dict(json.loads(body)).author
+            details = _author(_text(body))
             people.append(Person(details, count, datetime.fromtimestamp(first / 1000, UTC)))
         return people
 

@@ -226,6 +226,7 @@ class Store:
         self._apply = redis.register_script(_APPLY)
         self._snapshot = redis.register_script(_SNAPSHOT)
         self._since = redis.register_script(_SINCE)
+        self.aggregates = aggregates.Aggregates(redis)
 
     # -- events -----------------------------------------------------------------------
     async def save_event(self, event: Event) -> None:
