@@ -16,7 +16,7 @@ import uvicorn
 
 from server import export_cli, logs, optout_cli, sources_cli
 from wall import details
-from wall.models import Event, Post, PostError, normalize_tag
+from wall.models import Event, PostError, normalize_tag
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
@@ -212,13 +212,9 @@ async def _update_event(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(settings: Settings, args: argparse.Namespace) -> int:
-    async def load() -> tuple[Event, list[Post]] | None:
-        async with open_store(settings) as store:
-            return await export_cli.load(store, args)
-
-    loaded = asyncio.run(load())
-    return 2 if loaded is None else export_cli.write(settings, args, *loaded)
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_store(settings) as store:
+        return await export_cli.run(store, settings, args)
 
 
 def _add_detail_options(parser: argparse.ArgumentParser) -> None:
@@ -403,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
             elif args.command == "event":
                 return asyncio.run(_create_event(settings, args))
             elif args.command == "export":
-                return _export(settings, args)
+                return asyncio.run(_export(settings, args))
             elif args.command == "moderator":
                 return asyncio.run(_add_moderator(settings, args))
     except KeyboardInterrupt:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -392,6 +392,25 @@ class Store:
         ids = [m for m in map(_text, ties) if m.encode() < post_id.encode()][:limit]
         ids += [_text(m) for m in older][: limit - len(ids)]
         return await self._load(slug, ids)
+
+    async def iter_posts(
+        self, slug: str, state: State = State.APPROVED, *, batch: int = 500
+    ) -> AsyncIterator[list[Post]]:
+        """Every post in a state, oldest first, a batch at a time: one page read per batch
+        from a (time, id) cursor, so memory stays flat and a change meanwhile shifts nothing."""
+        key = _key(slug, f"idx:{state.value}")
+        score, last = float("-inf"), b""
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zrangebyscore(key, score, score)
+                pipe.zrangebyscore(key, f"({score}", "+inf", start=0, num=batch, withscores=True)
+                ties, newer = await pipe.execute()
+            page = [(score, m) for m in map(_text, ties) if m.encode() > last][:batch]
+            page += [(float(s), _text(m)) for m, s in newer][: batch - len(page)]
+            if not page:
+                return
+            score, last = page[-1][0], page[-1][1].encode()
+            yield await self._load(slug, [m for _, m in page])
 
     async def post_ids(self, slug: str, state: State = State.APPROVED) -> list[str]:
         """Every post id in a state, oldest first (one read, so a consistent list)."""
