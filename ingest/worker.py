@@ -15,6 +15,7 @@ from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer
 from ingest.cancel import stop_if_asked, stopping
 from ingest.media import PhotoPipeline
 from ingest.pipeline import apply
+from ingest.retry import until_redis_answers
 from ingest.sources.base import Backfill, Notice, Source, SourceItem
 from ingest.sources.demo import DemoSource, demo_event
 from wall.mod_store import ModerationStore
@@ -196,20 +197,8 @@ async def _run_sources(settings: Settings, store: Store, buffer: IngestBuffer) -
         async with asyncio.TaskGroup() as group:
             if settings.demo:
                 event = demo_event()
-                if await store.get_event(event.slug) is None:
-                    await store.save_event(event)
-                moderation = ModerationStore(store.redis, log_maxlen=store.log_maxlen)
-                if not await moderation.has_rules(event.slug):
-                    # The demo corpus loops every few minutes with the same texts, and its first
-                    # round (the event's history) arrives at once: duplicate and flood holds
-                    # would freeze the demo wall.
-                    await moderation.set_rules(
-                        event.slug,
-                        blocked_words=[],
-                        blocked_tags=[],
-                        flood_limit=0,
-                        hold_duplicates=False,
-                    )
+                # Redis may not answer yet (a worker started before it): wait, don't exit.
+                await until_redis_answers("demo setup", lambda: _prepare_demo(store, event))
                 source = DemoSource(
                     cursors, settings.media_dir, rate=settings.demo_rate, loop=settings.demo_loop
                 )
@@ -220,3 +209,21 @@ async def _run_sources(settings: Settings, store: Store, buffer: IngestBuffer) -
                 run_configured(settings, cursors, client, photos, buffer), name="sources"
             )
             group.create_task(buffer.run(), name="ingest-buffer")
+
+
+async def _prepare_demo(store: Store, event: Event) -> None:
+    """Create the demo event and its rules, unless they are there already."""
+    if await store.get_event(event.slug) is None:
+        await store.save_event(event)
+    moderation = ModerationStore(store.redis, log_maxlen=store.log_maxlen)
+    if not await moderation.has_rules(event.slug):
+        # The demo corpus loops every few minutes with the same texts, and its first
+        # round (the event's history) arrives at once: duplicate and flood holds
+        # would freeze the demo wall.
+        await moderation.set_rules(
+            event.slug,
+            blocked_words=[],
+            blocked_tags=[],
+            flood_limit=0,
+            hold_duplicates=False,
+        )

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +20,7 @@ from server import export_cli, logs, optout_cli, sources_cli
 from wall import details
 from wall.models import Event, PostError, normalize_tag
 from wall.redis_pool import open_redis
-from wall.redis_server import EmbeddedRedis
+from wall.redis_server import EmbeddedRedis, EmbeddedRedisError
 from wall.settings import Settings
 from wall.store import Store
 
@@ -26,13 +28,17 @@ log = logging.getLogger("eventwall")
 
 
 @contextlib.contextmanager
-def redis_url(settings: Settings) -> Iterator[Settings]:
-    """Settings with a Redis URL: REDIS_URL, this data folder's running server, or a new one."""
+def redis_url(settings: Settings, *, owner: bool = False) -> Iterator[Settings]:
+    """Settings with a Redis URL: REDIS_URL, this data folder's running server, or a new one.
+
+    `owner` (`eventwall run`): this process must own the embedded server, not share another
+    process's, and restarts it if it dies.
+    """
     if settings.redis_url:
         yield settings
         return
     embedded = EmbeddedRedis(settings.data_dir)
-    url = embedded.start()
+    url = embedded.start(exclusive=owner, watch=True)
     try:
         yield dataclasses.replace(settings, redis_url=url)
     finally:
@@ -131,6 +137,7 @@ async def _replay(
 
     from ingest.media import PhotoPipeline
     from ingest.pipeline import take
+    from ingest.retry import until_redis_answers
     from ingest.sources.replay import BadLine, read_jsonl
 
     failed = taken = seen = refused = 0
@@ -138,18 +145,29 @@ async def _replay(
         # Remote photos and avatars are fetched and stored locally, as the worker does:
         # pages only load images from this site.
         photos = PhotoPipeline.from_settings(settings, client)
-        event = await store.get_event(slug)
-        if event is None:
-            event = Event(slug=slug, title=slug.replace("-", " ").title(), moderation=moderation)
-            await store.save_event(event)
-            log.info("created event %s", slug)
+
+        async def find_or_create() -> Event:
+            event = await store.get_event(slug)
+            if event is None:
+                event = Event(
+                    slug=slug, title=slug.replace("-", " ").title(), moderation=moderation
+                )
+                await store.save_event(event)
+                log.info("created event %s", slug)
+            return event
+
+        # Every Redis step waits out an outage (a Redis restart mid-replay) instead of
+        # aborting: taking a post twice changes nothing, so a retried step is safe.
+        event = await until_redis_answers("replay", find_or_create)
         for item in read_jsonl(path):
             if isinstance(item, BadLine):
                 failed += 1
                 print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
                 continue
             seen += 1
-            outcome = await take(store, event, item, photos, archive=True)
+            outcome = await until_redis_answers(
+                "replay", functools.partial(take, store, event, item, photos, archive=True)
+            )
             taken += outcome.changed
             refused += outcome.missing  # opted out, or nothing left after sanitizing
             if rate > 0:
@@ -372,7 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     port = getattr(args, "port", None)
     port = settings.port if port is None else port
     try:
-        with redis_url(settings) as settings:
+        if args.command in LONG_RUNNING:
+            check_writable(settings.media_dir)
+        with redis_url(settings, owner=args.command == "run") as settings:
             if args.command == "run":
                 asyncio.run(_run_all(settings, host, port))
             elif args.command == "web":
@@ -404,7 +424,32 @@ def main(argv: list[str] | None = None) -> int:
                 return asyncio.run(_add_moderator(settings, args))
     except KeyboardInterrupt:
         pass
+    except (EmbeddedRedisError, DataDirError) as exc:
+        # Said in one line: a full or read-only disk, or another process owning DATA_DIR.
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+LONG_RUNNING = {"run", "web", "ingest"}
+
+
+class DataDirError(RuntimeError):
+    """DATA_DIR can't be written (read-only, full, not ours)."""
+
+
+def check_writable(folder: Path) -> None:
+    """Create `folder` and a file in it, or say in one line why that is impossible."""
+    probe = folder / f".write-check-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise DataDirError(
+            f"cannot write to {folder} (DATA_DIR): {exc.strerror or exc}; "
+            "media and the embedded Redis live there"
+        ) from None
 
 
 async def _worker(settings: Settings) -> None:

@@ -86,7 +86,13 @@
         window.location = "/login?next=" + encodeURIComponent(location.pathname);
         return null;
       }
-      return response.json().catch(function () { return { ok: false, message: "Error " + response.status }; });
+      if (response.status >= 500) setStatus("offline", "server unreachable");
+      return response.json().catch(function () { return { ok: false, message: "Not saved (error " + response.status + ")" }; });
+    }, function () {
+      // No answer at all: the decision never reached the server.
+      form.classList.remove("busy");
+      setStatus("offline", "server unreachable");
+      return { ok: false, message: "Not saved: the server is unreachable. Try again in a moment." };
     });
   }
 
@@ -162,9 +168,9 @@
   }, { passive: true });
 
   // Live: every change of the moderators' log.
-  function setStatus(state) {
+  function setStatus(state, title) {
     var status = document.getElementById("status");
-    if (status) { status.className = "status " + state; status.title = state; }
+    if (status) { status.className = "status " + state; status.title = title || state; }
     body.dataset.connection = state;
   }
 
@@ -232,7 +238,8 @@
       try { apply(JSON.parse(evt.data)); } catch (e) { /* a malformed message must not stop the console */ }
     };
     socket.onclose = function (evt) {
-      setStatus("offline");
+      // 1013: the server is up but can't reach its database; no close frame: it is down.
+      setStatus("offline", evt.code === 1013 || evt.code === 1006 ? "server unreachable" : "offline");
       if (evt.code === 4401) { window.location = "/login?next=" + encodeURIComponent(location.pathname); return; }
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 10000);
