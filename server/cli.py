@@ -18,7 +18,7 @@ import uvicorn
 
 from server import export_cli, logs, optout_cli, sources_cli
 from wall import details
-from wall.models import Event, PostError, normalize_tag
+from wall.models import Event, Post, PostError, normalize_tag
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis, EmbeddedRedisError
 from wall.settings import Settings
@@ -136,7 +136,7 @@ async def _replay(
     import httpx
 
     from ingest.media import PhotoPipeline
-    from ingest.pipeline import take
+    from ingest.pipeline import ARCHIVE_BATCH, take, take_archive
     from ingest.retry import until_redis_answers
     from ingest.sources.replay import BadLine, read_jsonl
 
@@ -159,19 +159,53 @@ async def _replay(
         # Every Redis step waits out an outage (a Redis restart mid-replay) instead of
         # aborting: taking a post twice changes nothing, so a retried step is safe.
         event = await until_redis_answers("replay", find_or_create)
-        for item in read_jsonl(path):
-            if isinstance(item, BadLine):
-                failed += 1
-                print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
-                continue
-            seen += 1
-            outcome = await until_redis_answers(
-                "replay", functools.partial(take, store, event, item, photos, archive=True)
+        batch: list[Post] = []
+        in_flight: set[asyncio.Task[None]] = set()
+
+        async def take_batch(posts: list[Post]) -> None:
+            nonlocal taken, refused
+            outcomes = await until_redis_answers(
+                "replay", functools.partial(take_archive, store, event, posts, photos)
             )
-            taken += outcome.changed
-            refused += outcome.missing  # opted out, or nothing left after sanitizing
-            if rate > 0:
+            taken += sum(o.changed for o in outcomes)
+            refused += sum(o.missing for o in outcomes)
+
+        async def send_batch(*, wait_all: bool = False) -> None:
+            # Two batches in flight: Redis runs one's scripts while this process prepares
+            # the next, so neither waits for the other.
+            nonlocal batch
+            if batch:
+                in_flight.add(asyncio.create_task(take_batch(batch)))
+                batch = []
+            while in_flight and (wait_all or len(in_flight) >= 2):
+                done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    in_flight.discard(task)
+                    task.result()
+
+        try:
+            for item in read_jsonl(path):
+                if isinstance(item, BadLine):
+                    failed += 1
+                    print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
+                    continue
+                seen += 1
+                if rate <= 0:
+                    # All at once: a batch's reads and writes each take one round trip.
+                    batch.append(item)
+                    if len(batch) >= ARCHIVE_BATCH:
+                        await send_batch()
+                    continue
+                outcome = await until_redis_answers(
+                    "replay", functools.partial(take, store, event, item, photos, archive=True)
+                )
+                taken += outcome.changed
+                refused += outcome.missing  # opted out, or nothing left after sanitizing
                 await asyncio.sleep(1 / rate)
+            await send_batch(wait_all=True)
+        finally:
+            for task in in_flight:
+                task.cancel()
     print(
         f"replayed {path}: {taken} new, {seen - taken - refused} already there, {failed} skipped"
         + (f", {refused} not taken (author opted out, or nothing to show)" if refused else "")

@@ -267,6 +267,7 @@ class Store:
         reason: str = "",
         expected: str = "",
         facts: str = "",
+        pipe: Any = None,
     ) -> Outcome:
         keys = [
             _key(slug, "posts"),
@@ -292,13 +293,38 @@ class Store:
             ",".join(PUBLIC_STATES),
             facts or (aggregates.facts(post) if post else ""),
         ]
-        code, previous = await self._apply(keys=keys, args=args)
-        return Outcome(
-            changed=code == 1,
-            previous=_text(previous),
-            conflict=code == -2,
-            missing=code == -1,
-        )
+        if pipe is not None:  # queued on a pipeline: its execute() gives the reply
+            await self._apply(keys=keys, args=args, client=pipe)
+            return Outcome(changed=False, previous="")
+        return _outcome(await self._apply(keys=keys, args=args))
+
+    async def ingest_many(
+        self, slug: str, items: Sequence[tuple[Post, State, str, str]]
+    ) -> list[Outcome]:
+        """Store new posts, each (post, state, actor, reason) in its own atomic script run as
+        `ingest` does, the runs sent in one pipeline: one round trip for the batch."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for post, state, actor, reason in items:
+                await self._run(
+                    slug,
+                    "ingest",
+                    post.id,
+                    post=post,
+                    state=state,
+                    score=post.created_ms,
+                    actor=actor,
+                    reason=reason,
+                    pipe=pipe,
+                )
+            replies = await pipe.execute()
+        return [_outcome(reply) for reply in replies]
+
+    async def states(self, slug: str, post_ids: Sequence[str]) -> list[State | None]:
+        """The moderation state of each of these posts (None for one not stored)."""
+        if not post_ids:
+            return []
+        raw = await self.redis.hmget(_key(slug, "state"), list(post_ids))
+        return [State(_text(r)) if r else None for r in raw]
 
     async def ingest(
         self, slug: str, post: Post, state: State, *, actor: str = "", reason: str = ""
@@ -518,6 +544,13 @@ def _readable(raw: Sequence[Any]) -> list[Post]:
         except (ValueError, TypeError) as exc:  # PostError and JSONDecodeError are ValueErrors
             log.warning("skipped an unreadable stored post: %s", exc)
     return posts
+
+
+def _outcome(reply: Any) -> Outcome:
+    code, previous = reply
+    return Outcome(
+        changed=code == 1, previous=_text(previous), conflict=code == -2, missing=code == -1
+    )
 
 
 def _pairs(fields: Any) -> dict[str, str]:
