@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 
 import httpx
 from redis.exceptions import RedisError
 
+from ingest.backoff import Backoff
 from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer
 from ingest.cancel import stop_if_asked, stopping
 from ingest.media import PhotoPipeline
 from ingest.pipeline import apply
 from ingest.retry import until_redis_answers
+from ingest.sources import kinds
 from ingest.sources.base import Backfill, Notice, Source, SourceItem
 from ingest.sources.demo import DemoSource, demo_event
 from wall.mod_store import ModerationStore
@@ -39,7 +40,7 @@ async def run_source(
 
     With a buffer, an item taken while Redis is away waits in it instead of failing the source.
     """
-    delay = 0.5
+    backoff = Backoff()
 
     async def status(**fields: str | int) -> None:
         # Best effort: the status page must not stop a source while Redis is away.
@@ -75,7 +76,7 @@ async def run_source(
                     now = time.time()
                     await status(last_event=f"{now:.3f}", lag=f"{_lag(item, now):.3f}")
                 stop_if_asked()
-                delay = 0.5
+                backoff.reset()
             log.info("source %s finished", source.name)
             await status(connected=0)
             return
@@ -84,11 +85,10 @@ async def run_source(
         except Exception as exc:
             if stopping():
                 raise  # a cancellation that surfaced as another error: stop, don't restart
-            wait = delay * (0.5 + random.random())
+            wait = backoff.failed()
             log.warning("source %s failed (%s); restarting in %.1fs", source.name, exc, wait)
             await status(connected=0, last_error=f"{time.time():.3f} {exc}"[:500])
             await asyncio.sleep(wait)
-            delay = min(delay * 2, 30.0)
 
 
 def _is_new(item: SourceItem) -> bool:
@@ -104,20 +104,8 @@ def _lag(item: SourceItem, now: float) -> float:
 def build_source(
     config: SourceConfig, store: Store, client: httpx.AsyncClient, settings: Settings
 ) -> Source:
-    """The source a configuration describes."""
-    if config.kind == "mastodon":
-        from ingest.sources.mastodon import MastodonSource
-
-        return MastodonSource(config, store, client, poll_interval=settings.poll_interval)
-    if config.kind == "rss":
-        from ingest.sources.rss import FeedSource
-
-        return FeedSource(config, store, client, poll_interval=settings.poll_interval)
-    if config.kind == "bluesky":
-        from ingest.sources.bluesky import BlueskySource
-
-        return BlueskySource(config, store, client)
-    raise ValueError(f"no source for kind {config.kind!r}")
+    """The source a configuration describes (its kind's registered factory)."""
+    return kinds.get(config.kind).build(config, store, client, settings)
 
 
 async def run_configured(

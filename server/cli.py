@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp
 
-from server import export_cli, logs, optout_cli, sources_cli
+from server import branding, export_cli, logs, optout_cli, sources_cli
+from usecases import Stores, events, rules
 from wall import details
-from wall.models import Event, Post, PostError, normalize_tag
+from wall.models import Event, Post
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis, EmbeddedRedisError
 from wall.settings import Settings
@@ -46,17 +48,24 @@ def redis_url(settings: Settings, *, owner: bool = False) -> Iterator[Settings]:
 
 
 @contextlib.asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
-    """A store on the settings' Redis, closed afterwards."""
+async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
+    """Every store on the settings' Redis, closed afterwards."""
     redis = open_redis(
         settings.redis_url,
         expected_clients=settings.expected_clients,
         wait=settings.redis_pool_timeout,
     )
     try:
-        yield Store(redis, log_maxlen=settings.changelog_maxlen)
+        yield Stores.on(redis, settings)
     finally:
         await redis.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """The post store on the settings' Redis, closed afterwards."""
+    async with open_stores(settings) as stores:
+        yield stores.posts
 
 
 class _Server(uvicorn.Server):
@@ -69,13 +78,10 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(
-    settings: Settings, host: str, port: int, cls: type[uvicorn.Server] = uvicorn.Server
-) -> uvicorn.Server:
-    from server.app import create_app
-
-    config = uvicorn.Config(
-        create_app(settings),
+def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """How uvicorn serves Eventwall (the tests of the direct frame path use it too)."""
+    return uvicorn.Config(
+        app,
         host=host,
         port=port,
         log_level="info",
@@ -93,13 +99,21 @@ def _server(
         # client per message, the one cost a fan-out server must not pay.
         ws_per_message_deflate=False,
     )
-    return uvicorn.Server(config)
+
+
+def web_server(
+    settings: Settings, host: str, port: int, cls: type[uvicorn.Server] = uvicorn.Server
+) -> uvicorn.Server:
+    """The web server `eventwall web` runs (the benchmark runs the same one)."""
+    from server.app import create_app
+
+    return uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port))
 
 
 async def _run_all(settings: Settings, host: str, port: int) -> None:
     from ingest.worker import run_worker
 
-    server = _server(settings, host, port, _Server)
+    server = web_server(settings, host, port, _Server)
 
     def stop() -> None:
         # Graceful only: uvicorn closes the websockets with 1012 and runs the lifespan's
@@ -214,26 +228,28 @@ async def _replay(
 
 
 async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_store(settings) as store:
+    async with open_stores(settings) as stores:
         try:
-            event = Event(
-                slug=args.slug,
-                title=args.title,
-                hashtags=tuple(normalize_tag(t) for t in args.tag),
+            event = events.new_event(
+                args.slug,
+                args.title,
+                args.tag,
+                moderation=args.moderation,
                 description=args.description,
                 layout=args.layout,
                 theme=args.theme,
                 accent=args.accent,
-                logo_url=args.logo_url,
                 join_url=args.join_url,
-                moderation=args.moderation,
                 extra={"show_sensitive": True} if args.show_sensitive else {},
             )
-            event = details.apply(event, _detail_changes(args))
-        except PostError as exc:
+            # The logo and sponsors are fetched and made local before the event is saved.
+            event = await branding.brand(
+                settings, event, logo_url=args.logo_url, sponsors=args.sponsor
+            )
+            event = await events.create_event(stores, event, _detail_changes(args), replace=True)
+        except (ValueError, branding.BrandingError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        await store.save_event(event)
     print(f"saved event {event.slug}: /e/{event.slug}/wall")
     return 0
 
@@ -245,17 +261,17 @@ def _detail_changes(args: argparse.Namespace) -> dict[str, str]:
 
 
 async def _update_event(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_store(settings) as store:
-        event = await store.get_event(args.slug)
-        if event is None:
-            print(f"error: no event called {args.slug!r}", file=sys.stderr)
-            return 2
+    async with open_stores(settings) as stores:
         try:
-            event = details.apply(event, _detail_changes(args))
-        except PostError as exc:
+            event = await events.update_details(stores, args.slug, _detail_changes(args))
+            if args.logo_url is not None or args.sponsor is not None:
+                event = await branding.brand(
+                    settings, event, logo_url=args.logo_url, sponsors=args.sponsor
+                )
+                await stores.posts.save_event(event)
+        except (ValueError, branding.BrandingError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        await store.save_event(event)
     shown = {k: v for k, v in details.current(event).items() if v}
     print(
         f"updated event {event.slug}: "
@@ -281,14 +297,24 @@ def _add_detail_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--next-starts-at", help="the next event's start, ISO 8601 with offset")
 
 
+def _add_branding_options(parser: argparse.ArgumentParser) -> None:
+    """The branding options shared by `event create` and `event update`."""
+    group = parser.add_argument_group("branding (an https URL is fetched once and stored locally)")
+    group.add_argument("--logo-url", help="logo shown on the wall (https URL or /path)")
+    group.add_argument(
+        "--sponsor",
+        action="append",
+        help="a sponsor's logo for the wall's rotating strip (repeatable; '' clears the strip)",
+    )
+
+
 async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
-    async with open_store(settings) as store:
-        event = await store.get_event(slug)
-        if event is None:
-            print(f"error: no event called {slug!r}", file=sys.stderr)
-            return 2
-        await store.save_event(dataclasses.replace(event, moderation=moderation))
-    print(f"event {slug}: {moderation}-moderation")
+    async with open_stores(settings) as stores:
+        result = await rules.set_mode(stores, slug, "command line", moderation)
+    if not result.ok:
+        print(f"error: {result.message}", file=sys.stderr)
+        return 2
+    print(result.message)
     return 0
 
 
@@ -308,22 +334,13 @@ async def _rebuild_stats(settings: Settings, slug: str) -> int:
 
 
 async def _add_moderator(settings: Settings, args: argparse.Namespace) -> int:
-    from wall.accounts import Accounts, new_password
+    from wall.accounts import new_password
 
-    if not args.event and not args.admin:
-        print("error: give --event SLUG, or --admin for every event", file=sys.stderr)
-        return 2
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else new_password()
-    if len(password) < 10:
-        print("error: a password needs at least 10 characters", file=sys.stderr)
-        return 2
-    async with open_store(settings) as store:
-        if args.event and await store.get_event(args.event) is None:
-            print(f"error: no event called {args.event!r}", file=sys.stderr)
-            return 2
+    async with open_stores(settings) as stores:
         try:
-            moderator = await Accounts(store.redis).add(
-                args.email, password, event=args.event, admin=args.admin
+            moderator = await events.add_moderator(
+                stores, args.email, password, event=args.event, admin=args.admin
             )
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -369,10 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--title", required=True)
     create.add_argument("--tag", action="append", default=[], help="a hashtag (repeatable)")
     create.add_argument("--description", default="")
-    create.add_argument("--layout", default="grid", help="wall layout: grid, spotlight or ticker")
+    create.add_argument(
+        "--layout", default="grid", help="wall layout: grid, mosaic, spotlight or ticker"
+    )
     create.add_argument("--theme", default="dark", help="wall theme: dark, light or contrast")
     create.add_argument("--accent", default="", help="accent colour as #rrggbb")
-    create.add_argument("--logo-url", default="", help="logo shown on the wall (https or /path)")
     create.add_argument(
         "--join-url", default="", help="where the QR code goes (default: live page)"
     )
@@ -380,9 +398,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--moderation", choices=["pre", "post"], default="pre", help="moderation mode (default pre)"
     )
     _add_detail_options(create)
-    update = event_sub.add_parser("update", help="set an event's times, venue and next event")
+    _add_branding_options(create)
+    update = event_sub.add_parser(
+        "update", help="set an event's times, venue, next event and branding"
+    )
     update.add_argument("slug")
     _add_detail_options(update)
+    _add_branding_options(update)
     create.add_argument(
         "--show-sensitive",
         action="store_true",
@@ -430,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "run":
                 asyncio.run(_run_all(settings, host, port))
             elif args.command == "web":
-                _server(settings, host, port).run()
+                web_server(settings, host, port).run()
             elif args.command == "ingest" and args.ingest_command == "worker":
                 asyncio.run(_worker(settings))
             elif args.command == "ingest" and args.ingest_command == "replay":

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from server.export import FORMATS, export_chunks, write_archive
 from server.render import Renderer
+from usecases.exports import FORMATS, export_chunks, write_archive
 from wall.settings import Settings
 from wall.store import Store
 

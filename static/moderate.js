@@ -7,7 +7,10 @@
   var order = body.dataset.order;
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrf = csrfMeta ? csrfMeta.content : "";
-  var TAB_STATES = { pending: ["pending"], approved: ["approved"], rejected: ["rejected", "hidden"], audit: [] };
+  // Which states each tab shows: declared once, by the server, in the page.
+  var tabData = document.getElementById("tab-states");
+  var TAB_STATES = tabData ? JSON.parse(tabData.textContent) : {};
+  if (!TAB_STATES[tab]) TAB_STATES[tab] = [];
   var queue = document.getElementById("queue");
   var toastTimer = null;
 
@@ -132,7 +135,7 @@
     if (card && !evt.target.closest("button")) focusCard(card);
   });
 
-  // Keyboard: j/k move, a approve, r reject, p pin.
+  // Keyboard: j/k move; the other keys are each button's data-key (from the actions registry).
   document.addEventListener("keydown", function (evt) {
     if (evt.ctrlKey || evt.metaKey || evt.altKey) return;
     if (evt.target.closest && evt.target.closest("input, textarea, select")) return;
@@ -150,7 +153,7 @@
     }
   });
 
-  // Swipe right to approve, left to reject.
+  // Swipe right for the button keyed "a" (approve), left for "r" (reject).
   var touch = null;
   document.addEventListener("touchstart", function (evt) {
     var card = evt.target.closest(".mod-card");

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from server import export
-from server.export import export_chunks, write_archive
 from server.render import Renderer
 from tests.helpers import eventwall, post_dict
+from usecases import exports
+from usecases.exports import export_chunks, write_archive
 from wall.models import Event, Post
 from wall.moderation import State
 from wall.store import Store
@@ -32,7 +32,7 @@ async def test_jsonl_and_csv_come_a_batch_at_a_time(
     """More posts than a batch give several chunks; together they hold every approved post
     once, oldest first, and the CSV has one header row."""
     await _seed(store, event, 25)
-    monkeypatch.setattr(export, "BATCH", 10)  # a small batch, so 25 posts make three
+    monkeypatch.setattr(exports, "BATCH", 10)  # a small batch, so 25 posts make three
     jsonl = [c async for c in export_chunks(store, event.slug, "jsonl")]
     table = [c async for c in export_chunks(store, event.slug, "csv")]
     assert len(jsonl) == 3 and len(table) == 3

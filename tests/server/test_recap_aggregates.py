@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from server.recap import Recap, build_recap, load_recap
 from tests.helpers import post_dict
+from usecases.recap import Recap, build_recap, load_recap
 from wall import details
 from wall.models import Event, Post
 from wall.moderation import State
