@@ -14,7 +14,9 @@ Per event (keys hash-tagged like the rest of the event's):
 - `agg:first` — author -> first public post time (ms); `agg:active` — author -> a rank that
   orders most posts first, then earliest first post;
 - `agg:totals` — `photos`: photos on public posts; `idx:photos` — public posts with a
-  photo that is not marked sensitive, by time (the recap's gallery).
+  photo that is not marked sensitive, by time (the recap's gallery);
+- `media:refs` — local photo URL (`/media/p/...`) -> how many stored posts of the event, in
+  any state, show it: a deleted post's files go when no post of any event counts them.
 
 Posts per hour or day are counted with ZCOUNT on the approved index itself (its score is the
 post time): exact in every time zone and across DST, O(log n) a bucket, with nothing to drift.
@@ -35,7 +37,15 @@ from wall.models import Author, Post
 from wall.moderation import PUBLIC_STATES, author_key
 from wall.recap import Person
 
-NAMES = ("agg:meta", "agg:totals", "agg:byauthor", "agg:first", "agg:active", "idx:photos")
+NAMES = (
+    "agg:meta",
+    "agg:totals",
+    "agg:byauthor",
+    "agg:first",
+    "agg:active",
+    "idx:photos",
+    "media:refs",
+)
 """The aggregate keys, in the order the scripts take them (after the store's own keys)."""
 BUILT = "agg:built"
 REBUILDING = "agg:rebuilding"
@@ -90,13 +100,44 @@ local function agg_leave(A, id, facts)
   agg_person(A, f.author)
 end
 
+-- A stored post's local photo files counted up or down (every state counts: a hidden post
+-- can be approved again and needs its files).
+local function agg_media(A, body, delta)
+  if not body or not string.find(body, '/media/p/', 1, true) then return end
+  local ok, data = pcall(cjson.decode, body)
+  if not ok or type(data) ~= 'table' or type(data.photos) ~= 'table' then return end
+  for _, photo in ipairs(data.photos) do
+    if type(photo) == 'table' then
+      for _, url in ipairs({photo.url or '', photo.thumb_url or ''}) do
+        if type(url) == 'string' and string.sub(url, 1, 9) == '/media/p/' then
+          if redis.call('HINCRBY', A.media, url, delta) <= 0 then
+            redis.call('HDEL', A.media, url)
+          end
+        end
+      end
+    end
+  end
+end
+
+-- A post's facts stored with it and its files counted: a post is counted iff it has facts.
+local function agg_store(A, id, facts, body)
+  if redis.call('HSETNX', A.meta, id, facts) == 1 then agg_media(A, body, 1) end
+end
+
 -- The facts counted for a post: those stored with it, else the caller's (a post stored
 -- before aggregates existed), which are then stored.
 local function agg_facts(A, id, given)
   local stored = redis.call('HGET', A.meta, id)
   if stored then return stored end
-  if given ~= '' then redis.call('HSET', A.meta, id, given) end
+  if given ~= '' then agg_store(A, id, given, redis.call('HGET', A.posts, id)) end
   return given
+end
+
+-- A post about to be deleted: its facts and its files' counts go.
+local function agg_forget(A, id)
+  if redis.call('HDEL', A.meta, id) == 1 then
+    agg_media(A, redis.call('HGET', A.posts, id), -1)
+  end
 end
 
 -- A post moved between states: out of or into the public aggregates.
@@ -106,30 +147,37 @@ local function agg_move(A, id, was_public, now_public, given)
   if now_public and not was_public then agg_enter(A, id, facts) end
 end
 
--- A public post's content replaced: counted again with its new facts.
-local function agg_replace(A, id, is_public, given)
-  local old = agg_facts(A, id, given)
-  if given ~= '' then redis.call('HSET', A.meta, id, given) end
-  if is_public and old ~= given and given ~= '' then
+-- A post's content about to be replaced by `body`: counted again with its new facts.
+local function agg_replace(A, id, is_public, given, body)
+  local old = redis.call('HGET', A.meta, id)
+  if not old then
+    if given ~= '' then agg_store(A, id, given, body) end
+    return
+  end
+  agg_media(A, redis.call('HGET', A.posts, id), -1)
+  agg_media(A, body, 1)
+  if given == '' then return end
+  redis.call('HSET', A.meta, id, given)
+  if is_public and old ~= given then
     agg_leave(A, id, old)
     agg_enter(A, id, given)
   end
 end
 """
 
-# KEYS: state, then NAMES   ARGV: public states (comma-separated), then id, facts pairs
+# KEYS: state, posts, then NAMES   ARGV: public states (comma-separated), then id, facts pairs
 _REFILL = (
     LUA
     + r"""
-local A = {meta = KEYS[2], totals = KEYS[3], byauthor = KEYS[4], first = KEYS[5],
-           active = KEYS[6], photos = KEYS[7]}
+local A = {posts = KEYS[2], meta = KEYS[3], totals = KEYS[4], byauthor = KEYS[5],
+           first = KEYS[6], active = KEYS[7], photos = KEYS[8], media = KEYS[9]}
 local public = {}
 for s in string.gmatch(ARGV[1], '[^,]+') do public[s] = true end
 for i = 2, #ARGV, 2 do
   local id = ARGV[i]
   local state = redis.call('HGET', KEYS[1], id)
   if state then
-    redis.call('HSETNX', A.meta, id, ARGV[i + 1])
+    agg_store(A, id, ARGV[i + 1], redis.call('HGET', A.posts, id))
     if public[state] then agg_enter(A, id, redis.call('HGET', A.meta, id)) end
   end
 end
@@ -258,6 +306,13 @@ class Aggregates:
         ids = await self.redis.zrevrange(key(slug, "idx:photos"), 0, limit - 1)
         return [_text(i) for i in ids]
 
+    async def media_used(self, slug: str, urls: Sequence[str]) -> set[str]:
+        """Which of these local media URLs some stored post of the event shows."""
+        if not urls:
+            return set()
+        counts = await self.redis.hmget(key(slug, "media:refs"), list(urls))
+        return {u for u, n in zip(urls, counts, strict=True) if n and int(n) > 0}
+
     async def built(self, slug: str) -> bool:
         """Whether the event's aggregates cover all its posts (false for events stored before
         aggregates existed, until `rebuild`)."""
@@ -286,7 +341,9 @@ class Aggregates:
                 args: list[str] = [",".join(PUBLIC_STATES)]
                 for post_id, post in batch:
                     args += [post_id, facts(post)]
-                await self._refill(keys=[key(slug, "state"), *keys(slug)], args=args)
+                await self._refill(
+                    keys=[key(slug, "state"), key(slug, "posts"), *keys(slug)], args=args
+                )
                 read += len(batch)
             await self.redis.set(key(slug, BUILT), "1")
             return read

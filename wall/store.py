@@ -50,8 +50,8 @@ for s in string.gmatch(ARGV[12], '[^,]+') do public[s] = true end
 local idx = {pending = KEYS[3], approved = KEYS[4], rejected = KEYS[5], hidden = KEYS[6]}
 local cur = redis.call('HGET', KEYS[2], id)
 if cur == false then cur = nil end
-local A = {meta = KEYS[9], totals = KEYS[10], byauthor = KEYS[11], first = KEYS[12],
-           active = KEYS[13], photos = KEYS[14]}
+local A = {posts = KEYS[1], meta = KEYS[9], totals = KEYS[10], byauthor = KEYS[11],
+           first = KEYS[12], active = KEYS[13], photos = KEYS[14], media = KEYS[15]}
 local facts = ARGV[13]
 
 -- The public log keeps no post body: a replay reads the post as it is now, and only while
@@ -79,9 +79,9 @@ end
 if op == 'ingest' then
   if cur then return {0, cur} end
   -- A new event's aggregates are complete from its first post on.
-  if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SET', KEYS[15], '1') end
+  if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SET', KEYS[16], '1') end
   redis.call('HSET', KEYS[1], id, post)
-  redis.call('HSET', A.meta, id, facts)
+  agg_store(A, id, facts, post)
   agg_move(A, id, false, public[new], facts)
   redis.call('HSET', KEYS[2], id, new)
   redis.call('ZADD', idx[new], score, id)
@@ -107,8 +107,8 @@ end
 
 if op == 'update' then
   if redis.call('HGET', KEYS[1], id) == post then return {0, cur} end
+  agg_replace(A, id, public[cur], facts, post)
   redis.call('HSET', KEYS[1], id, post)
-  agg_replace(A, id, public[cur], facts)
   new = cur
   log(KEYS[8], 'mod', 'update', post, cur)
   public_change(public[cur], public[cur], post)
@@ -116,11 +116,11 @@ if op == 'update' then
 end
 
 if op == 'delete' then
+  agg_move(A, id, public[cur], false, facts)
+  agg_forget(A, id)
   redis.call('HDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[2], id)
   redis.call('ZREM', idx[cur], id)
-  agg_move(A, id, public[cur], false, facts)
-  redis.call('HDEL', A.meta, id)
   new = 'deleted'
   log(KEYS[8], 'mod', 'delete', '', 'deleted')
   public_change(public[cur], false, '')
@@ -435,14 +435,15 @@ class Store:
         raw = await self.redis.hmget(event_key(slug, "posts"), list(ids))
         return _readable(raw)
 
-    async def mentioned(self, needles: set[str]) -> set[str]:
-        """Which of these strings (media URLs, say) some stored post of any event contains."""
+    async def mentioned(self, urls: set[str]) -> set[str]:
+        """Which of these local photo URLs (`/media/p/...`) some stored post of any event shows:
+        one look-up in each event's reference counts, never a scan of its posts."""
         found: set[str] = set()
         for event in await self.list_events():
-            async for _, raw in self.redis.hscan_iter(event_key(event.slug, "posts")):
-                found |= {n for n in needles - found if n in as_text(raw)}
-                if found == needles:
-                    return found
+            await self.aggregates.ensure(event.slug)  # an event stored before the counts
+            found |= await self.aggregates.media_used(event.slug, sorted(urls - found))
+            if found == urls:
+                break
         return found
 
     async def last_change_id(self, slug: str, stream: Stream = "public") -> str:

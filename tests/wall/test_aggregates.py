@@ -30,7 +30,7 @@ def make(
             native_id,
             author={"handle": handle, "display_name": handle.title()},
             created_at=(T0 + timedelta(minutes=minute)).isoformat(),
-            photos=[PHOTO] * photos,
+            photos=[{**PHOTO, "url": f"/media/p/{k}.jpg"} for k in range(photos)],
             sensitive=sensitive,
         )
     )
@@ -132,6 +132,23 @@ async def test_rebuild_stats_command(store: Store, event: Event, env: dict[str, 
     assert missing.returncode == 2 and "no event called 'nope'" in missing.stderr
 
 
+async def test_photo_files_are_counted_over_every_event(store: Store, event: Event) -> None:
+    """A photo stays `mentioned` while a stored post of any event, in any state, shows it."""
+    other = Event(slug="other", title="Other")
+    await store.save_event(other)
+    await store.ingest(event.slug, make("1", photos=2), State.APPROVED)
+    await store.ingest(other.slug, make("2", photos=1), State.PENDING)
+    both = {"/media/p/0.jpg", "/media/p/1.jpg", "/media/p/9.jpg"}
+    assert await store.mentioned(both) == {"/media/p/0.jpg", "/media/p/1.jpg"}
+    await store.set_state(event.slug, "test:1", State.HIDDEN)
+    await store.delete(other.slug, "test:2")
+    assert await store.mentioned(both) == {"/media/p/0.jpg", "/media/p/1.jpg"}
+    await store.update(event.slug, make("1", photos=1))
+    assert await store.mentioned(both) == {"/media/p/0.jpg"}
+    await store.delete(event.slug, "test:1")
+    assert await store.mentioned(both) == set()
+
+
 # -- a random history of changes, then a rebuild ---------------------------------------------
 
 HANDLES = ["ann", "Ann", "@ANN", "bob", "cyd"]
@@ -214,6 +231,10 @@ async def _run_history(redis_url: str, history: list[tuple[Any, ...]]) -> None:
         active = await agg.most_active(slug, limit=10)
         assert {author_key(p.author.handle): p.posts for p in active} == dict(per_author)
         gallery = {p.id for p in approved if p.photos and not p.sensitive}
+        # Files are counted over stored posts in every state.
+        shown = Counter(ph.url for p in live.values() for ph in p.photos)
+        refs = await redis.hgetall(aggregates.key(slug, "media:refs"))
+        assert {u: int(n) for u, n in refs.items()} == dict(shown)
         assert set(await agg.photo_posts(slug, 100)) == gallery
         # ...and a rebuild from the posts gives exactly the same keys.
         await agg.rebuild(slug)
