@@ -116,6 +116,7 @@ class ArchiveWriter:
         self.renderer = renderer
         self.zone = zone
         self.copied: set[str] = set()
+        self.missing: set[str] = set()
         self.tail = ""
         self.posts = 0
         folder.mkdir(parents=True, exist_ok=True)
@@ -129,7 +130,9 @@ class ArchiveWriter:
                 continue
             source = (self.media_dir / url.removeprefix("/media/")).resolve()
             if not source.is_relative_to(self.root) or not source.is_file():
-                log.warning("archive of %s: media file missing: %s", slug, url)
+                if url not in self.missing:  # said once, however many posts show it
+                    log.warning("archive of %s: media file missing: %s", slug, url)
+                    self.missing.add(url)
                 continue
             target = self.folder / relative
             target.parent.mkdir(parents=True, exist_ok=True)
