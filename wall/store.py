@@ -381,23 +381,42 @@ class Store:
         ids += [as_text(m) for m in older][: limit - len(ids)]
         return await self._load(slug, ids)
 
+    async def posts_after(
+        self,
+        slug: str,
+        score: float,
+        post_id: str,
+        *,
+        state: State = State.APPROVED,
+        limit: int = 50,
+    ) -> list[Post]:
+        """Posts in a state strictly newer than (score, post_id), oldest first: one page.
+
+        The mirror of `posts_before`; ties on the cursor's score are compared here by bytes.
+        """
+        page = await self._after(slug, score, post_id, state, limit)
+        return await self._load(slug, [m for _, m in page])
+
+    async def _after(
+        self, slug: str, score: float, post_id: str, state: State, limit: int
+    ) -> list[tuple[float, str]]:
+        # (score, id) of the next `limit` index entries after the cursor.
+        key = event_key(slug, f"idx:{state.value}")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrangebyscore(key, score, score)
+            pipe.zrangebyscore(key, f"({score}", "+inf", start=0, num=limit, withscores=True)
+            ties, newer = await pipe.execute()
+        page = [(score, m) for m in map(as_text, ties) if m.encode() > post_id.encode()][:limit]
+        return page + [(float(s), as_text(m)) for m, s in newer][: limit - len(page)]
+
     async def iter_posts(
         self, slug: str, state: State = State.APPROVED, *, batch: int = 500
     ) -> AsyncIterator[list[Post]]:
         """Every post in a state, oldest first, a batch at a time: one page read per batch
         from a (time, id) cursor, so memory stays flat and a change meanwhile shifts nothing."""
-        key = event_key(slug, f"idx:{state.value}")
-        score, last = float("-inf"), b""
-        while True:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zrangebyscore(key, score, score)
-                pipe.zrangebyscore(key, f"({score}", "+inf", start=0, num=batch, withscores=True)
-                ties, newer = await pipe.execute()
-            page = [(score, m) for m in map(as_text, ties) if m.encode() > last][:batch]
-            page += [(float(s), as_text(m)) for m, s in newer][: batch - len(page)]
-            if not page:
-                return
-            score, last = page[-1][0], page[-1][1].encode()
+        score, last = float("-inf"), ""
+        while page := await self._after(slug, score, last, state, batch):
+            score, last = page[-1]
             yield await self._load(slug, [m for _, m in page])
 
     async def post_ids(self, slug: str, state: State = State.APPROVED) -> list[str]:
