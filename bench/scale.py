@@ -22,6 +22,7 @@ import asyncio
 import os
 import random
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -75,6 +76,9 @@ class Row:
     stall_ms: float
     rss_mb: float
     note: str = ""
+    cpu_ms: float = 0.0
+    """CPU time the web process (pages) or the command spent: what load on the machine
+    can't inflate, unlike the wall-clock `ms`."""
 
 
 @dataclass
@@ -88,8 +92,8 @@ class Results:
         self.rows.append(row)
         note = f" ({row.note})" if row.note else ""
         print(
-            f"{row.size:>8} {row.path:<36} {row.ms:9.1f} ms  stall {row.stall_ms:7.1f} ms"
-            f"  rss {row.rss_mb:6.0f} MB{note}",
+            f"{row.size:>8} {row.path:<36} {row.ms:9.1f} ms  cpu {row.cpu_ms:9.1f} ms"
+            f"  stall {row.stall_ms:7.1f} ms  rss {row.rss_mb:6.0f} MB{note}",
             flush=True,
         )
 
@@ -206,29 +210,32 @@ class PeakRss:
 
 def timed_get(
     server: ServerProcess, client: httpx.Client, url: str, *, repeat: int = 3
-) -> tuple[float, float, float, str]:
-    """Median ms of `repeat` GETs (streamed to the end), worst loop stall, peak RSS MB, and a
-    note naming a non-200 status."""
-    times, stalls, note = [], [], ""
+) -> tuple[float, float, float, str, float]:
+    """Median ms of `repeat` GETs (streamed to the end), worst loop stall, peak RSS MB, a
+    note naming a non-200 status, and the server's median CPU ms per request."""
+    times, stalls, cpus, note = [], [], [], ""
     with PeakRss(server.process.pid) as rss:
         for _ in range(repeat):
-            started, t0 = time.time(), time.perf_counter()
+            started, t0, cpu0 = time.time(), time.perf_counter(), server.cpu()
             with client.stream("GET", url) as response:
                 for _chunk in response.iter_bytes():
                     pass
             times.append((time.perf_counter() - t0) * 1000)
+            cpus.append((server.cpu() - cpu0) * 1000)
             if response.status_code != 200:
                 note = f"HTTP {response.status_code}"
             # The probe reports once a second: wait for the report covering this request.
             time.sleep(1.1)
             stalls += server.lag_between(started, time.time() - 1.0)
-    return statistics.median(times), max(stalls, default=0.0), rss.peak / 2**20, note
+    cpu = statistics.median(cpus)
+    return statistics.median(times), max(stalls, default=0.0), rss.peak / 2**20, note, cpu
 
 
 def run_command(
     args: list[str], env: dict[str, str], *, stdout: Path | None = None
-) -> tuple[float, float, str]:
-    """Run an `eventwall` command: seconds, peak RSS MB, its last line of output."""
+) -> tuple[float, float, str, float]:
+    """Run an `eventwall` command: seconds, peak RSS MB, its last line of output, CPU ms."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = stdout.open("w") if stdout else subprocess.PIPE
     t0 = time.perf_counter()
     process = subprocess.Popen(
@@ -247,7 +254,9 @@ def run_command(
     last = (err or "").strip().splitlines()[-1:] or [""]
     if process.returncode != 0:
         last = [f"exit {process.returncode}: {last[0]}"]
-    return seconds, rss.peak / 2**20, last[0]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+    return seconds, rss.peak / 2**20, last[0], cpu
 
 
 def idle_stall(server: ServerProcess, seconds: float = 3.0) -> float:
@@ -266,28 +275,40 @@ def measure(size: int, redis_url: str, server: ServerProcess, data: Path, result
         deep = _deep_cursor(client, slug)
         for page in PAGES:
             path = page.replace("deep", deep)
-            ms, stall, rss, note = timed_get(server, client, f"/e/{slug}/{path}")
-            results.add(Row(f"/e/{{slug}}/{page}", size, ms, stall, rss, note))
+            ms, stall, rss, note, cpu = timed_get(server, client, f"/e/{slug}/{path}")
+            results.add(Row(f"/e/{{slug}}/{page}", size, ms, stall, rss, note, cpu))
         for kind in ("jsonl", "csv", "zip"):
-            ms, stall, rss, note = timed_get(server, client, f"/e/{slug}/export.{kind}", repeat=1)
-            results.add(Row(f"download export.{kind}", size, ms, stall, rss, note))
+            url = f"/e/{slug}/export.{kind}"
+            ms, stall, rss, note, cpu = timed_get(server, client, url, repeat=1)
+            results.add(Row(f"download export.{kind}", size, ms, stall, rss, note, cpu))
     env = {**os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(data), "DEMO": "false"}
     exported = data / f"{slug}.jsonl"
     for kind, out in (("jsonl", exported), ("csv", data / f"{slug}.csv")):
-        seconds, rss, _ = run_command(["export", slug, "--format", kind, "--out", str(out)], env)
-        rate = f"{size / seconds:,.0f} posts/s"
-        results.add(Row(f"eventwall export --format {kind}", size, seconds * 1000, 0, rss, rate))
+        seconds, rss, _, cpu = run_command(
+            ["export", slug, "--format", kind, "--out", str(out)], env
+        )
+        rate = _rate(size, seconds, cpu)
+        results.add(
+            Row(f"eventwall export --format {kind}", size, seconds * 1000, 0, rss, rate, cpu)
+        )
     archive = data / f"{slug}-archive"
-    seconds, rss, _ = run_command(["export", slug, "--format", "html", "--out", str(archive)], env)
-    rate = f"{size / seconds:,.0f} posts/s"
-    results.add(Row("eventwall export --format html", size, seconds * 1000, 0, rss, rate))
-    seconds, rss, last = run_command(
+    seconds, rss, _, cpu = run_command(
+        ["export", slug, "--format", "html", "--out", str(archive)], env
+    )
+    rate = _rate(size, seconds, cpu)
+    results.add(Row("eventwall export --format html", size, seconds * 1000, 0, rss, rate, cpu))
+    seconds, rss, last, cpu = run_command(
         ["ingest", "replay", str(exported), "--event", f"import-{size}"], env
     )
-    note = f"{size / seconds:,.0f} posts/s" + (f"; {last}" if "exit" in last else "")
-    results.add(Row("eventwall ingest replay", size, seconds * 1000, 0, rss, note))
+    note = _rate(size, seconds, cpu) + (f"; {last}" if "exit" in last else "")
+    results.add(Row("eventwall ingest replay", size, seconds * 1000, 0, rss, note, cpu))
     for done in (exported, data / f"{slug}.csv"):
         done.unlink(missing_ok=True)
+
+
+def _rate(size: int, seconds: float, cpu_ms: float) -> str:
+    # Posts per wall-clock second, and per CPU second of the command (startup included).
+    return f"{size / seconds:,.0f} posts/s ({size / max(cpu_ms / 1000, 1e-3):,.0f} per CPU s)"
 
 
 def table(results: Results, sizes: list[int]) -> str:
@@ -303,6 +324,8 @@ def table(results: Results, sizes: list[int]) -> str:
                 cells.append("")
                 continue
             cell = f"{row.ms:,.0f} ms" if row.ms >= 10 else f"{row.ms:.1f} ms"
+            if row.cpu_ms:
+                cell += f" (cpu {row.cpu_ms:,.0f})"
             if row.stall_ms:
                 cell += f", stall {row.stall_ms:.0f}"
             cell += f", {row.rss_mb:.0f} MB"
@@ -365,9 +388,10 @@ def main(argv: list[str] | None = None) -> None:
         f"Measured {datetime.now(UTC):%Y-%m-%d} by `python -m bench.scale"
         f"{' --short' if args.short else ''}{' --million' if args.million else ''}` on the 2-core"
         f" machine (load average {load:.1f} at the end). Each cell: time (median of 3 for"
-        " pages), the worst event-loop stall while it ran (ms; 0 for commands, which run in"
-        " their own process), peak RSS of the web process or the command.\n\n"
-        + table(results, sizes)
+        " pages) with the CPU time the web process or the command spent on it in brackets (what"
+        " the machine's load cannot inflate), the worst event-loop stall while it ran (ms;"
+        " none for commands, which run in their own process; the idle row is the machine's"
+        " own noise), peak RSS of the web process or the command.\n\n" + table(results, sizes)
     )
     print("\n" + text)
     if not args.no_write:

@@ -32,7 +32,7 @@ from wall.store import Store
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 FORMATS = ("jsonl", "csv", "html")
-BATCH = 250
+BATCH = 200
 """Posts read, converted and written at a time: small enough that one batch never holds
 the event loop long, large enough that Redis round trips don't dominate."""
 ARCHIVE_PHOTOS = 200
@@ -99,7 +99,11 @@ async def export_chunks(
     """The JSONL or CSV export as text chunks, one per batch, written as the posts are read."""
     first = True
     async for batch in approved_batches(store, slug, progress):
-        yield jsonl_text(batch) if kind == "jsonl" else csv_text(batch, header=first)
+        # Serialized in a thread: the event loop serves other requests meanwhile.
+        if kind == "jsonl":
+            yield await asyncio.to_thread(jsonl_text, batch)
+        else:
+            yield await asyncio.to_thread(csv_text, batch, header=first)
         first = False
     if first and kind == "csv":
         yield csv_text([])
