@@ -437,15 +437,16 @@ class Store:
         *,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[Post]:
-        """Every post in a state, oldest first, read in batches (`progress(done, total)` after each)."""
-        ids = await self.post_ids(slug, state)
+        """Every post in a state, oldest first, read in batches (`progress(done, total)` after
+        each) through `iter_posts`. It holds them all: exports page with `iter_posts` instead."""
+        total = await self.count(slug, state)
         posts: list[Post] = []
         if progress:
-            progress(0, len(ids))
-        for i in range(0, len(ids), BATCH):
-            posts += await self._load(slug, ids[i : i + BATCH])
+            progress(0, total)
+        async for batch in self.iter_posts(slug, state, batch=BATCH):
+            posts += batch
             if progress:
-                progress(min(i + BATCH, len(ids)), len(ids))
+                progress(len(posts), max(total, len(posts)))
         return posts
 
     async def _load(self, slug: str, ids: Sequence[Any]) -> list[Post]:
