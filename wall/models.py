@@ -132,13 +132,10 @@ class Post:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `from_dict` reads it back."""
-        data = asdict(self)
+        # Not dataclasses.asdict: it deep-copies every value, a cost paid per stored post.
+        data: dict[str, Any] = _plain(self)
         data["id"] = self.id
         data["created_at"] = self.created_at.isoformat()
-        data["photos"] = [asdict(p) for p in self.photos]
-        data["hashtags"] = list(self.hashtags)
-        data["poll"] = list(self.poll)
-        data["emoji"] = [asdict(e) for e in self.emoji]
         return data
 
     @classmethod
@@ -249,6 +246,15 @@ class Event:
             join_url=data.get("join_url", ""),
             moderation=data.get("moderation", "pre"),
         )
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts and tuples as lists, all the way down (what JSON holds)."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def dom_id(post_id: str) -> str:
