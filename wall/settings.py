@@ -50,6 +50,12 @@ class Settings:
     """Seconds of the attendee upload rate-limit window."""
     poll_interval: float = 15.0
     """Seconds between two polls of a polled source (Mastodon REST without a token, RSS)."""
+    bluesky_jetstream: str = "wss://jetstream2.us-east.bsky.network"
+    """Jetstream server a Bluesky source follows when it names none (`--server`)."""
+    bluesky_appview: str = "https://public.api.bsky.app"
+    """Bluesky AppView asked for authors' profiles and quoted posts."""
+    bluesky_plc: str = "https://plc.directory"
+    """DID directory asked for an author's handle when the AppView can't give their profile."""
     embed_origins: str = ""
     """Sites allowed to frame /e/{slug}/embed, space- or comma-separated origins; empty: none."""
     public_url: str = ""
