@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -232,7 +232,7 @@ class Hub:
         *,
         limit: int,
         lost: Callable[[], Awaitable[tuple[str, str]]],
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """What the client missed after `since`, in order, for its socket to send.
 
         The client's resume position moves past each message only once the caller asks for
