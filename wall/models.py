@@ -7,10 +7,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from wall import layouts
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_TEXT = 20_000
 MAX_PHOTOS = 8
-LAYOUTS = ("grid", "mosaic", "spotlight", "ticker")
 THEMES = ("dark", "light", "contrast")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 MODERATION_MODES = ("pre", "post")
@@ -131,13 +132,10 @@ class Post:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `from_dict` reads it back."""
-        data = asdict(self)
+        # Not dataclasses.asdict: it deep-copies every value, a cost paid per stored post.
+        data: dict[str, Any] = _plain(self)
         data["id"] = self.id
         data["created_at"] = self.created_at.isoformat()
-        data["photos"] = [asdict(p) for p in self.photos]
-        data["hashtags"] = list(self.hashtags)
-        data["poll"] = list(self.poll)
-        data["emoji"] = [asdict(e) for e in self.emoji]
         return data
 
     @classmethod
@@ -213,8 +211,8 @@ class Event:
             raise PostError("slug: lower-case letters, digits and '-', at most 63")
         if not self.title.strip():
             raise PostError("title: required")
-        if self.layout not in LAYOUTS:
-            raise PostError(f"layout: one of {', '.join(LAYOUTS)}")
+        if self.layout not in layouts.LAYOUTS:
+            raise PostError(f"layout: one of {', '.join(layouts.names())}")
         if self.theme not in THEMES:
             raise PostError(f"theme: one of {', '.join(THEMES)}")
         if self.accent and not COLOUR_RE.fullmatch(self.accent):
@@ -248,6 +246,15 @@ class Event:
             join_url=data.get("join_url", ""),
             moderation=data.get("moderation", "pre"),
         )
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts and tuples as lists, all the way down (what JSON holds)."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def dom_id(post_id: str) -> str:

@@ -77,8 +77,8 @@ class Settings:
     ws_ping_timeout: float = 60.0
     """Seconds a client may take to answer a ping, or to take a close frame, before it is cut."""
     expected_clients: int = 1000
-    """Websocket clients one web process expects at once; sizes its Redis pool (1 per 10, 16-1000)."""
-    redis_pool_timeout: float = 5.0
+    """Websocket clients one web process expects at once; sizes its Redis pool (1 per 4, 16-1000)."""
+    redis_pool_timeout: float = 10.0
     """Seconds a request waits for a free Redis connection before it gets 503 (a socket: 1013)."""
 
     @classmethod

@@ -19,7 +19,7 @@ from ingest.worker import run_source
 from tests.fake_jetstream import FakeJetstream, create, delete
 from tests.fakes import serve
 from tests.helpers import eventually
-from tests.ingest.test_media import jpeg
+from tests.images import jpeg
 from wall.models import Event
 from wall.moderation import State
 from wall.sources import SourceConfig

@@ -21,7 +21,7 @@ from server.render import Renderer
 from tests.fake_mastodon import CORPUS, TOKEN, FakeMastodon, local_media, recorded
 from tests.fakes import serve
 from tests.helpers import eventually
-from tests.ingest.test_media import jpeg
+from tests.images import jpeg
 from wall import details
 from wall.models import Event, Post
 from wall.moderation import State
