@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from functools import lru_cache
 
 import segno
@@ -12,8 +13,17 @@ from starlette.responses import HTMLResponse, Response
 
 from server.pages import event_or_404, screen_extras
 from server.services import services
-from wall.display import faces, join_prompt, join_url, short_url, wall_options, wall_stats
+from wall.display import (
+    WallOptions,
+    faces,
+    join_prompt,
+    join_url,
+    short_url,
+    wall_options,
+    wall_stats,
+)
 from wall.models import Event
+from wall.screens import Scene, ScreenStore, screen_name
 from wall.moderation import State
 
 # Approved posts read to count people and photos at render; beyond this the counts are
@@ -27,6 +37,16 @@ def qr_svg(url: str) -> Markup:
     code = segno.make(url, error="m", micro=False)
     svg = code.svg_inline(scale=1, border=2, dark="#000", light="#fff", omitsize=True)
     return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code" ', 1))
+
+
+def scene_options(own: WallOptions, scene: Scene) -> WallOptions:
+    """The wall's own options (event and URL) with what a moderator chose for its screen."""
+    return dataclasses.replace(
+        own,
+        layout=scene.layout or own.layout,
+        theme=scene.theme or own.theme,
+        cycle=scene.cycle or own.cycle,
+    )
 
 
 def sponsor_logos(event: Event) -> list[str]:
@@ -47,12 +67,18 @@ async def wall(request: Request) -> Response:
     scanned = await svc.store.posts(slug, State.APPROVED, limit=STATS_SCAN)
     stats = await asyncio.to_thread(wall_stats, total, scanned)
     url = join_url(event, svc.settings.public_url or str(request.base_url))
+    screen = screen_name(request.query_params.get("screen"))
+    scene = await ScreenStore(svc.redis).scene(slug, screen)
+    own = wall_options(event, request.query_params)
     html = svc.renderer.page(
         "wall.html",
         event=event,
         posts=posts,
         since=since,
-        options=wall_options(event, request.query_params),
+        own=own,
+        options=scene_options(own, scene),
+        screen=screen,
+        scene=scene,
         stats=stats,
         faces=faces(posts),
         join_url=url,
