@@ -15,8 +15,8 @@ test: $(VENV)/.dev-installed assets
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 check: $(VENV)/.dev-installed
-	$(BIN)/ruff check server wall ingest tests bench
-	$(BIN)/ruff format --check server wall ingest tests bench
+	$(BIN)/ruff check server wall usecases ingest tests bench
+	$(BIN)/ruff format --check server wall usecases ingest tests bench
 	$(BIN)/mypy
 
 $(VENV)/.installed: pyproject.toml

@@ -40,11 +40,11 @@ from server.mod_socket import moderator_socket
 from server.outage import Unavailable
 from server.render import Renderer
 from server.services import Services
+from usecases import Stores
 from wall.accounts import Accounts
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
-from wall.store import Store
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             wait=settings.redis_pool_timeout,
             health_check_interval=10,
         )
-        store = Store(redis, log_maxlen=settings.changelog_maxlen)
+        stores = Stores.on(redis, settings)
+        store = stores.posts
         measured = metrics.Metrics()
         hub = Hub(
             redis,
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         measured.attach(hub)
         app.state.metrics = measured
-        app.state.services = Services(settings, redis, store, renderer, hub)
+        app.state.services = Services(settings, redis, store, renderer, hub, stores)
         accounts = Accounts(redis, session_seconds=settings.session_hours * 3600)
         app.state.auth = auth.Auth.create(accounts, settings)
         listener = asyncio.create_task(hub.run(), name="eventwall-hub")

@@ -7,7 +7,7 @@ from starlette.responses import HTMLResponse, Response
 
 from server.pages import event_or_404
 from server.services import services
-from server.uploads import MAX_TEXT
+from usecases.uploads import MAX_TEXT
 
 
 async def join(request: Request) -> Response:

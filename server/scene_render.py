@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wall.changes import Change
 from wall.screens import Scene, SceneError
-from wall.store import Change
 
 if TYPE_CHECKING:
     from server.render import Renderer

@@ -23,8 +23,8 @@ from wall.display import (
     wall_stats,
 )
 from wall.models import Event
-from wall.screens import Scene, ScreenStore, screen_name
 from wall.moderation import State
+from wall.screens import Scene, ScreenStore, screen_name
 
 # Approved posts read to count people and photos at render; beyond this the counts are
 # of the newest STATS_SCAN posts (the post count itself is always exact).

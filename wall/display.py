@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from wall.models import LAYOUTS, THEMES, Event, Post
+from wall.moderation import author_key
 
 DEFAULT_CYCLE = 8
 """Seconds each post stays in the spotlight (or the ticker) before the next one."""
@@ -74,7 +75,7 @@ def wall_stats(total_posts: int, posts: Iterable[Post]) -> Stats:
     photos = scanned = 0
     for post in posts:
         scanned += 1
-        people.add(post.author.handle.casefold())
+        people.add(author_key(post.author.handle))
         photos += len(post.photos)
     return Stats(posts=max(total_posts, scanned), people=len(people), photos=photos)
 
@@ -84,7 +85,7 @@ def faces(posts: Iterable[Post], *, limit: int = FACES) -> list[Face]:
     seen: set[str] = set()
     found: list[Face] = []
     for post in posts:
-        key = post.author.handle.casefold()
+        key = author_key(post.author.handle)
         if key in seen:
             continue
         seen.add(key)

@@ -13,8 +13,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from wall.changes import CHANNEL_PREFIX
+from wall.keys import as_text, event_key
 from wall.models import LAYOUTS, THEMES
-from wall.store import CHANNEL_PREFIX, _key, _text
 
 DEFAULT_SCREEN = "main"
 MAX_HOLDING = 140
@@ -103,7 +104,7 @@ class ScreenStore:
     async def set_scene(self, slug: str, scene: Scene) -> str:
         """Show a scene on its screen, on every wall at once; returns the change id."""
         xid = await self._set_scene(
-            keys=[_key(slug, "scenes"), _key(slug, "log:public")],
+            keys=[event_key(slug, "scenes"), event_key(slug, "log:public")],
             args=[
                 self.log_maxlen,
                 f"{CHANNEL_PREFIX}{slug}:public",
@@ -112,25 +113,25 @@ class ScreenStore:
                 slug,
             ],
         )
-        return _text(xid)
+        return as_text(xid)
 
     async def scene(self, slug: str, screen: str) -> Scene:
         """The scene a screen shows now (the walls' own choices if none was set)."""
-        raw = await self.redis.hget(_key(slug, "scenes"), screen)
+        raw = await self.redis.hget(event_key(slug, "scenes"), screen)
         if raw is None:
             return Scene(screen=screen)
         try:
-            return Scene.from_json(_text(raw))
+            return Scene.from_json(as_text(raw))
         except SceneError:
             return Scene(screen=screen)
 
     async def scenes(self, slug: str) -> dict[str, Scene]:
         """Every screen that has had a scene set, by name."""
-        raw = await self.redis.hgetall(_key(slug, "scenes"))
+        raw = await self.redis.hgetall(event_key(slug, "scenes"))
         found: dict[str, Scene] = {}
         for name, value in raw.items():
             try:
-                found[_text(name)] = Scene.from_json(_text(value))
+                found[as_text(name)] = Scene.from_json(as_text(value))
             except SceneError:
                 continue
         return found
@@ -140,12 +141,12 @@ class ScreenStore:
         a new screen past MAX_SCREENS."""
         if not _WALL_RE.fullmatch(wall_id) or not _SCREEN_RE.fullmatch(screen):
             return False
-        names = _key(slug, "screens")
+        names = event_key(slug, "screens")
         if not await self.redis.sismember(names, screen):
             if await self.redis.scard(names) >= MAX_SCREENS:
                 return False
             await self.redis.sadd(names, screen)
-        key = _key(slug, f"walls:{screen}")
+        key = event_key(slug, f"walls:{screen}")
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(key, {wall_id: now_ms})
             pipe.zremrangebyscore(key, "-inf", now_ms - SEEN_SECONDS * 1000)
@@ -156,12 +157,12 @@ class ScreenStore:
 
     async def walls(self, slug: str, now_ms: int) -> dict[str, int]:
         """Screens by name (those with a scene or a wall lately) and how many walls show each."""
-        names = {_text(n) for n in await self.redis.smembers(_key(slug, "screens"))}
+        names = {as_text(n) for n in await self.redis.smembers(event_key(slug, "screens"))}
         names |= set(await self.scenes(slug))
         names.add(DEFAULT_SCREEN)
         ordered = sorted(names)
         async with self.redis.pipeline(transaction=False) as pipe:
             for name in ordered:
-                pipe.zcount(_key(slug, f"walls:{name}"), now_ms - SEEN_SECONDS * 1000, "+inf")
+                pipe.zcount(event_key(slug, f"walls:{name}"), now_ms - SEEN_SECONDS * 1000, "+inf")
             counts = await pipe.execute()
         return {name: int(count) for name, count in zip(ordered, counts, strict=True)}
