@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/e/{slug}/export.{kind}", export.download),
         Route("/e/{slug}/post", uploads.post_form, methods=["GET", "POST"]),
         Route("/e/{slug}/join", join_page.join),
+        Route("/e/{slug}/screens/{screen}", screens.current),
         Route("/e/{slug}/screens/{screen}/seen", screens.seen, methods=["POST"]),
         Route("/e/{slug}/moderate/screens", screens.panel),
         Route("/e/{slug}/moderate/screens/scene", screens.set_scene, methods=["POST"]),

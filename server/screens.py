@@ -3,6 +3,7 @@ scene form (the scene's websocket message: scene_render)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from starlette.exceptions import HTTPException
@@ -32,6 +33,15 @@ async def seen(request: Request) -> Response:
     name = screen_name(request.path_params["screen"])
     counted = await screen_store(request).seen(slug, name, wall_id, int(time.time() * 1000))
     return Response(status_code=204 if counted else 400)
+
+
+async def current(request: Request) -> Response:
+    """GET: the scene a screen shows now, as JSON; a wall asks on every (re)connect, so one
+    that missed changes trimmed off the log still shows what the moderator chose."""
+    slug = request.path_params["slug"]
+    await event_or_404(request)
+    scene = await screen_store(request).scene(slug, screen_name(request.path_params["screen"]))
+    return JSONResponse(dataclasses.asdict(scene), headers={"cache-control": "no-store"})
 
 
 async def panel(request: Request) -> Response:

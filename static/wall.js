@@ -234,10 +234,10 @@
 
   // Empty values give the wall back its own choice (the event's, or its URL's).
   function applyScene(scene) {
-    if ((scene.dataset.screen || "main") !== (body.dataset.screen || "main")) return;
-    var layout = scene.dataset.layout || body.dataset.ownLayout || "grid";
-    var theme = scene.dataset.theme || body.dataset.ownTheme || "dark";
-    var cycle = seconds(scene.dataset.cycle, 0) || seconds(body.dataset.ownCycle, 8);
+    if ((scene.screen || "main") !== (body.dataset.screen || "main")) return;
+    var layout = scene.layout || body.dataset.ownLayout || "grid";
+    var theme = scene.theme || body.dataset.ownTheme || "dark";
+    var cycle = seconds(String(scene.cycle || ""), 0) || seconds(body.dataset.ownCycle, 8);
     var was = body.dataset.layout;
     swapClass("layout-", layout);
     swapClass("theme-", theme);
@@ -245,7 +245,7 @@
     body.dataset.theme = theme;
     body.dataset.cycle = String(cycle);
     cycleMs = cycle * 1000;
-    var holding = scene.dataset.holding || "";
+    var holding = scene.holding || "";
     var slide = document.getElementById("holding");
     var text = document.getElementById("holding-text");
     if (text) text.textContent = holding;
@@ -268,11 +268,24 @@
     records.forEach(function (record) {
       Array.prototype.forEach.call(record.addedNodes, function (node) {
         if (node.nodeType !== 1 || !node.classList.contains("scene-change")) return;
-        applyScene(node);
+        applyScene(node.dataset);
         node.remove(); // read once; the DOM stays bounded
       });
     });
   }).observe(body, { childList: true });
+
+  // On every (re)connect, the scene as it is now: the log replays what was missed, but not
+  // what was trimmed off it while the wall was away.
+  document.addEventListener("htmx:wsOpen", function () {
+    if (!body.dataset.slug || !window.fetch) return;
+    fetch("/e/" + body.dataset.slug + "/screens/" + (body.dataset.screen || "main"), {
+      credentials: "same-origin", headers: { accept: "application/json" },
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (scene) {
+      if (scene) applyScene(scene);
+    }).catch(function () {});
+  });
 
   // "This wall shows this screen", every few seconds: the console counts the walls per screen.
   var HEARTBEAT_MS = 10000;

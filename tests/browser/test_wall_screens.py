@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.browser.wallkit import seed, wait_until
@@ -60,6 +61,10 @@ def test_moderator_steers_a_screen_live(browser: Any, env: dict[str, str], tmp_p
         assert main.evaluate("document.getElementById('holding').hidden"), "main is not stage"
         phone.screenshot(path=str(ROOT / "test-artifacts" / "screens-console-390x844.png"))
 
+        # What a wall asks for on every (re)connect: the scene as it is now.
+        now = httpx.get(f"{server.base}/e/screens/screens/stage").json()
+        assert now["holding"] == "Back at 20:15" and now["screen"] == "stage"
+        assert httpx.get(f"{server.base}/e/screens/screens/main").json()["holding"] == ""
         # A wall that opens (or reconnects) now shows the current scene.
         late = browser.new_page(viewport={"width": 1280, "height": 720})
         late.goto(f"{server.base}/e/screens/wall?screen=stage")
