@@ -13,8 +13,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from server.auth import require_api_moderator
 from server.pages import event_or_404
 from server.services import services
+from wall.layouts import names as layout_names
 from wall.mod_store import AuditEntry, ModerationStore, now_ms
-from wall.models import LAYOUTS, THEMES
+from wall.models import THEMES
 from wall.screens import MAX_HOLDING, Scene, SceneError, ScreenStore, screen_name
 
 
@@ -56,7 +57,7 @@ async def panel(request: Request) -> Response:
         csrf=session.csrf,
         walls=await store.walls(slug, int(time.time() * 1000)),
         scenes=await store.scenes(slug),
-        layouts=LAYOUTS,
+        layouts=layout_names(),
         themes=THEMES,
         max_holding=MAX_HOLDING,
     )

@@ -6,9 +6,9 @@
   var posts = document.getElementById("posts");
   if (!body || !posts) return;
 
-  // Layouts that show one post at a time and cycle; the others place many (wall-layout.js).
-  var CYCLING = { spotlight: true, ticker: true };
-  function cycling() { return !!CYCLING[body.dataset.layout || "grid"]; }
+  // What the layout does is declared by the page (wall/layouts/): one post at a time that
+  // cycles (data-cycles), or many placed by wall-layout.js (data-engine).
+  function cycling() { return body.dataset.cycles === "1"; }
   function relayout() { if (window.EventwallLayout) window.EventwallLayout.schedule(); }
   var cycleMs = seconds(body.dataset.cycle, 8) * 1000;
   var idleMs = seconds(body.dataset.idle, 20) * 1000;
@@ -90,7 +90,7 @@
     if (!img) return;
     img.style.removeProperty("width");
     img.style.removeProperty("height");
-    if (body.dataset.layout !== "spotlight") return;
+    if (body.dataset.fitPhoto !== "1") return;
     var w = img.naturalWidth || parseInt(img.getAttribute("width") || "0", 10);
     var h = img.naturalHeight || parseInt(img.getAttribute("height") || "0", 10);
     if (!w || !h) return;
@@ -239,9 +239,19 @@
     var theme = scene.theme || body.dataset.ownTheme || "dark";
     var cycle = seconds(String(scene.cycle || ""), 0) || seconds(body.dataset.ownCycle, 8);
     var was = body.dataset.layout;
+    var known = document.querySelector('#layouts > li[data-name="' + CSS.escape(layout) + '"]');
+    if (!known) { // a layout this page does not know: keep the one it shows
+      layout = was;
+      known = document.querySelector('#layouts > li[data-name="' + CSS.escape(was) + '"]');
+    }
     swapClass("layout-", layout);
     swapClass("theme-", theme);
     body.dataset.layout = layout;
+    // The layout's behaviour, as the page declares it for each (wall/layouts/).
+    ["engine", "cycles", "fitPhoto"].forEach(function (key) {
+      if (known && known.dataset[key]) body.dataset[key] = known.dataset[key];
+      else delete body.dataset[key];
+    });
     body.dataset.theme = theme;
     body.dataset.cycle = String(cycle);
     cycleMs = cycle * 1000;

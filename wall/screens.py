@@ -15,7 +15,8 @@ from redis.asyncio import Redis
 
 from wall.changes import CHANNEL_PREFIX
 from wall.keys import as_text, event_key
-from wall.models import LAYOUTS, THEMES
+from wall.layouts import LAYOUTS
+from wall.models import THEMES
 
 DEFAULT_SCREEN = "main"
 MAX_HOLDING = 140

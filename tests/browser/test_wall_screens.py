@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.browser.wallkit import seed, wait_until
-from tests.helpers import ROOT, WebServer, eventwall
+from tests.helpers import ROOT, eventwall
+from tests.processes import WebServer
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
