@@ -74,6 +74,7 @@ def _clean_quote(quote: Quote | None) -> Quote | None:
         url=safe_url(quote.url),
         author=clean_text(quote.author)[:MAX_NAME],
         text=clean_text(quote.text)[:MAX_QUOTE],
+        warning=clean_text(quote.warning)[: MAX_NAME * 4],
     )
 
 
@@ -140,7 +141,7 @@ async def take(
         log.info("did not take %s into %s: %s", post.id, event.slug, opted_out)
         return Outcome(changed=False, previous="", missing=True)
     clean = normalize(await _local(post, photos))
-    if not clean.text.strip() and not clean.html.strip() and not clean.photos:
+    if not (clean.text.strip() or clean.html.strip() or clean.photos or clean.card or clean.quote):
         # A post that was only markup (a script, an image we refused): nothing to show.
         log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
         return Outcome(changed=False, previous="", missing=True)

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 
 from server import branding, export_cli, logs, optout_cli, sources_cli
 from usecases import Stores, events, rules
-from wall import details
+from wall import details, layouts
 from wall.models import Event, Post
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis, EmbeddedRedisError
@@ -386,9 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--title", required=True)
     create.add_argument("--tag", action="append", default=[], help="a hashtag (repeatable)")
     create.add_argument("--description", default="")
-    create.add_argument(
-        "--layout", default="grid", help="wall layout: grid, mosaic, spotlight or ticker"
-    )
+    create.add_argument("--layout", default="grid", help=f"wall layout ({layouts.described()})")
     create.add_argument("--theme", default="dark", help="wall theme: dark, light or contrast")
     create.add_argument("--accent", default="", help="accent colour as #rrggbb")
     create.add_argument(

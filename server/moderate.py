@@ -128,6 +128,18 @@ async def decision(request: Request) -> Response:
     return _reply(request, slug, result)
 
 
+async def warned_text(request: Request) -> Response:
+    """POST post_id, shown ("1" or "0"): a content-warned post's text on the wall or not."""
+    svc = services(request)
+    slug = request.path_params["slug"]
+    _, moderator = await require_api_moderator(request, slug)
+    form = await request.form()
+    result = await moderation.show_warned_text(
+        svc.stores, slug, moderator, str(form.get("post_id", "")), form.get("shown") != "0"
+    )
+    return _reply(request, slug, result)
+
+
 async def undo(request: Request) -> Response:
     """POST: undo this moderator's last decision, unless someone has moved the post since."""
     svc = services(request)

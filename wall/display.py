@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from wall.models import LAYOUTS, THEMES, Event, Post
+from wall.layouts import LAYOUTS
+from wall.models import THEMES, Event, Post
 from wall.moderation import author_key
 
 DEFAULT_CYCLE = 8

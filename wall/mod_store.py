@@ -313,7 +313,13 @@ class ModerationStore:
             maxlen=self.audit_maxlen,
             approximate=True,
         )
-        undoable = entry.post_id and entry.action not in {"undo", "ingest"}
+        # Showing a warned post's text is not a decision on its state: undo skips it.
+        undoable = entry.post_id and entry.action not in {
+            "undo",
+            "ingest",
+            "show-text",
+            "hide-text",
+        }
         if entry.outcome == "applied" and undoable and not entry.actor.startswith("rule:"):
             await self.redis.hset(
                 event_key(slug, "last-decision"),

@@ -7,10 +7,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from wall import layouts
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_TEXT = 20_000
 MAX_PHOTOS = 8
-LAYOUTS = ("grid", "mosaic", "spotlight", "ticker")
 THEMES = ("dark", "light", "contrast")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 MODERATION_MODES = ("pre", "post")
@@ -69,6 +70,8 @@ class Quote:
     url: str
     author: str = ""
     text: str = ""
+    warning: str = ""
+    """The quoted post's content warning: shown instead of its text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,11 @@ class Post:
     def id(self) -> str:
         """The stable id, the same however often the post is ingested."""
         return f"{self.source}:{self.native_id}"
+
+    @property
+    def warned(self) -> bool:
+        """Its text and photos wait behind its content warning (unless a moderator showed them)."""
+        return bool(self.content_warning) and not self.warning_shown
 
     @property
     def dom_id(self) -> str:
@@ -156,8 +164,8 @@ class Post:
         )
         text = _str(data, "text")
         html = _str(data, "html")
-        if not text and not html and not data.get("photos"):
-            raise PostError("text: a post needs text, html or a photo")
+        if not (text or html or data.get("photos") or data.get("card") or data.get("quote")):
+            raise PostError("text: a post needs text, html, a photo, a link card or a quote")
         if len(text) > MAX_TEXT or len(html) > MAX_TEXT * 2:
             raise PostError(f"text: longer than {MAX_TEXT} characters")
         return cls(
@@ -203,8 +211,8 @@ class Event:
             raise PostError("slug: lower-case letters, digits and '-', at most 63")
         if not self.title.strip():
             raise PostError("title: required")
-        if self.layout not in LAYOUTS:
-            raise PostError(f"layout: one of {', '.join(LAYOUTS)}")
+        if self.layout not in layouts.LAYOUTS:
+            raise PostError(f"layout: one of {', '.join(layouts.names())}")
         if self.theme not in THEMES:
             raise PostError(f"theme: one of {', '.join(THEMES)}")
         if self.accent and not COLOUR_RE.fullmatch(self.accent):
@@ -336,6 +344,7 @@ def _quote(value: Any) -> Quote | None:
         url=value["url"],
         author=_str(value, "author", where="quote."),
         text=_str(value, "text", where="quote."),
+        warning=_str(value, "warning", where="quote."),
     )
 
 
