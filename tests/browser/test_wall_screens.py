@@ -55,7 +55,9 @@ def test_moderator_steers_a_screen_live(browser: Any, env: dict[str, str], tmp_p
         form = "#screens-panel .screens-form"
         phone.fill(f"{form} input[name=screen]", "stage")
         phone.fill(f"{form} input[name=holding]", "Back at 20:15")
-        phone.click(f"{form} button[name=hold]")
+        # The console reloads itself after each decision: wait for that, not for a time.
+        with phone.expect_navigation():
+            phone.click(f"{form} button[name=hold]")
         for wall in stage:
             wait_until(wall, "!document.getElementById('holding').hidden", message="holding slide")
             assert wall.text_content("#holding-text") == "Back at 20:15"
@@ -72,7 +74,6 @@ def test_moderator_steers_a_screen_live(browser: Any, env: dict[str, str], tmp_p
         assert not late.evaluate("document.getElementById('holding').hidden")
         late.close()
 
-        phone.wait_for_load_state()  # the console reloads after a decision
         phone.wait_for_selector(f"{form} select[name=layout]")
         phone.fill(f"{form} input[name=screen]", "stage")
         phone.select_option(f"{form} select[name=layout]", "spotlight")
