@@ -71,6 +71,18 @@ async def load(store: Store, args: argparse.Namespace) -> tuple[Event, list[Post
 def write(settings: Settings, args: argparse.Namespace, event: Event, posts: list[Post]) -> int:
     """Write the export to --out; 2 for an unusable path."""
     out: Path = args.out
+    if str(out) != "-" and not out.parent.is_dir():
+        print(f"error: --out: no folder {out.parent}; create it first", file=sys.stderr)
+        return 2
+    try:
+        return _write(settings, args, event, posts)
+    except OSError as exc:
+        print(f"error: --out: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _write(settings: Settings, args: argparse.Namespace, event: Event, posts: list[Post]) -> int:
+    out: Path = args.out
     if args.export_format == "html":
         if out.exists() and not out.is_dir():
             print(f"error: --out: {out} is a file; the archive is a folder", file=sys.stderr)

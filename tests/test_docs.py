@@ -19,18 +19,22 @@ def test_every_setting_is_in_the_readme_table() -> None:
     assert not missing, f"undocumented settings: {missing}"
 
 
-def _commands(parser: argparse.ArgumentParser, prefix: str = "eventwall") -> list[str]:
-    found = []
+def cli_commands(
+    parser: argparse.ArgumentParser | None = None, prefix: str = "eventwall"
+) -> list[str]:
+    """Every `eventwall` subcommand, as typed (`eventwall source add`)."""
+    parser = parser or build_parser()
+    found: list[str] = []
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
-                found.extend(_commands(sub, f"{prefix} {name}") or [f"{prefix} {name}"])
+                found.extend(cli_commands(sub, f"{prefix} {name}") or [f"{prefix} {name}"])
     return found
 
 
 def test_every_command_is_in_the_readme() -> None:
     """Each `eventwall` subcommand appears in the README."""
-    commands = _commands(build_parser())
+    commands = cli_commands()
     assert "eventwall ingest replay" in commands
     missing = [c for c in commands if f"`{c}" not in README]
     assert not missing, f"undocumented commands: {missing}"

@@ -42,7 +42,7 @@ async def create_event(
     if changes:
         event = details.apply(event, changes)
     if not replace and await stores.posts.get_event(event.slug) is not None:
-        raise Refused(f"slug: {event.slug!r} already exists")
+        raise Refused(f"slug: an event {event.slug!r} already exists")
     await stores.posts.save_event(event)
     return event
 
