@@ -22,8 +22,9 @@ from starlette.types import ASGIApp
 
 from server import branding, export_cli, logs, optout_cli, sources_cli
 from server.headers import frame_ancestors
-from usecases import Stores, events, rules
+from usecases import Stores, events, moderators, rules
 from wall import details
+from wall.accounts import Moderator
 from wall.models import SLUG_RE, Event, Post
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis, EmbeddedRedisError
@@ -314,25 +315,56 @@ async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
     return 0
 
 
-async def _add_moderator(settings: Settings, args: argparse.Namespace) -> int:
-    from wall.accounts import new_password
-
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else new_password()
+async def _moderator(settings: Settings, args: argparse.Namespace) -> int:
+    """`moderator add|reset|remove|list`, through the same use-cases as /admin."""
     async with open_stores(settings) as stores:
         try:
-            moderator = await events.add_moderator(
-                stores, args.email, password, event=args.event, admin=args.admin
+            if args.moderator_command == "list":
+                everyone = await stores.accounts.all()
+                for one in everyone:
+                    print(f"{one.email}\t{_role(one)}")
+                if not everyone:
+                    print(
+                        "no moderators: add one with `eventwall moderator add EMAIL --event SLUG`"
+                    )
+                return 0
+            if args.moderator_command == "remove":
+                removed = await moderators.remove_moderator(stores, args.email)
+                print(f"removed {removed.email}; their sessions are closed")
+                return 0
+            if args.moderator_command == "reset":
+                password = await moderators.reset_password(stores, args.email)
+                print(f"{args.email}: logged out everywhere")
+                print(f"initial password (shown once; changed at first login): {password}")
+                return 0
+            if args.password_stdin:
+                chosen = sys.stdin.readline().rstrip("\n")
+                moderator = await moderators.add_moderator(
+                    stores, args.email, chosen, event=args.event, admin=args.admin
+                )
+                print(f"{moderator.email}: {_role(moderator)}")
+                return 0
+            invited = await moderators.invite(
+                stores, args.email, event=args.event, admin=args.admin
             )
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    role = (
-        "admin (every event)" if moderator.admin else "moderator of " + ", ".join(moderator.events)
-    )
-    print(f"{moderator.email}: {role}")
-    if not args.password_stdin:
-        print(f"one-time password (shown once): {password}")
+    print(f"{invited.moderator.email}: {_role(invited.moderator)}")
+    if invited.password:
+        print(f"initial password (shown once; changed at first login): {invited.password}")
+    else:
+        print(
+            "already had an account: password unchanged "
+            f"(`eventwall moderator reset {invited.moderator.email}` gives a new one)"
+        )
     return 0
+
+
+def _role(moderator: Moderator) -> str:
+    if moderator.admin:
+        return "admin (every event)"
+    return "moderator of " + (", ".join(moderator.events) or "no event")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -403,13 +435,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     moderator = sub.add_parser("moderator", help="manage moderators")
     moderator_sub = moderator.add_subparsers(dest="moderator_command", required=True)
-    add = moderator_sub.add_parser("add", help="create a moderator; prints a one-time password")
+    add = moderator_sub.add_parser(
+        "add", help="create a moderator; prints an initial password, changed at first login"
+    )
     add.add_argument("email")
     add.add_argument("--event", default="", help="event slug the moderator may moderate")
     add.add_argument("--admin", action="store_true", help="moderates every event, adds others")
     add.add_argument(
-        "--password-stdin", action="store_true", help="read the password from stdin instead"
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin instead (kept: no change at first login)",
     )
+    reset = moderator_sub.add_parser(
+        "reset", help="a new initial password for a moderator; logs them out everywhere"
+    )
+    reset.add_argument("email")
+    remove = moderator_sub.add_parser("remove", help="delete a moderator; logs them out")
+    remove.add_argument("email")
+    moderator_sub.add_parser("list", help="moderators and their events")
     sources_cli.add_parser(sub)
     export_cli.add_parser(sub)
     optout_cli.add_parser(sub)
@@ -498,7 +541,7 @@ def _main(args: argparse.Namespace) -> int:
         elif args.command == "export":
             return _export(settings, args)
         elif args.command == "moderator":
-            return asyncio.run(_add_moderator(settings, args))
+            return asyncio.run(_moderator(settings, args))
     return 0
 
 

@@ -69,13 +69,14 @@ def write_jsonl(path: Path, items: list[Any]) -> Path:
 
 
 def eventwall(
-    *args: str, env: dict[str, str], timeout: float = 60
+    *args: str, env: dict[str, str], timeout: float = 60, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `eventwall` command line in a subprocess."""
+    """Run the real `eventwall` command line in a subprocess (`stdin`: text to feed it)."""
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
         cwd=ROOT,
         env={**os.environ, **env},
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=deadline(timeout),

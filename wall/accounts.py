@@ -125,6 +125,27 @@ class Accounts:
             await self.close_sessions(email)
         return moderator
 
+    async def grant(self, email: str, *, event: str = "", admin: bool = False) -> Moderator:
+        """An existing moderator given one more event (or made admin); password unchanged."""
+        current = await self.get(email)
+        if current is None:
+            raise ValueError(f"email: no moderator {normalize_email(email)!r}")
+        granted = dataclasses.replace(
+            current,
+            admin=current.admin or admin,
+            events=tuple(sorted({*current.events, *([event] if event else [])})),
+        )
+        await self.redis.hset(self.KEY, current.email, json.dumps(granted.to_dict()))
+        return granted
+
+    async def remove(self, email: str) -> Moderator | None:
+        """Delete an account and close its sessions; the removed account, or None."""
+        current = await self.get(email)
+        if current is not None:
+            await self.redis.hdel(self.KEY, current.email)
+            await self.close_sessions(current.email)
+        return current
+
     async def get(self, email: str) -> Moderator | None:
         """The moderator with this email, or None."""
         raw = await self.redis.hget(self.KEY, normalize_email(email))

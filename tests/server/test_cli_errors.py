@@ -69,6 +69,8 @@ BAD_INPUTS: list[tuple[list[str], str]] = [
     (["moderator", "add", "not-an-email", "--event", "pycon"], "email"),
     (["moderator", "add", "ada@example.org"], "choose an event"),
     (["moderator", "add", "ada@example.org", "--event", "nosuch"], "no event"),
+    (["moderator", "reset", "nobody@example.org"], "no moderator"),
+    (["moderator", "remove", "nobody@example.org"], "no moderator"),
     (["source", "add", "rss", "--url", "https://example.org/f", "--event", "nosuch"], "no event"),
     (["source", "add", "rss", "--url", "ftp://example.org/f", "--event", "pycon"], "url"),
     (["source", "remove", "nosuch"], "no source"),
@@ -96,7 +98,7 @@ def _first_word_commands(argv: list[str]) -> str:
 def test_the_table_walks_every_command() -> None:
     """Every subcommand has at least one bad input below (servers: in subprocesses)."""
     walked = {_first_word_commands(argv) for argv, _ in BAD_INPUTS} | LONG_RUNNING
-    walked |= {"eventwall source list", "eventwall optout list"}
+    walked |= {"eventwall source list", "eventwall optout list", "eventwall moderator list"}
     missing = set(cli_commands(build_parser())) - walked
     assert not missing, f"no bad input tried for: {sorted(missing)}"
 
@@ -279,3 +281,20 @@ def test_bad_setting_in_a_real_process(env: dict[str, str], name: str, value: st
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == done.stderr.strip().splitlines()[0]
     assert name in done.stderr
+
+
+def test_moderator_add_prints_an_initial_password_once(
+    cli: typing.Callable[..., tuple[int, str, str]],
+    capsys: pytest.CaptureFixture[str],
+    redis_url: str,
+) -> None:
+    """A new moderator gets a generated password to change; adding an event keeps it."""
+    _flush(redis_url)
+    assert cli("event", "create", "pycon", "--title", "PyCon", capsys=capsys)[0] == 0
+    assert cli("event", "create", "other", "--title", "Other", capsys=capsys)[0] == 0
+    code, out, _ = cli("moderator", "add", "ada@example.org", "--event", "pycon", capsys=capsys)
+    assert code == 0 and "initial password (shown once; changed at first login): " in out
+    code, out, _ = cli("moderator", "add", "ada@example.org", "--event", "other", capsys=capsys)
+    assert code == 0 and "password unchanged" in out and "other, pycon" in out
+    code, out, _ = cli("moderator", "list", capsys=capsys)
+    assert "ada@example.org\tmoderator of other, pycon" in out
