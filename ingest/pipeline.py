@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 
 from ingest.media import PhotoPipeline
 from ingest.sources.base import Backfill, Deleted, Edited, Notice, SourceItem
 from wall.mod_store import AuditEntry, ModerationStore, now_ms
 from wall.models import MAX_TEXT, Card, Event, Photo, Post, Quote
-from wall.moderation import Decision, State, initial_state
+from wall.moderation import Decision, History, State, initial_state
 from wall.privacy import opt_out_reason
 from wall.sanitize import clean_text, post_html, safe_url
 from wall.store import Outcome, Store
@@ -73,6 +74,7 @@ def _clean_quote(quote: Quote | None) -> Quote | None:
         url=safe_url(quote.url),
         author=clean_text(quote.author)[:MAX_NAME],
         text=clean_text(quote.text)[:MAX_QUOTE],
+        warning=clean_text(quote.warning)[: MAX_NAME * 4],
     )
 
 
@@ -139,7 +141,7 @@ async def take(
         log.info("did not take %s into %s: %s", post.id, event.slug, opted_out)
         return Outcome(changed=False, previous="", missing=True)
     clean = normalize(await _local(post, photos))
-    if not clean.text.strip() and not clean.html.strip() and not clean.photos:
+    if not (clean.text.strip() or clean.html.strip() or clean.photos or clean.card or clean.quote):
         # A post that was only markup (a script, an image we refused): nothing to show.
         log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
         return Outcome(changed=False, previous="", missing=True)
@@ -217,3 +219,77 @@ async def apply(
         clean = normalize(await _local(item.post, photos))
         return await store.update(event.slug, clean)
     return await take(store, event, item, photos)
+
+
+ARCHIVE_BATCH = 200
+"""Replayed posts taken in one round of reads and one pipeline of writes."""
+_NOT_TAKEN = Outcome(changed=False, previous="", missing=True)
+
+
+async def take_archive(
+    store: Store,
+    event: Event,
+    posts: Sequence[Post],
+    photos: PhotoPipeline | None = None,
+    *,
+    moderation: ModerationStore | None = None,
+) -> list[Outcome]:
+    """Take a batch of an archive's posts as `take(..., archive=True)` takes each one.
+
+    The same outcome per post: seen before is a no-op, an opted-out author or a post with
+    nothing left after sanitizing is not taken, and the event's rules decide the state (an
+    archive has no flood or duplicate hold, so no author history is read). Each post is
+    stored by its own run of the store's atomic script.
+    """
+    moderation = moderation or ModerationStore(store.redis, log_maxlen=store.log_maxlen)
+    outcomes: list[Outcome | None] = [None] * len(posts)
+    known = await store.states(event.slug, [p.id for p in posts])
+    opted = await moderation.opted_out(event.slug)
+    # The stored event and rules, so a mode switched in the console applies to this batch.
+    event = await store.get_event(event.slug) or event
+    rules = dataclasses.replace(
+        await moderation.rules(event.slug), flood_limit=0, hold_duplicates=False
+    )
+    at = now_ms()
+    chosen: list[tuple[int, Post, State, str, str, str]] = []
+    for i, (post, state) in enumerate(zip(posts, known, strict=True)):
+        if state is not None:
+            outcomes[i] = Outcome(changed=False, previous=state)
+            continue
+        opted_out = opt_out_reason(post, opted)
+        if opted_out:
+            log.info("did not take %s into %s: %s", post.id, event.slug, opted_out)
+            outcomes[i] = _NOT_TAKEN
+            continue
+        clean = normalize(await _local(post, photos))
+        if not clean.text.strip() and not clean.html.strip() and not clean.photos:
+            log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
+            outcomes[i] = _NOT_TAKEN
+            continue
+        decision = initial_state(event, clean, rules, History(), at)
+        chosen.append(
+            (i, clean, decision.state, f"rule:{decision.rule}", decision.reason, decision.rule)
+        )
+    stored = await store.ingest_many(
+        event.slug, [(post, state, actor, reason) for _, post, state, actor, reason, _ in chosen]
+    )
+    taken = []
+    for (i, post, state, actor, reason, rule), outcome in zip(chosen, stored, strict=True):
+        outcomes[i] = outcome
+        if outcome.changed:
+            taken.append((post, state, actor, reason, rule))
+    await moderation.set_reasons(event.slug, {post.id: reason for post, _, _, reason, _ in taken})
+    await moderation.remember_many(
+        event.slug,
+        [(p.author.handle, p.id, p.text, state == State.APPROVED) for p, state, *_ in taken],
+        at,
+    )
+    await moderation.record_rules(
+        event.slug,
+        [
+            AuditEntry(at, actor, "ingest", post.id, "", state, reason)
+            for post, state, actor, reason, rule in taken
+            if rule != "mode"
+        ],
+    )
+    return [o if o is not None else _NOT_TAKEN for o in outcomes]

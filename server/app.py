@@ -41,7 +41,6 @@ from server.outage import Unavailable
 from server.render import Renderer
 from server.services import Services
 from usecases import Stores
-from wall.accounts import Accounts
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
@@ -81,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         measured.attach(hub)
         app.state.metrics = measured
         app.state.services = Services(settings, redis, store, renderer, hub, stores)
-        accounts = Accounts(redis, session_seconds=settings.session_hours * 3600)
+        accounts = stores.accounts
         app.state.auth = auth.Auth.create(accounts, settings)
         listener = asyncio.create_task(hub.run(), name="eventwall-hub")
         with contextlib.suppress(TimeoutError):
@@ -123,6 +122,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/e/{slug}/moderate/counts", moderate.tab_counts),
         Route("/e/{slug}/moderate/decide", moderate.decision, methods=["POST"]),
         Route("/e/{slug}/moderate/undo", moderate.undo, methods=["POST"]),
+        Route("/e/{slug}/moderate/warning", moderate.warned_text, methods=["POST"]),
+        Route("/e/{slug}/moderate/bulk", moderate.bulk, methods=["POST"]),
         Route("/e/{slug}/moderate/announce", moderate.announce, methods=["POST"]),
         Route("/e/{slug}/moderate/settings", moderate.event_settings, methods=["POST"]),
         Route("/e/{slug}/moderate/optout", moderate.opt_out, methods=["POST"]),

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp
 from server import branding, export_cli, logs, optout_cli, sources_cli
 from server.headers import frame_ancestors
 from usecases import Stores, events, moderators, rules
-from wall import details
+from wall import details, layouts
 from wall.accounts import Moderator
 from wall.models import SLUG_RE, Event, Post
 from wall.redis_pool import open_redis
@@ -155,7 +155,7 @@ async def _replay(
     import httpx
 
     from ingest.media import PhotoPipeline
-    from ingest.pipeline import take
+    from ingest.pipeline import ARCHIVE_BATCH, take, take_archive
     from ingest.retry import until_redis_answers
     from ingest.sources.replay import BadLine, read_jsonl
 
@@ -179,22 +179,61 @@ async def _replay(
         # Every Redis step waits out an outage (a Redis restart mid-replay) instead of
         # aborting: taking a post twice changes nothing, so a retried step is safe.
         event = await until_redis_answers("replay", find_or_create)
-        for item in read_jsonl(path):
-            if isinstance(item, BadLine):
-                failed += 1
-                print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
-                continue
-            seen += 1
-            outcome = await until_redis_answers(
-                "replay", functools.partial(take, store, event, item, photos, archive=True)
+        batch: list[Post] = []
+        in_flight: set[asyncio.Task[None]] = set()
+
+        async def take_batch(posts: list[Post]) -> None:
+            nonlocal taken, refused
+            outcomes = await until_redis_answers(
+                "replay", functools.partial(take_archive, store, event, posts, photos)
             )
-            taken += outcome.changed
-            refused += outcome.missing  # opted out, or nothing left after sanitizing
-            if outcome.changed:
-                state = await store.get_state(event.slug, item.id)
+            taken += sum(o.changed for o in outcomes)
+            refused += sum(o.missing for o in outcomes)
+            await count_states([p.id for p, o in zip(posts, outcomes, strict=True) if o.changed])
+
+        async def count_states(new_ids: list[str]) -> None:
+            # New posts by the state the event's rules gave them: pending ones wait for a
+            # moderator, which the summary says.
+            for state in await store.states(event.slug, new_ids) if new_ids else []:
                 states[str(state or "")] = states.get(str(state or ""), 0) + 1
-            if rate > 0:
+
+        async def send_batch(*, wait_all: bool = False) -> None:
+            # Two batches in flight: Redis runs one's scripts while this process prepares
+            # the next, so neither waits for the other.
+            nonlocal batch
+            if batch:
+                in_flight.add(asyncio.create_task(take_batch(batch)))
+                batch = []
+            while in_flight and (wait_all or len(in_flight) >= 2):
+                done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    in_flight.discard(task)
+                    task.result()
+
+        try:
+            for item in read_jsonl(path):
+                if isinstance(item, BadLine):
+                    failed += 1
+                    print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
+                    continue
+                seen += 1
+                if rate <= 0:
+                    # All at once: a batch's reads and writes each take one round trip.
+                    batch.append(item)
+                    if len(batch) >= ARCHIVE_BATCH:
+                        await send_batch()
+                    continue
+                outcome = await until_redis_answers(
+                    "replay", functools.partial(take, store, event, item, photos, archive=True)
+                )
+                taken += outcome.changed
+                refused += outcome.missing  # opted out, or nothing left after sanitizing
+                await count_states([item.id] if outcome.changed else [])
                 await asyncio.sleep(1 / rate)
+            await send_batch(wait_all=True)
+        finally:
+            for task in in_flight:
+                task.cancel()
     print(replay_summary(path, event.slug, states, seen - taken - refused, failed, refused))
     return 1 if failed else 0
 
@@ -273,13 +312,9 @@ async def _update_event(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(settings: Settings, args: argparse.Namespace) -> int:
-    async def load() -> tuple[Event, list[Post]] | None:
-        async with open_store(settings) as store:
-            return await export_cli.load(store, args)
-
-    loaded = asyncio.run(load())
-    return 2 if loaded is None else export_cli.write(settings, args, *loaded)
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_store(settings) as store:
+        return await export_cli.run(store, settings, args)
 
 
 def _add_detail_options(parser: argparse.ArgumentParser) -> None:
@@ -312,6 +347,21 @@ async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
         print(f"error: {result.message}", file=sys.stderr)
         return 2
     print(result.message)
+    return 0
+
+
+async def _rebuild_stats(settings: Settings, slug: str) -> int:
+    from wall.aggregates import Aggregates
+
+    async with open_store(settings) as store:
+        if await store.get_event(slug) is None:
+            print(f"error: no event called {slug!r}", file=sys.stderr)
+            return 2
+        read = await Aggregates(store.redis).rebuild(slug)
+    if read < 0:
+        print(f"error: the stats of {slug} are being rebuilt already", file=sys.stderr)
+        return 1
+    print(f"event {slug}: stats rebuilt from {read} posts")
     return 0
 
 
@@ -405,9 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--replace", action="store_true", help="replace an existing event with this slug"
     )
-    create.add_argument(
-        "--layout", default="grid", help="wall layout: grid, mosaic, spotlight or ticker"
-    )
+    create.add_argument("--layout", default="grid", help=f"wall layout ({layouts.described()})")
     create.add_argument("--theme", default="dark", help="wall theme: dark, light or contrast")
     create.add_argument("--accent", default="", help="accent colour as #rrggbb")
     create.add_argument(
@@ -432,6 +480,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode = event_sub.add_parser("mode", help="switch an event between pre- and post-moderation")
     mode.add_argument("slug")
     mode.add_argument("moderation", choices=["pre", "post"])
+    rebuild = event_sub.add_parser(
+        "rebuild-stats", help="recompute an event's recap and wall stats from its posts"
+    )
+    rebuild.add_argument("slug")
 
     moderator = sub.add_parser("moderator", help="manage moderators")
     moderator_sub = moderator.add_subparsers(dest="moderator_command", required=True)
@@ -534,12 +586,14 @@ def _main(args: argparse.Namespace) -> int:
             return asyncio.run(optout_cli.run(settings, args))
         elif args.command == "event" and args.event_command == "mode":
             return asyncio.run(_set_mode(settings, args.slug, args.moderation))
+        elif args.command == "event" and args.event_command == "rebuild-stats":
+            return asyncio.run(_rebuild_stats(settings, args.slug))
         elif args.command == "event" and args.event_command == "update":
             return asyncio.run(_update_event(settings, args))
         elif args.command == "event":
             return asyncio.run(_create_event(settings, args))
         elif args.command == "export":
-            return _export(settings, args)
+            return asyncio.run(_export(settings, args))
         elif args.command == "moderator":
             return asyncio.run(_moderator(settings, args))
     return 0

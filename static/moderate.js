@@ -9,7 +9,7 @@
   var csrf = csrfMeta ? csrfMeta.content : "";
   // Which states each tab shows: declared once, by the server, in the page.
   var tabData = document.getElementById("tab-states");
-  var TAB_STATES = tabData ? JSON.parse(tabData.textContent) : {};
+  var TAB_STATES = tabData ? JSON.parse(tabData.dataset.states) : {};
   if (!TAB_STATES[tab]) TAB_STATES[tab] = [];
   var queue = document.getElementById("queue");
   var toastTimer = null;

@@ -112,6 +112,49 @@ def count_buckets(
     return tuple(buckets)
 
 
+def bucket_starts(zone: tzinfo, unit: Unit, lo: datetime, hi: datetime) -> list[datetime]:
+    """The start of every local unit from the one `lo` falls in to the one `hi` falls in."""
+    starts = []
+    start, last = floor(lo, zone, unit), floor(hi, zone, unit)
+    while start <= last:
+        starts.append(start)
+        start = _next(start, zone, unit)
+    return starts
+
+
+def bucket_edges(
+    zone: tzinfo, unit: Unit, lo: datetime, hi: datetime, *, clip: bool = False
+) -> tuple[list[datetime], list[datetime]]:
+    """Bucket starts from `lo`'s to `hi`'s, and the edges that count them: edges[i] to
+    edges[i+1] (half-open) holds bucket i. With `clip`, only [lo, hi] is counted."""
+    starts = bucket_starts(zone, unit, lo, hi)
+    edges = [*starts, _next(starts[-1], zone, unit)]
+    if clip:
+        edges[0], edges[-1] = lo, hi + timedelta(milliseconds=1)
+    return starts, edges
+
+
+def span(
+    first: datetime | None,
+    last: datetime | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+) -> tuple[datetime, datetime, Unit] | None:
+    """The chart's span: the first to the last post, widened to the event's start and end,
+    and the unit it is counted in; None with nothing to chart."""
+    marks = [t for t in (first, last, starts_at, ends_at) if t is not None]
+    if not marks:
+        return None
+    lo, hi = min(marks), max(marks)
+    return lo, hi, choose_unit(lo, hi)
+
+
+def close_up_span(starts_at: datetime, ends_at: datetime | None) -> tuple[datetime, datetime]:
+    """The hourly close-up's span: CLOSE_UP_MARGIN either side of the event."""
+    end = ends_at or starts_at + DEFAULT_LENGTH
+    return starts_at - CLOSE_UP_MARGIN, end + CLOSE_UP_MARGIN
+
+
 def timeline(
     times: Sequence[datetime],
     zone: tzinfo,

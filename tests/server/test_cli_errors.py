@@ -66,6 +66,7 @@ BAD_INPUTS: list[tuple[list[str], str]] = [
     (["event", "update", "nosuch", "--venue", "Hall"], "no event"),
     (["event", "update", "pycon", "--starts-at", "yesterday"], "starts_at"),
     (["event", "mode", "nosuch", "post"], "nosuch"),
+    (["event", "rebuild-stats", "nosuch"], "no event"),
     (["moderator", "add", "not-an-email", "--event", "pycon"], "email"),
     (["moderator", "add", "ada@example.org"], "choose an event"),
     (["moderator", "add", "ada@example.org", "--event", "nosuch"], "no event"),

@@ -9,7 +9,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from server.sockets import MAX_CLIENT_MESSAGES_PER_MINUTE, POLICY_VIOLATION
-from tests.helpers import WebServer, deadline, eventwall, post_dict, write_jsonl
+from tests.helpers import deadline, eventwall, post_dict, write_jsonl
+from tests.processes import WebServer
 
 
 def test_input_is_ignored_and_a_flood_closes_the_socket(

@@ -5,30 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
-from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 
 from tests.faults.kit import Web, last_public_id
-from tests.helpers import deadline, eventually, post_dict
+from tests.helpers import deadline, eventually, post_dict, scrape
 from wall.models import Event, Post
 from wall.moderation import State
 from wall.redis_server import free_port
 from wall.store import Store
-
-
-async def scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of /metrics, by name and labels."""
-    async with httpx.AsyncClient() as http:
-        response = await http.get(f"{base}/metrics")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(response.text)
-        for s in family.samples
-    }
 
 
 async def test_metrics_and_json_logs(
