@@ -102,7 +102,7 @@ class Settings:
                     raise ValueError(f"{f.name.upper()}: {exc}") from exc
             else:
                 values[f.name] = raw
-            problem = _problem(f.name, values[f.name])
+            problem = _problem(f.name, values[f.name], f.default)
             if problem:
                 raise ValueError(f"{f.name.upper()}: {problem}, got {raw!r}")
         return cls(**values)  # type: ignore[arg-type]
@@ -144,7 +144,18 @@ _TEXT_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
 }
 
 
-def _problem(name: str, value: object) -> str:
+def _url_rule(default: object) -> tuple[Callable[[str], bool], str] | None:
+    """A setting whose default is a URL takes a URL of the same kind (http(s) or ws(s))."""
+    if not isinstance(default, str):
+        return None
+    for schemes in (("https://", "http://"), ("wss://", "ws://")):
+        if default.startswith(schemes):
+            expected = f"expected a {schemes[1].rstrip(':/')}(s):// URL"
+            return (lambda v, s=schemes: v.startswith(s) and len(v) > len(s[0])), expected
+    return None
+
+
+def _problem(name: str, value: object, default: object = None) -> str:
     """What is wrong with one converted value, or "" (every setting is checked at start)."""
     if isinstance(value, bool):
         return ""
@@ -160,8 +171,9 @@ def _problem(name: str, value: object) -> str:
                 else f"expected at least {low:g}"
             )
         return ""
-    if isinstance(value, str) and name in _TEXT_RULES:
-        check, expected = _TEXT_RULES[name]
+    rule = _TEXT_RULES.get(name) or _url_rule(default)
+    if isinstance(value, str) and rule:
+        check, expected = rule
         return "" if check(value) else expected
     return ""
 
@@ -171,7 +183,7 @@ def free_form_names() -> set[str]:
     return {
         f.name.upper()
         for f in fields(Settings)
-        if isinstance(f.default, str) and f.name not in _TEXT_RULES
+        if isinstance(f.default, str) and f.name not in _TEXT_RULES and not _url_rule(f.default)
     }
 
 

@@ -183,6 +183,8 @@ def _bad_value(name: str, default: object) -> str | None:
         return "maybe"
     if isinstance(default, int | float):
         return "-5" if name != "PORT" else "99999"
+    if isinstance(default, str) and default.startswith(("https://", "wss://")):
+        return "example.org"  # a URL setting given a bare host
     return {
         "REDIS_URL": "localhost:6379",
         "LOG_FORMAT": "xml",
