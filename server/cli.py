@@ -418,7 +418,7 @@ def _role(moderator: Moderator) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line, every subcommand documented in the README."""
+    """The command line, every subcommand documented in docs/commands.md."""
     parser = argparse.ArgumentParser(prog="eventwall", description=__doc__)
     parser.add_argument(
         "--debug", action="store_true", help="show the full traceback of an unexpected error"

@@ -188,5 +188,5 @@ def free_form_names() -> set[str]:
 
 
 def documented_names() -> list[str]:
-    """The environment variable of every setting, for the README check."""
+    """The environment variable of every setting, for the docs check."""
     return [f.name.upper() for f in fields(Settings)]

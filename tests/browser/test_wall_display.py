@@ -172,7 +172,7 @@ def test_cursor_hides_and_f_toggles_fullscreen(browser: Any, wall_server: WebSer
 
 
 def test_layout_screenshots_exist() -> None:
-    """Every layout has its screenshot in docs/screenshots for the README."""
+    """Every layout has its screenshot in docs/screenshots for the guides."""
     for layout in LAYOUTS:
         assert (ROOT / "docs" / "screenshots" / f"wall-{layout}.png").is_file()
 
