@@ -139,7 +139,7 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
                 f"\nEventwall is running (Redis: {settings.redis_url})\n"
                 f"  wall:       {base}/e/demo/wall\n"
                 f"  live page:  {base}/e/demo/live\n"
-                f"  moderate:   {base}/e/demo/moderate (eventwall moderator add EMAIL --event demo)\n"
+                f"  moderate:   {base}/e/demo/moderate (.venv/bin/eventwall moderator add EMAIL --event demo)\n"
                 f"  all events: {base}/\n"
                 f"Stop with Ctrl-C.\n",
                 flush=True,

@@ -29,8 +29,9 @@ class Moderator:
     """The password was generated (or reset) for them: they choose their own at next login."""
 
     def can_moderate(self, slug: str) -> bool:
-        """Whether this account may see and decide on the event's posts."""
-        return self.admin or slug in self.events
+        """Whether this account may see and decide on the event's posts (not before it has
+        replaced a generated password with its own)."""
+        return not self.must_change and (self.admin or slug in self.events)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

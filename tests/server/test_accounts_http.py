@@ -54,6 +54,10 @@ def test_generated_password_must_be_changed_at_first_login(app: Settings, redis_
             "/account/password?next=/e/testevent/moderate%3Ftab%3Daudit"
         )
         assert client.get("/e/testevent/moderate/counts").status_code == 403
+        with client.websocket_connect("/e/testevent/moderate/ws") as ws:
+            with pytest.raises(Exception) as closed:
+                ws.receive_text()
+        assert getattr(closed.value, "code", None) == 4401
         page = client.get(console.headers["location"])
         assert page.status_code == 200 and "Choose your password" in page.text
         form = {"csrf": _form_csrf(page), "current": initial, "new": "short", "again": "short"}
