@@ -274,7 +274,7 @@ def test_attack_corpus_on_every_page(browser: Any, env: dict[str, str], tmp_path
     env = {**env, "PAGE_SIZE": "1000", "UPLOAD_RATE": "1000"}
     hostile = "<img src=x onerror=alert('event title')>"
     created = eventwall(
-        "event", "create", SLUG, "--title", f"Corpus {hostile}", "--tag", "corpus",
+        "event", "create", "--replace", SLUG, "--title", f"Corpus {hostile}", "--tag", "corpus",
         "--description", f"About {hostile}", "--moderation", "post", env=env,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr

@@ -26,7 +26,7 @@ def test_phone_moderator_approves_and_wall_shows_it(
     shots = ROOT / "test-artifacts"
     shots.mkdir(exist_ok=True)
     # An event of its own: browser tests share the session's Redis without flushing it.
-    created = eventwall("event", "create", "phone", "--title", "Test Meetup", env=env)
+    created = eventwall("event", "create", "--replace", "phone", "--title", "Test Meetup", env=env)
     assert created.returncode == 0, created.stderr
     added = eventwall(
         "moderator",
@@ -114,7 +114,9 @@ def test_desktop_keys_and_sensitive_photos(
 ) -> None:
     """A sensitive photo stays blurred until tapped; j/k move and 'a' approves the focused post."""
     # An event of its own: browser tests share the session's Redis without flushing it.
-    assert eventwall("event", "create", "desk", "--title", "T", env=env).returncode == 0
+    assert (
+        eventwall("event", "create", "--replace", "desk", "--title", "T", env=env).returncode == 0
+    )
     added = eventwall(
         "moderator",
         "add",

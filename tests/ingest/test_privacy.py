@@ -156,7 +156,9 @@ def _fields(post: Post) -> dict[str, object]:
 
 def test_optout_command_manages_the_list(env: dict[str, str], tmp_path: Path) -> None:
     """`eventwall optout add|list|remove` keeps an event's opt-out list; a replay honours it."""
-    assert eventwall("event", "create", "shy", "--title", "Shy", env=env).returncode == 0
+    assert (
+        eventwall("event", "create", "--replace", "shy", "--title", "Shy", env=env).returncode == 0
+    )
     added = eventwall("optout", "add", "@Shy@Example.org", "--event", "shy", env=env)
     assert added.returncode == 0, added.stderr
     listed = eventwall("optout", "list", "--event", "shy", env=env)
