@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ExceptionHandler
 
 from server import (
+    account,
     admin,
     auth,
     export,
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/e/{slug}/ws", sockets.public_socket),
         Route("/login", auth.login_page, methods=["GET", "POST"]),
         Route("/logout", auth.logout, methods=["POST"]),
+        Route("/account/password", account.password_page, methods=["GET", "POST"]),
         Route("/admin", admin.admin_page, methods=["GET", "POST"]),
         Route("/e/{slug}/moderate", moderate.console),
         Route("/e/{slug}/moderate/counts", moderate.tab_counts),

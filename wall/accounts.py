@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -24,10 +25,13 @@ class Moderator:
     password_hash: str
     admin: bool = False
     events: tuple[str, ...] = field(default_factory=tuple)
+    must_change: bool = False
+    """The password was generated (or reset) for them: they choose their own at next login."""
 
     def can_moderate(self, slug: str) -> bool:
-        """Whether this account may see and decide on the event's posts."""
-        return self.admin or slug in self.events
+        """Whether this account may see and decide on the event's posts (not before it has
+        replaced a generated password with its own)."""
+        return not self.must_change and (self.admin or slug in self.events)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -36,6 +40,7 @@ class Moderator:
             "password_hash": self.password_hash,
             "admin": self.admin,
             "events": list(self.events),
+            "must_change": self.must_change,
         }
 
     @classmethod
@@ -46,6 +51,7 @@ class Moderator:
             password_hash=data["password_hash"],
             admin=bool(data.get("admin", False)),
             events=tuple(data.get("events", ())),
+            must_change=bool(data.get("must_change", False)),
         )
 
 
@@ -91,9 +97,16 @@ class Accounts:
         self.session_seconds = session_seconds
 
     async def add(
-        self, email: str, password: str, *, event: str = "", admin: bool = False
+        self,
+        email: str,
+        password: str,
+        *,
+        event: str = "",
+        admin: bool = False,
+        must_change: bool = False,
     ) -> Moderator:
-        """Create a moderator, or set a new password and add an event to an existing one."""
+        """Create a moderator, or set a new password and add an event to an existing one
+        (whose sessions are then closed: a new password logs the old ones out)."""
         email = normalize_email(email)
         if "@" not in email or len(email) > 254:
             raise ValueError("email: not an email address")
@@ -106,9 +119,33 @@ class Accounts:
             password_hash=hash_password(password),
             admin=admin or bool(current and current.admin),
             events=tuple(sorted(events)),
+            must_change=must_change,
         )
         await self.redis.hset(self.KEY, email, json.dumps(moderator.to_dict()))
+        if current is not None:
+            await self.close_sessions(email)
         return moderator
+
+    async def grant(self, email: str, *, event: str = "", admin: bool = False) -> Moderator:
+        """An existing moderator given one more event (or made admin); password unchanged."""
+        current = await self.get(email)
+        if current is None:
+            raise ValueError(f"email: no moderator {normalize_email(email)!r}")
+        granted = dataclasses.replace(
+            current,
+            admin=current.admin or admin,
+            events=tuple(sorted({*current.events, *([event] if event else [])})),
+        )
+        await self.redis.hset(self.KEY, current.email, json.dumps(granted.to_dict()))
+        return granted
+
+    async def remove(self, email: str) -> Moderator | None:
+        """Delete an account and close its sessions; the removed account, or None."""
+        current = await self.get(email)
+        if current is not None:
+            await self.redis.hdel(self.KEY, current.email)
+            await self.close_sessions(current.email)
+        return current
 
     async def get(self, email: str) -> Moderator | None:
         """The moderator with this email, or None."""
@@ -134,12 +171,42 @@ class Accounts:
         session = Session(
             secrets.token_urlsafe(24), normalize_email(email), secrets.token_urlsafe(24)
         )
-        await self.redis.set(
-            f"ew:session:{session.sid}",
-            json.dumps({"email": session.email, "csrf": session.csrf}),
-            ex=self.session_seconds,
-        )
+        index = self._sessions_key(session.email)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(
+                f"ew:session:{session.sid}",
+                json.dumps({"email": session.email, "csrf": session.csrf}),
+                ex=self.session_seconds,
+            )
+            # Each account's sessions are listed, so a password change can close them all.
+            pipe.sadd(index, session.sid)
+            pipe.expire(index, self.session_seconds)
+            await pipe.execute()
         return session
+
+    @staticmethod
+    def _sessions_key(email: str) -> str:
+        return f"ew:account-sessions:{normalize_email(email)}"
+
+    async def close_sessions(self, email: str) -> int:
+        """Log this account out everywhere (every browser, every console socket); how many."""
+        index = self._sessions_key(email)
+        sids = {str(sid) for sid in await self.redis.smembers(index)}
+        if sids:
+            await self.redis.delete(*(f"ew:session:{sid}" for sid in sids))
+        await self.redis.delete(index)
+        return len(sids)
+
+    async def set_password(self, email: str, password: str, *, must_change: bool = False) -> None:
+        """A new password for an existing account; every session it has is closed."""
+        current = await self.get(email)
+        if current is None:
+            raise ValueError(f"email: no moderator {normalize_email(email)!r}")
+        changed = dataclasses.replace(
+            current, password_hash=hash_password(password), must_change=must_change
+        )
+        await self.redis.hset(self.KEY, current.email, json.dumps(changed.to_dict()))
+        await self.close_sessions(current.email)
 
     async def get_session(self, sid: str) -> Session | None:
         """The live session with this id, or None if it expired or was closed."""
@@ -151,7 +218,10 @@ class Accounts:
 
     async def close_session(self, sid: str) -> None:
         """Log out: the session id stops working everywhere."""
+        session = await self.get_session(sid)
         await self.redis.delete(f"ew:session:{sid}")
+        if session is not None:
+            await self.redis.srem(self._sessions_key(session.email), sid)
 
     # -- failed logins -------------------------------------------------------------------
     async def login_wait(self, keys: list[str]) -> int:

@@ -43,6 +43,7 @@ def seed(env: dict[str, str], tmp: Path, slug: str, *branding: str, count: int =
     made = eventwall(
         "event",
         "create",
+        "--replace",
         slug,
         "--title",
         "Wall Test Night",

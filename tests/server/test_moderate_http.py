@@ -233,10 +233,23 @@ def test_admin_page_creates_event_and_moderator(settings: Settings, redis_url: s
             "/admin",
             data={"kind": "moderator", "email": "new@example.org", "event": "conf", "csrf": token},
         )
-        password = re.search(r"one-time password: (\S+)</p>", page.text)
+        password = re.search(r"one-time password, and then chooses their own: (\S+)</p>", page.text)
         assert page.status_code == 200 and password, page.text
     with client_for(settings) as new:
-        assert login(new, "new@example.org", password.group(1)).status_code == 303
+        first = login(new, "new@example.org", password.group(1))
+        assert first.headers["location"].startswith("/account/password")
+        change = new.get(first.headers["location"])
+        token = re.search(r'name="csrf" value="([^"]+)"', change.text)
+        assert token
+        new.post(
+            "/account/password",
+            data={
+                "csrf": token.group(1),
+                "current": password.group(1),
+                "new": "a sound passphrase",
+                "again": "a sound passphrase",
+            },
+        )
         assert new.get("/e/conf/moderate").status_code == 200
         assert new.get("/e/testevent/moderate").status_code == 403
 
