@@ -21,6 +21,7 @@ from typing import Protocol
 import httpx
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ingest.fetch import SafeClient
 from wall.models import Photo
 from wall.settings import Settings
 
@@ -105,7 +106,7 @@ class LocalStorage:
         return True
 
 
-async def download(client: httpx.AsyncClient, url: str, *, max_bytes: int, timeout: float) -> bytes:
+async def download(client: SafeClient, url: str, *, max_bytes: int, timeout: float) -> bytes:
     """The body at `url`, streamed; MediaError past `max_bytes` or `timeout` seconds in all."""
     if not url.startswith(("http://", "https://")):
         raise MediaError(f"not an http(s) URL: {url[:80]!r}")
@@ -125,8 +126,8 @@ async def download(client: httpx.AsyncClient, url: str, *, max_bytes: int, timeo
                 return bytes(body)
     except TimeoutError as exc:
         raise MediaError(f"download took longer than {timeout}s: {url}") from exc
-    except httpx.HTTPError as exc:
-        raise MediaError(f"download failed: {exc!r}") from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise MediaError(f"download failed: {exc}") from exc
 
 
 def process(data: bytes, *, max_pixels: int) -> Processed:
@@ -186,12 +187,15 @@ class PhotoPipeline:
     def __init__(
         self,
         storage: MediaStorage,
-        client: httpx.AsyncClient | None,
+        client: SafeClient | None,
         *,
         max_bytes: int = 15_000_000,
         timeout: float = 15.0,
         max_pixels: int = 40_000_000,
     ) -> None:
+        if client is not None and not isinstance(client, SafeClient):
+            # Photo and avatar URLs come from strangers' posts: never fetch them unchecked.
+            raise TypeError("the photo pipeline fetches through ingest.fetch.safe_client()")
         self.storage = storage
         self.client = client
         self.max_bytes = max_bytes
@@ -201,7 +205,7 @@ class PhotoPipeline:
         self._avatars: dict[str, str] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.AsyncClient | None) -> PhotoPipeline:
+    def from_settings(cls, settings: Settings, client: SafeClient | None) -> PhotoPipeline:
         """A pipeline storing under the media folder, with the configured limits."""
         return cls(
             LocalStorage(settings.media_dir),

@@ -119,14 +119,16 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
 async def _replay(
     settings: Settings, path: Path, slug: str, rate: float, moderation: str = "post"
 ) -> int:
-    import httpx
-
+    from ingest.fetch import safe_client
     from ingest.media import PhotoPipeline
     from ingest.pipeline import take
     from ingest.sources.replay import BadLine, read_jsonl
 
     failed = taken = seen = refused = 0
-    async with open_store(settings) as store, httpx.AsyncClient(follow_redirects=True) as client:
+    async with (
+        open_store(settings) as store,
+        safe_client(allow_loopback=settings.fetch_allow_loopback) as client,
+    ):
         # Remote photos and avatars are fetched and stored locally, as the worker does:
         # pages only load images from this site.
         photos = PhotoPipeline.from_settings(settings, client)

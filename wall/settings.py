@@ -66,6 +66,8 @@ class Settings:
     """Log lines as `text` (human-readable) or `json` (one JSON object a line)."""
     max_body_bytes: int = 65_536
     """Largest request body (forms, JSON) in bytes; larger ones get 413. Uploads: MEDIA_MAX_BYTES."""
+    fetch_allow_loopback: bool = False
+    """Let outbound fetches (sources, photos, avatars) reach loopback; for tests and local demos."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from ingest.cancel import stop_if_asked
+from ingest.fetch import safe_connect
 from ingest.media import USER_AGENT
 from ingest.sources.base import Deleted, Edited, SourceItem
 from wall.models import MAX_PHOTOS, Author, Photo, Post, PostError, parse_time
@@ -220,8 +220,8 @@ class BlueskySource:
         if self._cursor:
             params["cursor"] = str(self._cursor)
         url = f"{self.config.server}/subscribe?{urlencode(params)}"
-        async with connect(
-            url, user_agent_header=USER_AGENT, open_timeout=10, max_size=2**20
+        async with safe_connect(
+            self.client, url, user_agent_header=USER_AGENT, open_timeout=10, max_size=2**20
         ) as socket:
             log.info("%s: following #%s on %s", self.name, self.config.tag, self.config.server)
             try:

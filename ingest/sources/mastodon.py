@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import nh3
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from ingest.cancel import stop_if_asked
+from ingest.fetch import safe_connect
 from ingest.media import USER_AGENT
 from ingest.sources.base import Deleted, Edited, PolledSource, SourceItem
 from wall.models import MAX_PHOTOS, Author, Photo, Post, PostError, parse_time
@@ -212,7 +212,8 @@ class MastodonSource(PolledSource):
     async def _stream(self) -> AsyncIterator[SourceItem]:
         self._cursor = await self.store.get_cursor(self.cursor_key)
         ws_base = "ws" + self.config.server.removeprefix("http")
-        async with connect(
+        async with safe_connect(
+            self.client,
             f"{ws_base}/api/v1/streaming",
             additional_headers={"Authorization": f"Bearer {self.config.token}"},
             user_agent_header=USER_AGENT,

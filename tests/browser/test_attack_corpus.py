@@ -28,6 +28,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from ingest.fetch import safe_client
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.pipeline import take
 from ingest.sources.bluesky import commit_post, parse_commit
@@ -203,7 +204,7 @@ async def ingest(redis_url: str, media: Path, posts: list[Post]) -> None:
         await ModerationStore(redis).set_rules(
             SLUG, blocked_words=[], blocked_tags=[], flood_limit=0, hold_duplicates=False
         )
-        async with httpx.AsyncClient() as client:
+        async with safe_client(allow_loopback=True) as client:
             photos = PhotoPipeline(LocalStorage(media), client, timeout=deadline(2))
             for post in posts:
                 await take(store, event, post, photos)

@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ingest.fetch import safe_client
 from ingest.sources.rss import FeedSource
 from ingest.worker import run_source
 from tests.fakes import serve
@@ -71,7 +71,7 @@ async def test_feed_entries_are_taken_and_etag_makes_repeat_polls_cheap(
     """Entries are taken once, sanitized; later polls send If-None-Match and get 304; restarts resume."""
     fake = FakeFeed(entries=[("1", "First"), ("2", "Second")])
     app = Starlette(routes=[Route("/feed.xml", fake.feed)])
-    async with serve(app) as base, httpx.AsyncClient() as client:
+    async with serve(app) as base, safe_client(allow_loopback=True) as client:
         config = SourceConfig.create("rss", event.slug, url=f"{base}/feed.xml", tag="testevent")
 
         def start() -> asyncio.Task[None]:
