@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import UTC, datetime
 
 from ingest.media import PhotoPipeline
 from ingest.sources.base import Deleted, Edited, SourceItem
+from wall.details import event_time
 from wall.mod_store import AuditEntry, ModerationStore, now_ms
 from wall.models import MAX_TEXT, Event, Post
 from wall.moderation import Decision, State, initial_state
+from wall.ordering import sane_time
 from wall.privacy import opt_out_reason
 from wall.sanitize import clean_text, post_html, safe_url
 from wall.store import Outcome, Store
@@ -107,6 +110,13 @@ async def take(
     # The stored event, so a mode switched in the console applies to the next post.
     event = await store.get_event(event.slug) or event
     at = now_ms()
+    arrived = datetime.fromtimestamp(at / 1000, UTC)
+    clean = dataclasses.replace(
+        clean,
+        ordered_at=sane_time(
+            clean.created_at, now=arrived, starts_at=event_time(event, "starts_at")
+        ),
+    )
     rules = await moderation.rules(event.slug)
     if archive:
         rules = dataclasses.replace(rules, flood_limit=0, hold_duplicates=False)
@@ -172,5 +182,9 @@ async def apply(
             log.info("removed %s from %s: %s", item.post.id, event.slug, opted_out)
             return await store.delete(event.slug, item.post.id, reason=opted_out)
         clean = normalize(await _local(item.post, photos))
+        stored = await store.get_post(event.slug, item.post.id)
+        if stored is not None:
+            # An edit keeps the post's place: its time was made sane when it arrived.
+            clean = dataclasses.replace(clean, ordered_at=stored.at)
         return await store.update(event.slug, clean)
     return await take(store, event, item, photos)

@@ -7,7 +7,7 @@ Only approved posts count: the recap reads the approved index and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from markupsafe import Markup
 from starlette.requests import Request
@@ -20,10 +20,12 @@ from server.pages import event_or_404
 from server.services import services
 from wall.details import event_time, event_zone
 from wall.models import Event, Photo, Post
+from wall.ordering import sane_time
 from wall.recap import Person, Timeline, Totals, close_up, first_timers, most_active, timeline
 from wall.recap import totals as count_totals
 
 PAGE_PHOTOS = 24
+FIRST_TIMERS_SHOWN = 100  # the page's size is bounded whatever the number of people
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +74,13 @@ def _chart(
     return Chart(chart_id, title, line, svg)
 
 
-def build_recap(event: Event, posts: list[Post]) -> Recap:
+def build_recap(event: Event, posts: list[Post], now: datetime | None = None) -> Recap:
     """The recap of these (approved) posts of the event."""
     zone = event_zone(event)
     start, end = event_time(event, "starts_at"), event_time(event, "ends_at")
-    times = [p.created_at for p in posts]
+    now = now or datetime.now(UTC)
+    # Made sane again here for posts stored before times were made sane at ingest.
+    times = [sane_time(p.at, now=now, starts_at=start) for p in posts]
     overall = timeline(times, zone, starts_at=start, ends_at=end)
     charts = [_chart("chart-all", f"{event.title}: posts per {overall.unit}", overall, start, end)]
     if overall.unit == "day" and start is not None:
@@ -95,7 +99,7 @@ def build_recap(event: Event, posts: list[Post]) -> Recap:
         totals=count_totals(posts),
         charts=tuple(charts),
         most_active=most_active(posts),
-        first_timers=first_timers(posts, start, end),
+        first_timers=first_timers(posts, start, end)[:FIRST_TIMERS_SHOWN],
         photos=photos,
     )
 

@@ -63,6 +63,9 @@ class Post:
     sensitive: bool = False
     content_warning: str = ""
     language: str = ""
+    ordered_at: datetime | None = None
+    """Where the post sits in time for ordering and counting: `created_at` made sane at
+    ingest (see `wall.ordering.sane_time`); None: `created_at` itself. Pages show `created_at`."""
 
     @property
     def id(self) -> str:
@@ -75,15 +78,24 @@ class Post:
         return dom_id(self.id)
 
     @property
+    def at(self) -> datetime:
+        """The post's time for ordering, feeds and the recap's counts (`ordered_at` if set)."""
+        return self.ordered_at or self.created_at
+
+    @property
     def created_ms(self) -> int:
-        """Creation time in milliseconds since the epoch, the ordering score."""
-        return int(self.created_at.timestamp() * 1000)
+        """The ordering score: the post's sane time (`at`) in milliseconds since the epoch."""
+        return int(self.at.timestamp() * 1000)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `from_dict` reads it back."""
         data = asdict(self)
         data["id"] = self.id
         data["created_at"] = self.created_at.isoformat()
+        if self.ordered_at is None:
+            del data["ordered_at"]
+        else:
+            data["ordered_at"] = self.ordered_at.isoformat()
         data["photos"] = [asdict(p) for p in self.photos]
         data["hashtags"] = list(self.hashtags)
         return data
@@ -131,6 +143,7 @@ class Post:
             sensitive=bool(data.get("sensitive", False)),
             content_warning=_str(data, "content_warning"),
             language=_str(data, "language"),
+            ordered_at=parse_time(data["ordered_at"]) if data.get("ordered_at") else None,
         )
 
 

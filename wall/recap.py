@@ -21,6 +21,8 @@ from wall.models import Author, Post
 
 Unit = Literal["hour", "day"]
 HOURLY_SPAN = timedelta(days=3)
+MAX_SPAN = timedelta(days=400)
+"""The longest span a chart covers (about 400 day bars), whatever the posts' or event's dates."""
 DEFAULT_LENGTH = timedelta(hours=3)
 """How long an event without `ends_at` is taken to last, for the first-timers window."""
 CLOSE_UP_MARGIN = timedelta(hours=6)
@@ -124,6 +126,13 @@ def timeline(
     if not span:
         return Timeline("hour", ())
     lo, hi = min(span), max(span)
+    if hi - lo > MAX_SPAN:
+        # Bounded: around the event's start when it has one, else the latest stretch.
+        if starts_at is not None:
+            lo = max(lo, starts_at - MAX_SPAN / 2)
+            hi = min(hi, lo + MAX_SPAN)
+        else:
+            lo = hi - MAX_SPAN
     unit = choose_unit(lo, hi)
     return Timeline(unit, count_buckets(times, zone, unit, lo=lo, hi=hi))
 
@@ -132,7 +141,7 @@ def close_up(
     times: Sequence[datetime], zone: tzinfo, starts_at: datetime, ends_at: datetime | None
 ) -> Timeline:
     """The event itself per hour: from CLOSE_UP_MARGIN before its start to as long after its end."""
-    end = ends_at or starts_at + DEFAULT_LENGTH
+    end = min(ends_at or starts_at + DEFAULT_LENGTH, starts_at + HOURLY_SPAN)
     lo, hi = starts_at - CLOSE_UP_MARGIN, end + CLOSE_UP_MARGIN
     inside = [t for t in times if lo <= t <= hi]
     return Timeline("hour", count_buckets(inside, zone, "hour", lo=lo, hi=hi))
@@ -155,10 +164,10 @@ def people(posts: Iterable[Post]) -> list[Person]:
     for post in posts:
         handle = post.author.handle
         counts[handle] += 1
-        if handle not in latest or post.created_at > latest[handle].created_at:
+        if handle not in latest or post.at > latest[handle].at:
             latest[handle] = post
-        if handle not in first or post.created_at < first[handle]:
-            first[handle] = post.created_at
+        if handle not in first or post.at < first[handle]:
+            first[handle] = post.at
     return [Person(latest[h].author, counts[h], first[h]) for h in counts]
 
 
