@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
+# Test processes (pytest-xdist), each with its own Valkey; `make test TEST_WORKERS=0` runs in one.
+TEST_WORKERS ?= auto
 
 .PHONY: run test check bench assets clean
 
@@ -10,7 +12,7 @@ run: $(VENV)/.installed assets
 	$(BIN)/eventwall run
 
 test: $(VENV)/.dev-installed assets
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 check: $(VENV)/.dev-installed
 	$(BIN)/ruff check server wall ingest tests bench

@@ -22,7 +22,7 @@ from ingest.media import PhotoPipeline
 from ingest.pipeline import apply
 from ingest.sources.base import SourceItem
 from wall.models import Event
-from wall.store import Store
+from wall.store import Outcome, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,20 +56,26 @@ class IngestBuffer:
     def __len__(self) -> int:
         return len(self._items)
 
-    async def take(self, event: Event, item: SourceItem, photos: PhotoPipeline | None) -> bool:
+    async def take(
+        self, event: Event, item: SourceItem, photos: PhotoPipeline | None
+    ) -> Outcome | None:
         """Apply an item now if Redis answers and nothing waits before it; else keep it.
 
-        True if it was written now. Errors other than Redis being away are the caller's.
+        What applying it did if it was written now; None if it is held. Errors other than
+        Redis being away are the caller's.
         """
         async with self._lock:
-            if not self._items and await self._flush_cursors():
-                try:
-                    await apply(self.store, event, item, photos)
-                    return True
-                except UNREACHABLE as exc:
-                    log.warning("redis unreachable (%s): holding items in memory", exc)
+            # Said once per outage: only the first item held finds the buffer empty.
+            if not self._items:
+                if not await self._flush_cursors():
+                    log.warning("redis unreachable (writing a cursor): holding items in memory")
+                else:
+                    try:
+                        return await apply(self.store, event, item, photos)
+                    except UNREACHABLE as exc:
+                        log.warning("redis unreachable (%s): holding items in memory", exc)
             self._hold(_Taken(event, item, photos, time.time()))
-            return False
+            return None
 
     def _hold(self, taken: _Taken) -> None:
         if len(self._items) >= self.maxlen:

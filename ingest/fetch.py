@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidHandshake, SecurityError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
@@ -177,14 +178,11 @@ def safe_client(*, allow_loopback: bool = False, **kwargs: Any) -> SafeClient:
     return SafeClient(FetchPolicy(allow_loopback=allow_loopback), **kwargs)
 
 
-@contextlib.asynccontextmanager
-async def safe_connect(
-    client: httpx.AsyncClient, uri: str, **kwargs: Any
-) -> AsyncIterator[ClientConnection]:
+async def safe_open(client: httpx.AsyncClient, uri: str, **kwargs: Any) -> ClientConnection:
     """A websocket connection, opened as `client`'s policy allows (strict for any other client).
 
-    Pinned to the checked address: a redirect to another origin is refused by websockets
-    itself (it will not follow one with an explicit host), a same-origin one stays pinned.
+    Pinned to the checked address. A redirect within the origin stays pinned; one to another
+    origin is refused (websockets won't follow it with an explicit host) as a handshake error.
     """
     policy = client.policy if isinstance(client, SafeClient) else FetchPolicy()
     parsed = httpx.URL(uri)
@@ -194,5 +192,19 @@ async def safe_connect(
     address = await policy.check(parsed.host, port)
     if parsed.scheme == "wss":
         kwargs.setdefault("server_hostname", parsed.host)
-    async with connect(uri, host=str(address), port=port, proxy=None, **kwargs) as connection:
+    try:
+        return await connect(uri, host=str(address), port=port, proxy=None, **kwargs)
+    except ValueError as exc:
+        if isinstance(exc.__cause__, InvalidHandshake):
+            raise SecurityError(f"{uri[:100]}: redirect to another origin not followed") from exc
+        raise
+
+
+@contextlib.asynccontextmanager
+async def safe_connect(
+    client: httpx.AsyncClient, uri: str, **kwargs: Any
+) -> AsyncIterator[ClientConnection]:
+    """`safe_open` as an async context manager: the connection is closed on leaving."""
+    connection = await safe_open(client, uri, **kwargs)
+    async with connection:
         yield connection

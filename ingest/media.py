@@ -9,6 +9,7 @@ the hash of their content. A slow venue connection or a dead remote server can't
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import logging
@@ -241,7 +242,8 @@ class PhotoPipeline:
         data = await download(
             self.client, photo.url, max_bytes=self.max_bytes, timeout=self.timeout
         )
-        return await self.store_bytes(data, alt=photo.alt)
+        stored = await self.store_bytes(data, alt=photo.alt)
+        return dataclasses.replace(stored, kind=photo.kind)  # a video's still keeps its play mark
 
     async def localize_all(self, photos: tuple[Photo, ...]) -> tuple[Photo, ...]:
         """Every photo that passes, local; refused ones are dropped with the reason logged."""

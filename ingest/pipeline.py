@@ -7,10 +7,10 @@ import logging
 from datetime import UTC, datetime
 
 from ingest.media import PhotoPipeline
-from ingest.sources.base import Deleted, Edited, SourceItem
+from ingest.sources.base import Backfill, Deleted, Edited, Notice, SourceItem
 from wall.details import event_time
 from wall.mod_store import AuditEntry, ModerationStore, now_ms
-from wall.models import MAX_TEXT, Event, Post
+from wall.models import MAX_TEXT, Card, Event, Photo, Post, Quote
 from wall.moderation import Decision, State, initial_state
 from wall.ordering import sane_time
 from wall.privacy import opt_out_reason
@@ -20,6 +20,7 @@ from wall.store import Outcome, Store
 log = logging.getLogger(__name__)
 # Names, handles and content warnings are one line on a card: longer ones are cut.
 MAX_NAME = 200
+MAX_QUOTE = 500  # a quoted post is shown small: its first lines are enough
 
 
 def normalize(post: Post) -> Post:
@@ -48,6 +49,33 @@ def normalize(post: Post) -> Post:
         photos=photos,
         url=safe_url(post.url),
         content_warning=clean_text(post.content_warning)[: MAX_NAME * 4],
+        card=_clean_card(post.card),
+        quote=_clean_quote(post.quote),
+        poll=tuple(clean_text(o)[:MAX_NAME] for o in post.poll),
+        emoji=tuple(
+            dataclasses.replace(e, url=safe_url(e.url)) for e in post.emoji if safe_url(e.url)
+        ),
+    )
+
+
+def _clean_card(card: Card | None) -> Card | None:
+    if card is None or not safe_url(card.url):
+        return None
+    return Card(
+        url=safe_url(card.url),
+        title=clean_text(card.title)[: MAX_NAME * 2],
+        description=clean_text(card.description)[: MAX_NAME * 4],
+        image=safe_url(card.image),
+    )
+
+
+def _clean_quote(quote: Quote | None) -> Quote | None:
+    if quote is None or not safe_url(quote.url):
+        return None
+    return Quote(
+        url=safe_url(quote.url),
+        author=clean_text(quote.author)[:MAX_NAME],
+        text=clean_text(quote.text)[:MAX_QUOTE],
     )
 
 
@@ -74,7 +102,18 @@ async def _local(post: Post, photos: PhotoPipeline | None) -> Post:
         post.author, avatar_url=await photos.avatar(post.author.avatar_url)
     )
     local = await photos.localize_all(post.photos) if post.photos else ()
-    return dataclasses.replace(post, author=author, photos=local)
+    card = post.card
+    if card is not None and card.image:
+        # A card's thumbnail is a photo like any other: fetched, checked, stored here.
+        thumb = await photos.localize_all((Photo(url=card.image, alt=card.title),))
+        card = dataclasses.replace(card, image=thumb[0].thumb_url or thumb[0].url if thumb else "")
+    # Custom emoji are small pictures: the avatar path (one small square, cached) fits them.
+    emoji = []
+    for item in post.emoji:
+        url = await photos.avatar(item.url)
+        if url:
+            emoji.append(dataclasses.replace(item, url=url))
+    return dataclasses.replace(post, author=author, photos=local, card=card, emoji=tuple(emoji))
 
 
 async def take(
@@ -166,6 +205,10 @@ async def apply(
     store: Store, event: Event, item: SourceItem, photos: PhotoPipeline | None = None
 ) -> Outcome:
     """Apply one source item: a new post is taken, an edit replaces, a deletion removes."""
+    if isinstance(item, Notice):
+        return Outcome(changed=False, previous="", missing=True)  # for the status, not the wall
+    if isinstance(item, Backfill):
+        return await take(store, event, item.post, photos, archive=True)
     if isinstance(item, Deleted):
         post = await store.get_post(event.slug, item.post_id)
         outcome = await store.delete(event.slug, item.post_id, reason="deleted at source")

@@ -16,13 +16,13 @@ from ingest.cancel import stop_if_asked, stopping
 from ingest.fetch import safe_client
 from ingest.media import PhotoPipeline
 from ingest.pipeline import apply
-from ingest.sources.base import Source, SourceItem
+from ingest.sources.base import Backfill, Notice, Source, SourceItem
 from ingest.sources.demo import DemoSource, demo_event
 from wall.mod_store import ModerationStore
 from wall.models import Event, Post
 from wall.settings import Settings
 from wall.sources import SourceConfig, SourceRegistry
-from wall.store import Store
+from wall.store import Outcome, Store
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +51,25 @@ async def run_source(
         try:
             await status(connected=1)
             async for item in source.items():
+                if isinstance(item, Notice):
+                    await status(note=item.message)
+                    continue
                 try:
                     if buffer is None:
-                        await apply(store, event, item, photos)
+                        outcome: Outcome | None = await apply(store, event, item, photos)
                     else:
                         # Shielded: a stopping worker finishes the item it has begun.
-                        await asyncio.shield(buffer.take(event, item, photos))
+                        outcome = await asyncio.shield(buffer.take(event, item, photos))
                 except (RedisError, OSError):
                     raise
                 except Exception:
                     # One bad item must not stop the others.
                     log.exception("source %s: skipped item %r", source.name, item)
                     continue
-                if registry is not None:
+                # Only a post newly stored counts, and only it is "the last item": a repeat,
+                # an edit, a deletion or a post not taken (opted out) is none of that. A post
+                # held while Redis is away counts when it is written, unseen here.
+                if registry is not None and _is_new(item) and outcome and outcome.changed:
                     with contextlib.suppress(*UNREACHABLE):
                         await registry.count_taken(source.name)
                     now = time.time()
@@ -83,6 +89,10 @@ async def run_source(
             await status(connected=0, last_error=f"{time.time():.3f} {exc}"[:500])
             await asyncio.sleep(wait)
             delay = min(delay * 2, 30.0)
+
+
+def _is_new(item: SourceItem) -> bool:
+    return isinstance(item, Post | Backfill)
 
 
 def _lag(item: SourceItem, now: float) -> float:

@@ -7,13 +7,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
-from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ExceptionHandler
 
 from server import (
     admin,
@@ -33,9 +35,11 @@ from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
 from server.limits import BodyLimit
 from server.mod_socket import moderator_socket
+from server.outage import Unavailable
 from server.render import Renderer
 from server.services import Services
 from wall.accounts import Accounts
+from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
 from wall.store import Store
@@ -56,7 +60,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if not url:
             embedded = EmbeddedRedis(settings.data_dir)
             url = await asyncio.to_thread(embedded.start)
-        redis = Redis.from_url(url, decode_responses=True, health_check_interval=10)
+        redis = open_redis(
+            url,
+            expected_clients=settings.expected_clients,
+            wait=settings.redis_pool_timeout,
+            health_check_interval=10,
+        )
         store = Store(redis, log_maxlen=settings.changelog_maxlen)
         measured = metrics.Metrics()
         hub = Hub(
@@ -119,6 +128,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
+        # Redis down or no connection free in time: 503 / 1013, never a 500 and a traceback.
+        # (cast: Starlette types one handler per connection kind; this one serves both)
+        exception_handlers={RedisError: cast(ExceptionHandler, Unavailable())},
         # gzip keeps the live page's first load (htmx included) far under 100 KB on the wire.
         middleware=[
             # First, so it sees the server's own `send` (the live socket's direct frame path).

@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import uvicorn
-from redis.asyncio import Redis
 
 from server import export_cli, logs, optout_cli, sources_cli
 from wall import details
 from wall.models import Event, Post, PostError, normalize_tag
+from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
 from wall.store import Store
@@ -42,7 +42,11 @@ def redis_url(settings: Settings) -> Iterator[Settings]:
 @contextlib.asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[Store]:
     """A store on the settings' Redis, closed afterwards."""
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = open_redis(
+        settings.redis_url,
+        expected_clients=settings.expected_clients,
+        wait=settings.redis_pool_timeout,
+    )
     try:
         yield Store(redis, log_maxlen=settings.changelog_maxlen)
     finally:
@@ -75,6 +79,10 @@ def _server(
         # reconnect, elsewhere or here once restarted) and waits this long for the rest.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
         ws_max_size=64 * 1024,
+        # Long enough that a slow but live client is closed by our own 1013 (which it
+        # resumes from) before the keepalive cuts it without a close frame.
+        ws_ping_interval=settings.ws_ping_interval or None,
+        ws_ping_timeout=settings.ws_ping_timeout,
         # Every client gets the same bytes: compressing them per client would cost CPU per
         # client per message, the one cost a fan-out server must not pay.
         ws_per_message_deflate=False,

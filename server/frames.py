@@ -13,11 +13,15 @@ returns None and messages go through the client's writer task and ASGI `send`.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from websockets.protocol import State
+
+log = logging.getLogger(__name__)
 
 SEND_KEY = "eventwall.asgi_send"
 # Past this many bytes waiting in the socket's buffer, messages take the queued path, where
@@ -83,3 +87,24 @@ def direct_writer(scope: Scope) -> DirectWrite | None:
         return True
 
     return write
+
+
+def abort_connection(scope: Scope, *, after: float = 0.0) -> bool:
+    """Cut this websocket's connection, dropping what its buffers hold: now, or `after`
+    seconds from now if it still has unsent data then (its close frame not yet taken).
+    False if the server's connection object is not known: it closes in its own time."""
+    connection: Any = getattr(scope.get(SEND_KEY), "__self__", None)
+    transport = getattr(connection, "transport", None)
+    if transport is None or not hasattr(transport, "abort"):
+        return False
+    if after <= 0:
+        transport.abort()
+        return True
+
+    def abort_if_stuck() -> None:
+        if transport.get_write_buffer_size():
+            log.info("cut a client that took no close frame in %.0fs", after)
+            transport.abort()
+
+    asyncio.get_running_loop().call_later(after, abort_if_stuck)
+    return True

@@ -30,6 +30,10 @@ TRY_AGAIN_LATER = 1013
 HEARTBEAT_PREFIX = CHANNEL_PREFIX + "~hub:"
 HEARTBEAT_IDLE = 2.0  # seconds without a message before a heartbeat is sent
 HEARTBEAT_TIMEOUT = 3.0  # seconds a heartbeat may take to come back
+# Resubscribing: first retry after RETRY_FIRST seconds, doubling to RETRY_MAX. A retry is
+# one connect attempt, so a short cap costs nothing and bounds the wait once Redis is back.
+RETRY_FIRST = 0.05
+RETRY_MAX = 0.5
 
 
 class SlowClient(Exception):
@@ -179,6 +183,7 @@ class Hub:
         self.subscribed = asyncio.Event()
         self._clients: defaultdict[tuple[str, Stream], set[Client]] = defaultdict(set)
         self._last: dict[tuple[str, Stream], str] = {}
+        self._down_since: float | None = None  # when the subscription was lost, if it is
 
     @property
     def client_count(self) -> int:
@@ -208,12 +213,48 @@ class Hub:
         key = (event, stream)
         self._clients[key].add(client)
         try:
+            if key not in self._last:
+                # Where this log stands, so that a catch-up after an outage starts there even
+                # if no change has arrived yet (a wall opened before the event's first post).
+                self._last.setdefault(key, await self.store.last_change_id(event, stream))
             yield client
         finally:
             self._clients[key].discard(client)
             self.stats.sent += client.sent
             if not self._clients[key]:
                 del self._clients[key]
+
+    async def missed(
+        self,
+        client: Client,
+        since: str,
+        *,
+        limit: int,
+        lost: Callable[[], Awaitable[tuple[str, str]]],
+    ) -> AsyncIterator[str]:
+        """What the client missed after `since`, in order, for its socket to send.
+
+        The client's resume position moves past each message only once the caller asks for
+        the next one (it has been sent). When the log cannot say what was missed (trimmed,
+        or more than `limit` behind), `lost()` gives the one message that replaces it all
+        and the change id that message is current as of. A RedisError reaches the caller.
+        """
+        if not since:
+            return
+        changes = await self.store.changes_since(
+            client.event, since, stream=client.stream, limit=limit
+        )
+        if changes is None:
+            data, last_id = await lost()
+            yield data
+            client.last = stream_id(last_id)
+            client.sent += 1
+            return
+        for change in changes:
+            yield self.message(change).data
+            client.last = stream_id(change.id)
+            # Counted like live sends: a change published during the replay is sent from here.
+            client.sent += 1
 
     def message(self, change: Change) -> Message:
         """Render and frame a change once into the message every client gets."""
@@ -238,20 +279,31 @@ class Hub:
             self.observe_fanout(max(0.0, time.time() - message.key[0] / 1000))
 
     async def run(self) -> None:
-        """Listen forever, resubscribing with backoff if Redis goes away."""
-        delay = 0.1
+        """Listen forever; when Redis goes away, resubscribe as soon as it answers again.
+
+        Retries start at RETRY_FIRST and double up to RETRY_MAX, and start afresh after
+        every outage, so live messages flow within a second of Redis returning. Logged once
+        when the subscription is lost and once when it is back, not at every retry.
+        """
+        delay = RETRY_FIRST
         while True:
             try:
                 await self._listen()
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
+                if self.subscribed.is_set() or self._down_since is None:
+                    # It was live (or this is the first try): a new outage, a fresh backoff.
+                    self._down_since = time.monotonic()
+                    delay = RETRY_FIRST
+                    log.warning("pub/sub connection lost (%s); resubscribing", exc)
                 self.subscribed.clear()
-                log.warning("pub/sub connection lost (%s); retrying in %.1fs", exc, delay)
+                # Connections idle in the pool were cut with Redis: drop them, so the next
+                # attempt (and the catch-up after it) dials afresh instead of failing on one.
+                with contextlib.suppress(RedisError, OSError):
+                    await self.redis.connection_pool.disconnect(inuse_connections=False)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-            else:
-                delay = 0.1
+                delay = min(delay * 2, RETRY_MAX)
 
     async def _listen(self) -> None:
         pubsub = self.redis.pubsub()
@@ -287,6 +339,10 @@ class Hub:
                     # whatever was published while we were not subscribed is in the logs.
                     await self._catch_up()
                     self.subscribed.set()
+                    if self._down_since is not None:
+                        away = time.monotonic() - self._down_since
+                        log.info("pub/sub resubscribed after %.1fs; caught up", away)
+                        self._down_since = None
                     continue
                 if item["type"] != "pmessage" or item["channel"].startswith(HEARTBEAT_PREFIX):
                     continue

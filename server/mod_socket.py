@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from redis.exceptions import RedisError
+from starlette.websockets import WebSocket
 
 from server.auth import UNAUTHORIZED_CLOSE, auth, same_origin
 from server.services import Services, services
-from server.sockets import _close, _serve
-from wall.store import stream_id
+from server.sockets import _close, _serve, send_missed
+
+log = logging.getLogger(__name__)
 
 # How often an open console's session is re-checked: a moderator logged out elsewhere
 # (or whose session expired) stops receiving the queue within this many seconds.
-SESSION_RECHECK = 2.0
+SESSION_RECHECK = 1.0
 
 
 async def moderator_socket(websocket: WebSocket) -> None:
@@ -33,30 +36,27 @@ async def moderator_socket(websocket: WebSocket) -> None:
     if await svc.store.get_event(slug) is None:
         await websocket.close(code=4404, reason="no such event")
         return
+
+    async def lost() -> tuple[str, str]:
+        # Too far behind to replay exactly: the console reloads itself.
+        return json.dumps({"type": "reload"}), await svc.store.last_change_id(slug, "mod")
+
     async with svc.hub.subscribe(slug, "mod", kind="moderate") as client:
-        since = websocket.query_params.get("since", "")
-        try:
-            if since:
-                changes = await svc.store.changes_since(
-                    slug, since, stream="mod", limit=svc.settings.resume_limit
-                )
-                if changes is None:
-                    # Too far behind to replay exactly: the console reloads itself.
-                    await websocket.send_text(json.dumps({"type": "reload"}))
-                    client.last = stream_id(await svc.store.last_change_id(slug, "mod"))
-                else:
-                    for change in changes:
-                        await websocket.send_text(svc.hub.message(change).data)
-                        client.last = stream_id(change.id)
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            return
-        watcher = asyncio.create_task(_watch_session(svc, websocket, found[0].sid))
-        try:
-            closing = await _serve(svc, websocket, client)
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        missed = svc.hub.missed(
+            client,
+            websocket.query_params.get("since", ""),
+            limit=svc.settings.resume_limit,
+            lost=lost,
+        )
+        closing = await send_missed(websocket, missed)
+        if closing is None:
+            watcher = asyncio.create_task(_watch_session(svc, websocket, found[0].sid))
+            try:
+                closing = await _serve(svc, websocket, client)
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
     # The console only listens (decisions are CSRF-checked POSTs): a client that floods the
     # socket or sends something big is closed with the reason.
     if closing is not None:
@@ -64,10 +64,25 @@ async def moderator_socket(websocket: WebSocket) -> None:
 
 
 async def _watch_session(svc: Services, websocket: WebSocket, sid: str) -> None:
-    """Close the socket with 4401 once its session is gone (logout, expiry)."""
+    """Close the socket with 4401 once its session is gone (logout, expiry).
+
+    A Redis error skips one check, never ends the watch: a console left open across an
+    outage must still close once its moderator logs out.
+    """
     accounts = auth(websocket).accounts
+    failing = False
     while True:
         await asyncio.sleep(SESSION_RECHECK)
-        if await accounts.get_session(sid) is None:
+        try:
+            session = await accounts.get_session(sid)
+        except (RedisError, OSError) as exc:
+            if not failing:
+                log.warning("cannot check a console session (%s); checking again", exc)
+            failing = True
+            continue
+        if failing:
+            log.info("console session checks work again")
+            failing = False
+        if session is None:
             await _close(websocket, UNAUTHORIZED_CLOSE, "session ended")
             return

@@ -21,6 +21,7 @@ async def event_or_404(request: Request) -> Event:
     event = await services(request).store.get_event(request.path_params["slug"])
     if event is None:
         raise HTTPException(404, f"No event called {request.path_params['slug']!r}.")
+    services(request).renderer.remember(event)  # live pushes show times in its zone
     return event
 
 

@@ -10,9 +10,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from server.mod_render import announcement, mod_change, spotlight
-from wall.details import display_time
-from wall.models import Post, dom_id
-from wall.sanitize import post_html
+from wall.details import display_time, post_time
+from wall.models import Event, Post, dom_id
+from wall.sanitize import emoji_html, post_html
 from wall.store import Change
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -32,8 +32,13 @@ class Renderer:
         )
         # Sanitized again at render (idempotent): defence in depth for posts stored before
         # a sanitizer change, or written to Redis by something other than the worker.
-        self.env.filters["post_html"] = lambda post: Markup(post_html(post.text, post.html))
+        self.env.filters["post_html"] = lambda post: Markup(
+            emoji_html(post_html(post.text, post.html), ((e.shortcode, e.url) for e in post.emoji))
+        )
         self.env.filters["local_time"] = display_time
+        self.env.filters["post_time"] = post_time
+        # Event slug -> its time zone, for fragments rendered outside a page (live pushes).
+        self._zones: dict[str, str] = {}
         self._post = self.env.get_template("_post.html")
         self._cache: OrderedDict[tuple[str, str, str], tuple[Post | None, str]] = OrderedDict()
         self._cache_size = cache_size
@@ -42,9 +47,14 @@ class Renderer:
         """A whole page."""
         return self.env.get_template(name).render(**context)
 
-    def post(self, post: Post, *, oob: str = "", change_id: str = "") -> str:
-        """The `_post.html` partial for one post."""
-        return self._post.render(post=post, oob=oob, change_id=change_id)
+    def remember(self, event: Event) -> None:
+        """Note an event's time zone: its posts pushed live show their times in it."""
+        zone = event.extra.get("timezone")
+        self._zones[event.slug] = zone if isinstance(zone, str) else ""
+
+    def post(self, post: Post, *, oob: str = "", change_id: str = "", zone: str = "") -> str:
+        """The `_post.html` partial for one post, its time in `zone` (an IANA name; UTC if "")."""
+        return self._post.render(post=post, oob=oob, change_id=change_id, zone=zone)
 
     def fragment(self, change: Change) -> str:
         """The websocket message for one change: an htmx out-of-band swap carrying its id."""
@@ -69,16 +79,18 @@ class Renderer:
             return announcement(self, change)
         if change.type == "spotlight":
             return spotlight(self, change)
+        zone = self._zones.get(change.event, "")
         if change.type in {"show", "new"} and change.post is not None:
-            inner = self.post(change.post)
+            inner = self.post(change.post, zone=zone)
             return (
                 f'<div hx-swap-oob="afterbegin:#posts" data-change-id="{change.id}">{inner}</div>'
             )
         if change.type in {"update", "state"} and change.post is not None:
-            return self.post(change.post, oob="outerHTML", change_id=change.id)
+            return self.post(change.post, oob="outerHTML", change_id=change.id, zone=zone)
         return f'<div id="{dom_id(change.post_id)}" hx-swap-oob="delete" data-change-id="{change.id}"></div>'
 
-    def reset(self, posts: list[Post], change_id: str) -> str:
+    def reset(self, posts: list[Post], change_id: str, *, event: str = "") -> str:
         """A full re-render of the post list, for a client whose resume point is lost."""
-        inner = "".join(self.post(p) for p in posts)
+        zone = self._zones.get(event, "")
+        inner = "".join(self.post(p, zone=zone) for p in posts)
         return f'<div id="posts" hx-swap-oob="innerHTML" data-change-id="{change_id}">{inner}</div>'

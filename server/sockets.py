@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.frames import direct_writer
+from server.frames import abort_connection, direct_writer
 from server.hub import TRY_AGAIN_LATER, Client, SlowClient, pump
 from server.services import Services, services
-from wall.store import stream_id
 
 log = logging.getLogger(__name__)
 
@@ -23,55 +23,58 @@ POLICY_VIOLATION = 1008
 # The pages that open the public socket (`?page=`), counted apart in /metrics.
 PAGE_KINDS = frozenset({"wall", "live", "embed"})
 MESSAGE_TOO_BIG = 1009
-# How long a close frame may wait behind a slow client's unread data before we give up on
-# a clean close (uvicorn's keepalive ping then tears the connection down).
-CLOSE_GRACE = 30.0
+Closing = tuple[int, str]  # a close code and its reason
+GONE: Closing = (0, "")  # the client went away: nothing to close
 
 
 async def public_socket(websocket: WebSocket) -> None:
     """Wall and live pages: read-only; `?since=ID` resumes after the last change seen."""
     svc = services(websocket)
     slug = websocket.path_params["slug"]
-    if await svc.store.get_event(slug) is None:
+    event = await svc.store.get_event(slug)
+    if event is None:
         await websocket.close(code=4404, reason="no such event")
         return
+    svc.renderer.remember(event)  # pushed posts show their times in the event's zone
     await websocket.accept()
     kind = websocket.query_params.get("page", "")
     kind = kind if kind in PAGE_KINDS else "other"
+
+    async def lost() -> tuple[str, str]:
+        # Too far behind to replay exactly: one message re-renders the whole list.
+        last_id, posts = await svc.store.snapshot(slug, limit=svc.settings.page_size)
+        return svc.renderer.reset(posts, last_id, event=slug), last_id
+
     async with svc.hub.subscribe(slug, "public", direct_writer(websocket.scope), kind) as client:
-        try:
-            await _send_missed(svc, websocket, client, websocket.query_params.get("since", ""))
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            return
-        except RedisError as exc:
-            # Redis went away mid-resume: the client tries again later from the same id.
-            log.warning("resume failed (%s); closing with 1013", exc)
-            closing: tuple[int, str] | None = (TRY_AGAIN_LATER, "redis unavailable; resume later")
-        else:
+        missed = svc.hub.missed(
+            client,
+            websocket.query_params.get("since", ""),
+            limit=svc.settings.resume_limit,
+            lost=lost,
+        )
+        closing = await send_missed(websocket, missed)
+        if closing is None:
             closing = await _serve(svc, websocket, client)
     # Unsubscribed before closing: a slow client's close may wait for its buffer to drain.
     if closing is not None:
         await _close(websocket, *closing)
 
 
-async def _send_missed(svc: Services, websocket: WebSocket, client: Client, since: str) -> None:
-    """Send what the client missed since its last id, or a full re-render if that is lost."""
-    if not since:
-        return
-    changes = await svc.store.changes_since(
-        client.event, since, stream=client.stream, limit=svc.settings.resume_limit
-    )
-    if changes is None:
-        last_id, posts = await svc.store.snapshot(client.event, limit=svc.settings.page_size)
-        await websocket.send_text(svc.renderer.reset(posts, last_id))
-        client.last = stream_id(last_id)
-        return
-    for change in changes:
-        await websocket.send_text(svc.hub.message(change).data)
-        client.last = stream_id(change.id)
+async def send_missed(websocket: WebSocket, missed: AsyncIterator[str]) -> Closing | None:
+    """Send the messages a client missed; the close to send instead of going live, if any."""
+    try:
+        async for data in missed:
+            await websocket.send_text(data)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return GONE
+    except RedisError as exc:
+        # Redis went away mid-resume: the client tries again later from the same id.
+        log.warning("resume failed (%s); closing with 1013", exc)
+        return TRY_AGAIN_LATER, "redis unavailable; resume later"
+    return None
 
 
-async def _serve(svc: Services, websocket: WebSocket, client: Client) -> tuple[int, str] | None:
+async def _serve(svc: Services, websocket: WebSocket, client: Client) -> Closing | None:
     """Run the writer and the reader side by side until one ends; the close to send, if any."""
     writer = asyncio.create_task(pump(client, websocket.send_text, svc.settings.send_timeout))
     reader = asyncio.create_task(_ignore_input(websocket))
@@ -115,8 +118,23 @@ async def _ignore_input(websocket: WebSocket) -> tuple[int, str] | None:
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    """Close with a code; the frame waits behind what the client has not read yet, for a while."""
-    if websocket.application_state == WebSocketState.DISCONNECTED:
+    """Close with a code; the frame waits behind what the client has not read yet, for a while.
+
+    As long as a pong may take (WS_PING_TIMEOUT): a client that can't take the close frame
+    in that time is as good as gone, and its connection is cut rather than left holding its
+    buffers until the keepalive notices (uvicorn's close waits for them to drain, forever).
+    """
+    if (code, reason) == GONE or websocket.application_state == WebSocketState.DISCONNECTED:
         return
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(websocket.close(code=code, reason=reason), CLOSE_GRACE)
+    grace = services(websocket).settings.ws_ping_timeout
+    try:
+        async with asyncio.timeout(grace):
+            await websocket.close(code=code, reason=reason)
+    except TimeoutError:
+        if abort_connection(websocket.scope):
+            log.info("cut a client that took no close frame (%d) in %.0fs", code, grace)
+    except Exception:
+        pass  # the client went away meanwhile
+    else:
+        # Written, but maybe only into a buffer the client is not reading.
+        abort_connection(websocket.scope, after=grace)

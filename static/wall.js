@@ -6,7 +6,10 @@
   var posts = document.getElementById("posts");
   if (!body || !posts) return;
 
-  var layout = body.dataset.layout || "grid";
+  // Layouts that show one post at a time and cycle; the others place many (wall-layout.js).
+  var CYCLING = { spotlight: true, ticker: true };
+  function cycling() { return !!CYCLING[body.dataset.layout || "grid"]; }
+  function relayout() { if (window.EventwallLayout) window.EventwallLayout.schedule(); }
   var cycleMs = seconds(body.dataset.cycle, 8) * 1000;
   var idleMs = seconds(body.dataset.idle, 20) * 1000;
   var CURSOR_IDLE_MS = 3000;
@@ -99,6 +102,7 @@
     older.classList.add("resurfaced");
     posts.insertBefore(older, first);
     body.dataset.resurfaced = older.id;
+    relayout();
   }
 
   // -- faces and stats ----------------------------------------------------------------
@@ -162,7 +166,8 @@
       if (!article.isConnected) return;
       addFace(article);
       bumpStats(article);
-      if (layout !== "grid") show(article);
+      if (cycling()) show(article);
+      else relayout();
     });
   }
 
@@ -187,14 +192,14 @@
     });
     if (current && !current.isConnected) {
       current = null; // hidden or deleted: it leaves the screen now, the next one shows
-      if (layout !== "grid") advance();
+      if (cycling()) advance();
     }
   }).observe(posts, { childList: true });
 
   // -- the clock -------------------------------------------------------------------------
   setInterval(function () {
     var now = Date.now();
-    if (layout === "grid") {
+    if (!cycling()) {
       if (now - lastArrival >= idleMs && now - lastResurface >= idleMs) {
         lastResurface = now;
         resurface();
@@ -239,6 +244,6 @@
   });
 
   articles().forEach(eager);
-  if (layout !== "grid") show(articles()[0]);
+  if (cycling()) show(articles()[0]);
   body.dataset.wallReady = "1";
 })();

@@ -8,9 +8,11 @@ production.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,6 +22,37 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 TOKEN = "s3cret-token"
+CORPUS = Path(__file__).resolve().parent / "corpus" / "real" / "mastodon"
+# Media a recorded status names (avatars, attachments, emoji, card images) on real hosts.
+_MEDIA_KEYS = ("avatar", "avatar_static", "url", "preview_url", "static_url", "image")
+_REMOTE = re.compile(r"^https?://[^/]+")
+
+
+def recorded(name: str) -> Any:
+    """A recorded payload from tests/corpus/real/mastodon (see SOURCES.md there)."""
+    return json.loads((CORPUS / name).read_text())
+
+
+def local_media(value: Any, base: str) -> Any:
+    """The payload with every media URL moved onto the fake (`{base}/remote/<host>/<path>`),
+    so fetching an avatar or an attachment never leaves loopback. Links in text are kept."""
+    if isinstance(value, list):
+        return [local_media(v, base) for v in value]
+    if not isinstance(value, dict):
+        return value
+    moved: dict[str, Any] = {}
+    media = value.get("type") in ("image", "video", "gifv") or "shortcode" in value
+    for key, item in value.items():
+        if isinstance(item, str) and key in _MEDIA_KEYS and _REMOTE.match(item):
+            is_media = key != "url" or media
+            moved[key] = (
+                _REMOTE.sub(lambda m: f"{base}/remote/{m.group(0).split('//')[1]}", item)
+                if is_media
+                else item
+            )
+        else:
+            moved[key] = local_media(item, base)
+    return moved
 
 
 def status(
@@ -92,14 +125,22 @@ class FakeMastodon:
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
     raw_timeline: list[Any] | None = None  # served as is, for malformed payloads
     files: dict[str, bytes] = field(default_factory=dict)  # served at /system/{name}
+    any_tag: bool = False  # serve every status whatever tag is asked (recorded ones)
+    remote_image: bytes = b""  # served for any /remote/... path (recorded media URLs)
+    remote_requests: list[str] = field(default_factory=list)
+    instance: dict[str, Any] | None = None  # GET /api/v2/instance; 404 when None
+    streaming_redirect: str = ""  # answer the streaming upgrade with a redirect here
+    retry_after: str = ""  # with rate_limited: a Retry-After header instead of a reset time
 
     def app(self) -> Starlette:
         """The Starlette app serving this fake."""
         return Starlette(
             routes=[
                 Route("/api/v1/timelines/tag/{tag}", self.timeline),
+                Route("/api/v2/instance", self.instance_info),
                 WebSocketRoute("/api/v1/streaming", self.streaming),
                 Route("/system/{name}", self.file),
+                Route("/remote/{path:path}", self.remote),
             ]
         )
 
@@ -119,21 +160,22 @@ class FakeMastodon:
         )
         if self.rate_limited > 0:
             self.rate_limited -= 1
-            return JSONResponse(
-                {"error": "Too many requests"},
-                429,
-                headers={
-                    "X-RateLimit-Limit": "300",
-                    "X-RateLimit-Remaining": "0",
-                    "X-RateLimit-Reset": self._reset_header(),
-                },
-            )
+            limited = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0"}
+            if self.retry_after:
+                limited["Retry-After"] = self.retry_after
+            else:
+                limited["X-RateLimit-Reset"] = self._reset_header()
+            return JSONResponse({"error": "Too many requests"}, 429, headers=limited)
         if self.raw_timeline is not None:
             return JSONResponse(self.raw_timeline)
         tag = request.path_params["tag"]
         limit = min(int(params.get("limit", 20)), 40)
-        matching = [s for s in self.statuses if any(t["name"] == tag for t in s["tags"])]
+        matching = [
+            s for s in self.statuses if self.any_tag or any(t["name"] == tag for t in s["tags"])
+        ]
         matching.sort(key=lambda s: int(s["id"]))
+        if "max_id" in params:
+            matching = [s for s in matching if int(s["id"]) < int(params["max_id"])]
         if "min_id" in params:
             newer = [s for s in matching if int(s["id"]) > int(params["min_id"])]
             page = newer[:limit]
@@ -149,6 +191,23 @@ class FakeMastodon:
         }
         return JSONResponse(list(reversed(page)), headers=headers)
 
+    async def instance_info(self, request: Request) -> Response:
+        """GET /api/v2/instance: where the streaming API lives."""
+        if self.instance is None:
+            return JSONResponse({"error": "Record not found"}, 404)
+        return JSONResponse(self.instance)
+
+    async def remote(self, request: Request) -> Response:
+        """A recorded payload's media, moved here by `local_media`."""
+        self.remote_requests.append(request.path_params["path"])
+        if not self.remote_image:
+            return Response("not found", 404)
+        return Response(self.remote_image, media_type="image/jpeg")
+
+    def remove(self, status_id: str) -> None:
+        """Delete a status, as its author would."""
+        self.statuses = [s for s in self.statuses if s["id"] != status_id]
+
     async def file(self, request: Request) -> Response:
         """A media file, as a Mastodon server's /system/ folder serves it."""
         name = request.path_params["name"]
@@ -158,6 +217,12 @@ class FakeMastodon:
 
     async def streaming(self, socket: WebSocket) -> None:
         """The streaming API: a token is required; subscribe messages name the hashtag."""
+        if self.streaming_redirect:
+            # What a server whose streaming API lives on another host answers.
+            await socket.send_denial_response(
+                Response(status_code=301, headers={"Location": self.streaming_redirect})
+            )
+            return
         if socket.headers.get("authorization") != f"Bearer {TOKEN}":
             await socket.close(code=4001)  # Mastodon refuses the upgrade; close is close enough
             return

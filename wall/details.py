@@ -53,6 +53,22 @@ def display_time(value: str, zone_name: str = "") -> str:
     return f"{text} {moment.tzname()}" if moment.tzinfo is not None else text
 
 
+def post_time(moment: datetime, zone_name: str = "", now: datetime | None = None) -> str:
+    """A post's time as the room reads it, in the event's zone: "15:59" today, "28 Nov 15:59"
+    another day, "28 Nov 2025 15:59" another year (UTC when the zone is unset or unknown)."""
+    try:
+        zone: tzinfo = ZoneInfo(zone_name) if zone_name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    local = moment.astimezone(zone)
+    today = (now or datetime.now(UTC)).astimezone(zone)
+    if local.date() == today.date():
+        return f"{local:%H:%M}"
+    if local.year == today.year:
+        return f"{local.day} {local:%b %H:%M}"
+    return f"{local.day} {local:%b %Y %H:%M}"
+
+
 def parse_timezone(value: str, name: str = "timezone") -> ZoneInfo:
     """An IANA time zone (Europe/Paris); PostError naming the field otherwise."""
     try:

@@ -45,6 +45,42 @@ class Photo:
     alt: str = ""
     thumb_url: str = ""
     """A small copy for grids and the moderation queue; empty for remote-only photos."""
+    kind: str = ""
+    """"video" or "gifv" when this is the still of a moving picture (shown with a play mark)."""
+
+
+MEDIA_KINDS = ("", "video", "gifv")
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A link's preview, as the author's client shows it under the post: title and thumbnail."""
+
+    url: str
+    title: str = ""
+    description: str = ""
+    image: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Another post quoted by this one, shown compactly inside it."""
+
+    url: str
+    author: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Emoji:
+    """A custom emoji: `:shortcode:` in the text is shown as this small image."""
+
+    shortcode: str
+    url: str
+
+
+EMOJI_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+MAX_POLL = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +99,13 @@ class Post:
     sensitive: bool = False
     content_warning: str = ""
     language: str = ""
+    card: Card | None = None
+    quote: Quote | None = None
+    poll: tuple[str, ...] = ()
+    """A poll's options, in order."""
+    emoji: tuple[Emoji, ...] = ()
+    warning_shown: bool = False
+    """A moderator chose to show this content-warned post's text on the wall."""
     ordered_at: datetime | None = None
     """Where the post sits in time for ordering and counting: `created_at` made sane at
     ingest (see `wall.ordering.sane_time`); None: `created_at` itself. Pages show `created_at`."""
@@ -98,6 +141,8 @@ class Post:
             data["ordered_at"] = self.ordered_at.isoformat()
         data["photos"] = [asdict(p) for p in self.photos]
         data["hashtags"] = list(self.hashtags)
+        data["poll"] = list(self.poll)
+        data["emoji"] = [asdict(e) for e in self.emoji]
         return data
 
     @classmethod
@@ -143,6 +188,11 @@ class Post:
             sensitive=bool(data.get("sensitive", False)),
             content_warning=_str(data, "content_warning"),
             language=_str(data, "language"),
+            card=_card(data.get("card")),
+            quote=_quote(data.get("quote")),
+            poll=_poll(data.get("poll") or []),
+            emoji=_emoji(data.get("emoji") or []),
+            warning_shown=bool(data.get("warning_shown", False)),
             ordered_at=parse_time(data["ordered_at"]) if data.get("ordered_at") else None,
         )
 
@@ -255,10 +305,69 @@ def _photos(value: Any) -> tuple[Photo, ...]:
         thumb_url = item.get("thumb_url", "") or ""
         if not isinstance(thumb_url, str):
             raise PostError(f"photos[{i}].thumb_url: must be a string")
+        kind = item.get("kind", "") or ""
+        if kind not in MEDIA_KINDS:
+            raise PostError(f"photos[{i}].kind: one of 'video', 'gifv' or empty")
         photos.append(
-            Photo(url=item["url"], width=width, height=height, alt=alt, thumb_url=thumb_url)
+            Photo(
+                url=item["url"],
+                width=width,
+                height=height,
+                alt=alt,
+                thumb_url=thumb_url,
+                kind=kind,
+            )
         )
     return tuple(photos)
+
+
+def _card(value: Any) -> Card | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("url"), str):
+        raise PostError("card: an object with a url")
+    return Card(
+        url=value["url"],
+        title=_str(value, "title", where="card."),
+        description=_str(value, "description", where="card."),
+        image=_str(value, "image", where="card."),
+    )
+
+
+def _quote(value: Any) -> Quote | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("url"), str):
+        raise PostError("quote: an object with a url")
+    return Quote(
+        url=value["url"],
+        author=_str(value, "author", where="quote."),
+        text=_str(value, "text", where="quote."),
+    )
+
+
+def _poll(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(o, str) for o in value):
+        raise PostError("poll: must be a list of strings")
+    if len(value) > MAX_POLL:
+        raise PostError(f"poll: at most {MAX_POLL} options")
+    return tuple(value)
+
+
+def _emoji(value: Any) -> tuple[Emoji, ...]:
+    if not isinstance(value, list):
+        raise PostError("emoji: must be a list")
+    emoji = []
+    for i, item in enumerate(value):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("shortcode"), str)
+            or not EMOJI_RE.fullmatch(item["shortcode"])
+            or not isinstance(item.get("url"), str)
+        ):
+            raise PostError(f"emoji[{i}]: a shortcode (letters, digits, _) and a url")
+        emoji.append(Emoji(item["shortcode"], item["url"]))
+    return tuple(emoji)
 
 
 def _hashtags(value: Any) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 
 import nh3
 
@@ -58,6 +59,31 @@ def text_to_html(text: str) -> str:
 def post_html(text: str, raw_html: str) -> str:
     """The HTML to show for a post: its cleaned HTML, else its text escaped and linked."""
     return clean_html(raw_html) if raw_html.strip() else clean_html(text_to_html(text))
+
+
+_TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
+_SHORTCODE = re.compile(r":([A-Za-z0-9_]{1,64}):")
+
+
+def emoji_html(sanitized: str, emoji: Iterable[tuple[str, str]]) -> str:
+    """Sanitized HTML with each known `:shortcode:` in its text shown as its small image.
+
+    Only images stored on this site are used (the page's CSP allows no other); a shortcode
+    without one stays as text. Tags and their attributes are left alone.
+    """
+    images = {code: url for code, url in emoji if url.startswith("/media/") and safe_url(url)}
+    if not images:
+        return sanitized
+
+    def picture(match: re.Match[str]) -> str:
+        url = images.get(match.group(1))
+        if url is None:
+            return match.group(0)
+        alt = html.escape(match.group(0), quote=True)
+        return f'<img class="emoji" src="{html.escape(url, quote=True)}" alt="{alt}" title="{alt}">'
+
+    parts = _TAG_OR_TEXT.split(sanitized)
+    return "".join(p if p.startswith("<") else _SHORTCODE.sub(picture, p) for p in parts)
 
 
 def safe_url(url: str) -> str:

@@ -66,6 +66,14 @@ class Settings:
     """Log lines as `text` (human-readable) or `json` (one JSON object a line)."""
     max_body_bytes: int = 65_536
     """Largest request body (forms, JSON) in bytes; larger ones get 413. Uploads: MEDIA_MAX_BYTES."""
+    ws_ping_interval: float = 20.0
+    """Seconds between keepalive pings to each websocket client (0: no pings)."""
+    ws_ping_timeout: float = 60.0
+    """Seconds a client may take to answer a ping, or to take a close frame, before it is cut."""
+    expected_clients: int = 1000
+    """Websocket clients one web process expects at once; sizes its Redis pool (1 per 10, 16-1000)."""
+    redis_pool_timeout: float = 5.0
+    """Seconds a request waits for a free Redis connection before it gets 503 (a socket: 1013)."""
     fetch_allow_loopback: bool = False
     """Let outbound fetches (sources, photos, avatars) reach loopback; for tests and local demos."""
 

@@ -98,6 +98,8 @@ class SourceStatus:
     """Unix time of the last item taken."""
     last_error: str = ""
     last_error_at: float | None = None
+    note: str = ""
+    """How the source gets its posts right now ("streaming", or why it polls instead)."""
 
     @classmethod
     def of(cls, raw: dict[str, str]) -> SourceStatus:
@@ -109,11 +111,14 @@ class SourceStatus:
             last_event=_float(raw.get("last_event")),
             last_error=error,
             last_error_at=_float(error_at),
+            note=raw.get("note", ""),
         )
 
     def summary(self, now: float) -> str:
         """One line: "connected · 42 taken · last 3 min ago" (and the last error, if any)."""
         parts = ["connected" if self.connected else "not connected", f"{self.taken} taken"]
+        if self.note:
+            parts.append(self.note)
         if self.last_event is not None:
             parts.append(f"last {ago(self.last_event, now)}")
         if self.last_error and self.last_error_at is not None:
@@ -171,7 +176,7 @@ class SourceRegistry:
         return sorted(configs, key=lambda c: c.id)
 
     async def set_status(self, source_id: str, **fields: str | int) -> None:
-        """Record a source's state (connected, last_event, last_error) for the status page."""
+        """Record a source's state (connected, last_event, last_error, note) for the status page."""
         mapping: dict[Any, Any] = dict(fields)
         await self.redis.hset(self.STATUS + source_id, mapping=mapping)
 

@@ -27,8 +27,23 @@ class Deleted:
     post_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Backfill:
+    """A post from before the source started (its first look back): taken without the flood
+    and duplicate holds, which are about live bursts, not about history arriving at once."""
+
+    post: Post
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the organizer should know about the source (shown in its status), not a post."""
+
+    message: str
+
+
 # A bare Post is a new post: the demo and replay sources yield nothing else.
-SourceItem = Post | Edited | Deleted
+SourceItem = Post | Edited | Deleted | Backfill | Notice
 
 
 class Source(Protocol):

@@ -12,24 +12,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import nh3
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from ingest.cancel import stop_if_asked
-from ingest.fetch import safe_connect
+from ingest.fetch import safe_open
 from ingest.media import USER_AGENT
-from ingest.sources.base import Deleted, Edited, PolledSource, SourceItem
-from wall.models import MAX_PHOTOS, Author, Photo, Post, PostError, parse_time
-from wall.privacy import says_nowall
+from ingest.sources.base import Backfill, Deleted, Edited, Notice, PolledSource, SourceItem
+from ingest.sources.mastodon_status import StatusError, status_post
+from wall.details import event_time
+from wall.models import Post
+
+__all__ = ["MastodonSource", "StatusError", "id_key", "status_post"]
 
 log = logging.getLogger(__name__)
 
 PAGE = 40  # the most Mastodon returns at once
 MAX_WAIT = 300.0  # never pause longer than this for a rate limit, whatever the server says
-
-
-class StatusError(ValueError):
-    """A payload that is not a status we can show; the message says why."""
+WINDOW = 200  # recently taken statuses checked each poll for deletions and edits
+BACKFILL_PAGES = 10  # a new source looks back at most this many pages (400 statuses)
 
 
 def id_key(status_id: str) -> tuple[int, str]:
@@ -37,69 +38,17 @@ def id_key(status_id: str) -> tuple[int, str]:
     return len(status_id), status_id
 
 
-def status_post(status: Any, host: str) -> Post | None:
-    """A status as a Post; None for a boost or an author opted out (skipped); StatusError if malformed."""
-    if not isinstance(status, dict):
-        raise StatusError("status is not an object")
-    if status.get("reblog"):
-        return None
-    status_id, account = status.get("id"), status.get("account")
-    if not isinstance(status_id, str) or not status_id:
-        raise StatusError("status without a string id")
-    if not isinstance(account, dict) or not isinstance(account.get("acct"), str):
-        raise StatusError(f"status {status_id}: no account.acct")
-    acct = account["acct"] if "@" in account["acct"] else f"{account['acct']}@{host}"
-    content = status.get("content") or ""
-    if not isinstance(content, str):
-        raise StatusError(f"status {status_id}: content is not a string")
-    if says_nowall(str(account.get("note") or ""), str(account.get("display_name") or "")):
-        log.info("status %s: not taken: author opted out (#nowall in their profile)", status_id)
-        return None
-    photos = []
-    for attachment in status.get("media_attachments") or []:
-        if isinstance(attachment, dict) and attachment.get("type") == "image":
-            original = (attachment.get("meta") or {}).get("original") or {}
-            photos.append(
-                Photo(
-                    url=str(attachment.get("url") or ""),
-                    width=int(original.get("width") or 0),
-                    height=int(original.get("height") or 0),
-                    alt=str(attachment.get("description") or ""),
-                )
-            )
-    try:
-        return Post(
-            source="mastodon",
-            native_id=f"{host}:{status_id}",
-            author=Author(
-                handle=f"@{acct}",
-                display_name=str(account.get("display_name") or ""),
-                avatar_url=str(account.get("avatar_static") or account.get("avatar") or ""),
-                profile_url=str(account.get("url") or ""),
-            ),
-            text=nh3.clean(content, tags=set()).strip(),
-            html=content,
-            created_at=parse_time(status.get("created_at")),
-            photos=tuple(p for p in photos if p.url)[:MAX_PHOTOS],
-            url=str(status.get("url") or status.get("uri") or ""),
-            hashtags=tuple(
-                str(t["name"]).casefold()
-                for t in status.get("tags") or []
-                if isinstance(t, dict) and t.get("name")
-            ),
-            sensitive=bool(status.get("sensitive")),
-            content_warning=str(status.get("spoiler_text") or ""),
-            language=str(status.get("language") or ""),
-        )
-    except (PostError, TypeError, ValueError) as exc:
-        raise StatusError(f"status {status_id}: {exc}") from exc
-
-
 class MastodonSource(PolledSource):
-    """One hashtag on one Mastodon server; the newest status id seen is the cursor (`min_id`)."""
+    """One hashtag on one Mastodon server; the newest status id seen is the cursor (`min_id`).
+
+    Polling also looks at the newest page each round and compares it with the statuses it
+    took recently (the window): one gone from the server is deleted here, one with a new
+    `edited_at` replaced. A source with no cursor first looks back to the event's start.
+    """
 
     _cursor: str | None = None
     _pause_until = 0.0
+    _window: dict[str, str] | None = None  # status id -> its edited_at, newest WINDOW taken
 
     @property
     def host(self) -> str:
@@ -111,13 +60,18 @@ class MastodonSource(PolledSource):
         """Where the newest status id taken is kept."""
         return f"mastodon:{self.host}:{self.config.tag}:{self.config.event}"
 
+    @property
+    def window_key(self) -> str:
+        """Where the recently taken statuses (and their edit times) are kept."""
+        return f"{self.cursor_key}:window"
+
     def items(self) -> AsyncIterator[SourceItem]:
         """Stream when a token is configured (Mastodon 4.2+ requires one), else poll."""
         return self._stream() if self.config.token else self._poll()
 
     # -- REST -----------------------------------------------------------------------
     async def _get(self, path: str, params: dict[str, str | int]) -> Any:
-        """GET a JSON resource, honouring X-RateLimit-* and waiting out a 429."""
+        """GET a JSON resource, honouring X-RateLimit-*, Retry-After and waiting out a 429."""
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if self.config.token:
             headers["Authorization"] = f"Bearer {self.config.token}"
@@ -130,7 +84,9 @@ class MastodonSource(PolledSource):
                 f"{self.config.server}{path}", params=params, headers=headers
             )
             self._note_rate_limit(response)
-            if response.status_code == 429:
+            if response.status_code in (429, 503) and (
+                response.status_code == 429 or response.headers.get("retry-after")
+            ):
                 if self._pause_until <= time.time():
                     self._pause_until = time.time() + 60.0
                 continue
@@ -139,58 +95,141 @@ class MastodonSource(PolledSource):
 
     def _note_rate_limit(self, response: httpx.Response) -> None:
         remaining = response.headers.get("x-ratelimit-remaining", "")
-        if response.status_code != 429 and remaining != "0":
+        retry_after = response.headers.get("retry-after", "")
+        if response.status_code not in (429, 503) and remaining != "0":
             return
         reset = response.headers.get("x-ratelimit-reset", "")
-        retry_after = response.headers.get("retry-after", "")
         until = time.time() + 60.0
         try:
-            if reset:
-                until = datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp()
-            elif retry_after.isdigit():
+            if retry_after.strip().isdigit():
+                # The server's own word on this response beats the window's reset time.
                 until = time.time() + int(retry_after)
+            elif reset:
+                until = datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp()
         except ValueError:
             log.warning("%s: unreadable X-RateLimit-Reset %r", self.name, reset[:40])
         self._pause_until = min(max(until, time.time() + 0.1), time.time() + MAX_WAIT)
 
-    async def _page(self, cursor: str | None) -> list[Any]:
+    async def _page(self, cursor: str | None, *, max_id: str | None = None) -> list[Any]:
         params: dict[str, str | int] = {"limit": PAGE}
         if cursor:
             params["min_id"] = cursor
+        if max_id:
+            params["max_id"] = max_id
         body = await self._get(f"/api/v1/timelines/tag/{self.config.tag}", params)
         if not isinstance(body, list):
             raise StatusError("timeline is not a list")
         return body
 
+    def _valid(self, page: list[Any]) -> list[dict[str, Any]]:
+        """The page's statuses with an id, oldest first; the others logged and skipped."""
+        for bad in (s for s in page if not (isinstance(s, dict) and isinstance(s.get("id"), str))):
+            log.warning("%s: skipped a status without an id: %.200r", self.name, bad)
+        return sorted(
+            (s for s in page if isinstance(s, dict) and isinstance(s.get("id"), str)),
+            key=lambda s: id_key(s["id"]),
+        )
+
     async def _catch_up(self) -> AsyncIterator[SourceItem]:
         """Every status after the cursor, oldest first, page by page."""
+        if self._cursor is None:
+            async for item in self._backfill():
+                yield item
+            return
         while True:
             stop_if_asked()
             page = await self._page(self._cursor)
-            ordered = sorted(
-                (s for s in page if isinstance(s, dict) and isinstance(s.get("id"), str)),
-                key=lambda s: id_key(s["id"]),
-            )
-            for bad in (
-                s for s in page if not (isinstance(s, dict) and isinstance(s.get("id"), str))
-            ):
-                log.warning("%s: skipped a status without an id: %.200r", self.name, bad)
-            for status in ordered:
-                item = self._parse(status)
-                if item is not None:
-                    yield item
+            for status in self._valid(page):
+                taken = self._parse(status)
+                if taken is not None:
+                    await self._remember(status)
+                    yield taken
                 await self._advance(status["id"])
             # With min_id, a full page means there may be more right behind it.
             if len(page) < PAGE or not self._cursor:
                 return
+
+    async def _backfill(self) -> AsyncIterator[SourceItem]:
+        """A new source's look back: pages older and older until the event's start (or the
+        newest page only when the event has no start), at most BACKFILL_PAGES of them."""
+        event = await self.store.get_event(self.config.event)
+        start = event_time(event, "starts_at") if event is not None else None
+        statuses: list[dict[str, Any]] = []
+        max_id: str | None = None
+        for _ in range(BACKFILL_PAGES if start is not None else 1):
+            stop_if_asked()
+            page = self._valid(await self._page(None, max_id=max_id))
+            statuses = page + statuses
+            if not page or len(page) < PAGE or start is None:
+                break
+            if _created(page[0]) is not None and _created(page[0]) < start:  # type: ignore[operator]
+                break
+            max_id = page[0]["id"]
+        for status in statuses:
+            created = _created(status)
+            if start is not None and created is not None and created < start:
+                continue  # before the event: not part of its story
+            item = self._parse(status)
+            if isinstance(item, Post):
+                await self._remember(status)
+                yield Backfill(item)
+        if statuses:
+            await self._advance(statuses[-1]["id"])
+        else:
+            self._cursor = ""  # looked back once: from now on, only what is new
+
+    async def _reconcile(self) -> AsyncIterator[SourceItem]:
+        """Compare the newest page with the statuses taken recently: deletions and edits."""
+        window = await self._load_window()
+        if not window:
+            return
+        page = self._valid(await self._page(None))
+        on_server = {s["id"]: str(s.get("edited_at") or "") for s in page}
+        oldest = id_key(page[0]["id"]) if page else (0, "")
+        for status_id in sorted(window, key=id_key):
+            # A full page covers everything from its oldest status on; older ones fell off it.
+            if status_id not in on_server and (id_key(status_id) >= oldest or not page):
+                log.info("%s: status %s is gone from the server", self.name, status_id)
+                del window[status_id]
+                yield Deleted(f"mastodon:{self.host}:{status_id}")
+        for status in page:
+            known = window.get(status["id"])
+            if known is not None and on_server[status["id"]] != known:
+                window[status["id"]] = on_server[status["id"]]
+                item = self._parse(status, edited=True)
+                if item is not None:
+                    yield item
+        await self.store.set_cursor(self.window_key, json.dumps(window))
 
     async def _poll(self) -> AsyncIterator[SourceItem]:
         self._cursor = await self.store.get_cursor(self.cursor_key)
         while True:
             async for item in self._catch_up():
                 yield item
+            async for item in self._reconcile():
+                yield item
             stop_if_asked()  # a swallowed cancel must not keep a stopped source polling
             await asyncio.sleep(self.poll_interval)
+
+    async def _load_window(self) -> dict[str, str]:
+        if self._window is None:
+            saved = await self.store.get_cursor(self.window_key)
+            try:
+                loaded = json.loads(saved) if saved else {}
+            except ValueError:
+                loaded = {}
+            self._window = (
+                {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+            )
+        return self._window
+
+    async def _remember(self, status: dict[str, Any]) -> None:
+        window = await self._load_window()
+        window[status["id"]] = str(status.get("edited_at") or "")
+        if len(window) > WINDOW:
+            for old in sorted(window, key=id_key)[: len(window) - WINDOW]:
+                del window[old]
+        await self.store.set_cursor(self.window_key, json.dumps(window))
 
     def _parse(self, status: Any, *, edited: bool = False) -> SourceItem | None:
         try:
@@ -204,35 +243,75 @@ class MastodonSource(PolledSource):
 
     async def _advance(self, status_id: str) -> None:
         # Runs after the item before it was applied (the generator resumes only then).
-        if self._cursor is None or id_key(status_id) > id_key(self._cursor):
+        if not self._cursor or id_key(status_id) > id_key(self._cursor):
             self._cursor = status_id
             await self.store.set_cursor(self.cursor_key, status_id)
 
     # -- streaming ------------------------------------------------------------------
-    async def _stream(self) -> AsyncIterator[SourceItem]:
-        self._cursor = await self.store.get_cursor(self.cursor_key)
-        ws_base = "ws" + self.config.server.removeprefix("http")
-        async with safe_connect(
+    async def _streaming_url(self) -> str:
+        """The streaming API's base the server names (`configuration.urls.streaming`), or ""."""
+        try:
+            instance = await self._get("/api/v2/instance", {})
+            url = instance["configuration"]["urls"]["streaming"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            log.info("%s: no streaming URL from the instance: %s", self.name, exc)
+            return ""
+        return str(url).rstrip("/") if str(url).startswith(("ws://", "wss://")) else ""
+
+    async def _open(self, base: str) -> ClientConnection:
+        return await safe_open(
             self.client,
-            f"{ws_base}/api/v1/streaming",
+            f"{base}/api/v1/streaming",
             additional_headers={"Authorization": f"Bearer {self.config.token}"},
             user_agent_header=USER_AGENT,
             open_timeout=10,
-        ) as socket:
+        )
+
+    async def _connect(self) -> tuple[ClientConnection | None, str]:
+        """A streaming connection, or None and why streaming is refused."""
+        base = "ws" + self.config.server.removeprefix("http")
+        try:
+            # A redirect to another host is followed without the token (websockets drops
+            # credentials cross-origin) and refused there: the instance then says where to go.
+            return await self._open(base), ""
+        except (InvalidHandshake, InvalidURI) as exc:
+            reason = f"{base}: {exc}"
+        streaming = await self._streaming_url()
+        if streaming and streaming != base:
+            try:
+                socket = await self._open(streaming)
+                log.info("%s: streaming from %s, as the server says", self.name, streaming)
+                return socket, ""
+            except (InvalidHandshake, InvalidURI) as exc:
+                reason = f"{streaming}: {exc}"
+        return None, reason
+
+    async def _stream(self) -> AsyncIterator[SourceItem]:
+        self._cursor = await self.store.get_cursor(self.cursor_key)
+        socket, reason = await self._connect()
+        if socket is None:
+            note = f"streaming refused ({reason}); polling every {self.poll_interval:g}s"
+            log.warning("%s: %s", self.name, note)
+            yield Notice(note[:300])
+            async for item in self._poll():
+                yield item
+            return
+        async with socket:
             await socket.send(
                 json.dumps({"type": "subscribe", "stream": "hashtag", "tag": self.config.tag})
             )
             log.info("%s: streaming #%s", self.name, self.config.tag)
+            yield Notice("streaming")
             # The stream has no replay: fetch what came since the cursor over REST first.
             # Anything in both is taken once: ingesting a known id changes nothing.
             async for item in self._catch_up():
                 yield item
             try:
                 async for message in socket:
-                    for item in self._event(message):
-                        yield item
-                        if isinstance(item, Post):
-                            await self._advance(item.native_id.rpartition(":")[2])
+                    for event in self._event(message):
+                        yield event
+                        if isinstance(event, Post):
+                            await self._advance(event.native_id.rpartition(":")[2])
             except ConnectionClosed as exc:
                 raise ConnectionError(f"stream closed: {exc}") from exc
         raise ConnectionError("stream closed by the server")
@@ -261,3 +340,10 @@ class MastodonSource(PolledSource):
             return []
         item = self._parse(status, edited=kind == "status.update")
         return [item] if item is not None else []
+
+
+def _created(status: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(status.get("created_at")).replace("Z", "+00:00"))
+    except ValueError:
+        return None

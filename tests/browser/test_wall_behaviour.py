@@ -202,7 +202,8 @@ def test_qr_code_uses_public_url(env: dict[str, str]) -> None:
     assert made.returncode == 0, made.stderr
     with WebServer({**env, "PUBLIC_URL": "https://wall.example.org/"}) as server:
         html = httpx.get(f"{server.base}/e/pub/wall").text
-    assert ">wall.example.org/e/pub/live<" in html
+    # The short URL may break only at its slashes (<wbr>).
+    assert ">wall.example.org/e/pub/live<" in html.replace("<wbr>", "")
     assert "127.0.0.1" not in html
 
 
@@ -234,6 +235,9 @@ PINNED = r"""
     announcement: box(document.getElementById("announcement")),
     stream: box(document.getElementById("stream")),
     pinnedId: document.querySelector("#spotlight article")?.dataset.postId || "",
+    twice: [...document.querySelectorAll("#posts > article.post")].some(a =>
+      a.id === document.querySelector("#spotlight article")?.dataset.domId &&
+      getComputedStyle(a).display !== "none" && getComputedStyle(a).visibility !== "hidden"),
     overflow: root.scrollHeight > innerHeight || root.scrollWidth > innerWidth,
   };
 }
@@ -267,6 +271,7 @@ def test_pinned_post_and_announcement_on_every_layout(
             assert m["pinnedId"] == pinned
             assert m["spotlight"] and m["spotlight"]["bottom"] <= 1080, f"{layout}: pin cut off"
             if layout == "grid":
+                assert not m["twice"], "the pinned post is not shown twice"
                 assert m["stream"] and m["stream"]["top"] >= m["spotlight"]["bottom"]
                 assert m["spotlight"]["height"] <= 0.45 * 1080, "the pin crowds out the grid"
             else:

@@ -95,7 +95,7 @@ def test_wall_join_code_and_stats(wall_server: WebServer) -> None:
     expected = segno.make(live, error="m", micro=False).svg_inline(scale=1, border=2)
     path = re.search(r'class="qrline"[^>]*\sd="([^"]+)"', expected)
     assert path and path.group(1) in html, "the QR code encodes the live page's URL"
-    assert f"127.0.0.1:{wall_server.port}/e/{SLUG}/live" in html
+    assert f"127.0.0.1:{wall_server.port}/<wbr>e/<wbr>{SLUG}/<wbr>live" in html, "breaks at slashes"
     assert f"Post with #{SLUG} or scan" in html
     assert re.search(r"<script(?![^>]*\ssrc=)", html) is None, "no inline script"
     assert 'data-posts="8" data-people="8" data-photos="4"' in html
@@ -174,3 +174,38 @@ def test_layout_screenshots_exist() -> None:
     """Every layout has its screenshot in docs/screenshots for the README."""
     for layout in LAYOUTS:
         assert (ROOT / "docs" / "screenshots" / f"wall-{layout}.png").is_file()
+
+
+JOIN_LINES = r"""
+() => {
+  const el = document.querySelector(".join-url");
+  const range = document.createRange();
+  const lines = new Map();
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    for (let i = 0; i < n.length; i++) {
+      range.setStart(n, i);
+      range.setEnd(n, i + 1);
+      const r = range.getBoundingClientRect();
+      if (!r.width) continue;
+      const top = Math.round(r.top);
+      lines.set(top, (lines.get(top) || "") + n.data[i]);
+    }
+  }
+  return [...lines.keys()].sort((a, b) => a - b).map(k => lines.get(k));
+}
+"""
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 720), (1080, 1920)], ids=str)
+def test_join_url_breaks_only_at_slashes(
+    browser: Any, wall_server: WebServer, size: tuple[int, int]
+) -> None:
+    """The join URL wraps only after a slash, never inside a word."""
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    page.goto(f"{wall_server.base}/e/{SLUG}/wall")
+    page.wait_for_selector("body[data-wall-ready]", state="attached")
+    lines = page.evaluate(JOIN_LINES)
+    assert "".join(lines) == f"127.0.0.1:{wall_server.port}/e/{SLUG}/live"
+    assert all(line.endswith("/") for line in lines[:-1]), lines
+    page.close()

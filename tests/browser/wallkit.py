@@ -33,8 +33,9 @@ def picture(path: Path, size: tuple[int, int], colour: str) -> None:
     Image.new("RGB", size, colour).save(path)
 
 
-def seed(env: dict[str, str], tmp: Path, slug: str, *branding: str) -> None:
-    """Create an event and replay a mix of posts into it: photos or not, long, emoji, RTL, CJK."""
+def seed(env: dict[str, str], tmp: Path, slug: str, *branding: str, count: int = 0) -> None:
+    """Create an event and replay a mix of posts into it: photos or not, long, emoji, RTL, CJK;
+    `count` posts in all (the mix repeated), else the mix once."""
     media = Path(env["DATA_DIR"]) / "media"
     picture(media / "photo-wide.png", (1200, 800), "#3a6ea5")
     picture(media / "photo-tall.png", (600, 900), "#a53a6e")
@@ -55,9 +56,12 @@ def seed(env: dict[str, str], tmp: Path, slug: str, *branding: str) -> None:
     assert made.returncode == 0, made.stderr
     start = datetime.now(UTC) - timedelta(minutes=30)
     items = []
-    for i, (native, text, photo, avatar) in enumerate(TEXTS):
+    for i in range(count or len(TEXTS)):
+        native, text, photo, avatar = TEXTS[i % len(TEXTS)]
+        if i >= len(TEXTS):
+            native = f"{native}{i}"
         extra: dict[str, Any] = {
-            "created_at": (start + timedelta(minutes=i)).isoformat(),
+            "created_at": (start + timedelta(seconds=30 * i)).isoformat(),
             "author": {
                 "handle": f"@{native}@example.org",
                 "display_name": f"Attendee {native.title()}",
@@ -153,3 +157,46 @@ def wait_until(page: Any, expression: str, *, timeout: float = 5.0, message: str
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {message or expression}")
         page.wait_for_timeout(50)
+
+
+# How much of the screen content covers (sampled every 8 px), and which posts are clipped:
+# cut by the screen's or the stream's edge, or overflowing their own card.
+FILL = r"""
+() => {
+  const W = innerWidth, H = innerHeight;
+  const shown = el => {
+    if (!el || el.closest("[hidden]")) return null;
+    const s = getComputedStyle(el);
+    if (s.display === "none" || s.visibility === "hidden" || +s.opacity === 0) return null;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 ? r : null;
+  };
+  const posts = [...document.querySelectorAll("#posts > article.post, #spotlight article")]
+    .filter(a => shown(a));
+  const rects = [...posts, ...document.querySelectorAll(".wall-header, .join")]
+    .map(shown).filter(Boolean);
+  let hit = 0, total = 0;
+  for (let y = 4; y < H; y += 8) {
+    for (let x = 4; x < W; x += 8) {
+      total++;
+      if (rects.some(r => x >= r.left && x < r.right && y >= r.top && y < r.bottom)) hit++;
+    }
+  }
+  const stream = document.getElementById("stream").getBoundingClientRect();
+  const clipped = posts.filter(a => {
+    const r = a.getBoundingClientRect();
+    const inside = a.closest("#posts") ? stream : {left: 0, top: 0, right: W, bottom: H};
+    return r.left < Math.max(0, inside.left) - 1 || r.top < Math.max(0, inside.top) - 1 ||
+      r.right > Math.min(W, inside.right) + 1 || r.bottom > Math.min(H, inside.bottom) + 1 ||
+      a.scrollHeight > a.clientHeight + 1 || a.scrollWidth > a.clientWidth + 1;
+  }).map(a => a.id || a.dataset.postId);
+  return {fill: hit / total, shown: posts.length, clipped};
+}
+"""
+
+SETTLED = (
+    "!!document.body.dataset.wallReady && [...document.images].every(i => i.complete)"
+    " && document.getAnimations().every(a => a.playState !== 'running'"
+    " || a.effect?.target?.classList.contains('burn-shift'))"
+)
+"""True once the wall is still: images in, no transition or fade running."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -26,14 +25,6 @@ from wall.store import Store
 
 CLIENTS = 20
 DEMO = "demo"
-
-
-@pytest.fixture
-async def valkey(tmp_path: Path) -> AsyncIterator[Valkey]:
-    """A Valkey of this test's own, on a fixed port, so the test can stop and restart it."""
-    server = Valkey(tmp_path / "valkey").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -81,3 +81,44 @@ async def test_slow_clients_dropped_resume_and_others_unaffected(
         for client in clients:
             await client.stop()
         await asyncio.to_thread(web.stop)
+
+
+def established(port: int) -> int:
+    """TCP connections the server on `port` holds open (ESTABLISHED), from /proc/net/tcp."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
+            count += 1
+    return count
+
+
+async def test_stuck_client_is_cut_after_its_close_grace(
+    env: dict[str, str], redis: Redis, store: Store
+) -> None:
+    """A client that never reads again is counted as slow and cut once its 1013 can't go out."""
+    await store.save_event(Event(slug="testevent", title="Test"))
+    tight = {**env, "SEND_TIMEOUT": "0.5", "CLIENT_QUEUE": "8", "WS_PING_TIMEOUT": "2"}
+    web = await asyncio.to_thread(Web(tight, free_port()).start)
+    since = await last_public_id(redis, "testevent")
+    never = asyncio.Event()  # never set: this client reads nothing
+    stuck = ResumingClient(f"{web.ws_base}/e/testevent/ws", since, read=never, small_buffer=True)
+    stuck.start()
+    try:
+        await eventually(lambda: stuck.connects == 1, timeout=20, message="connected")
+        sent = 0
+        while await dropped(web.base) < 1:
+            assert sent < 3000, "the stuck client was never closed"
+            for _ in range(25):
+                await store.ingest(
+                    "testevent", Post.from_dict(post_dict(f"n{sent}", BIG)), State.APPROVED
+                )
+                sent += 1
+        # Its buffers full, the close frame can't reach it: the server lets go of it.
+        await eventually(
+            lambda: established(web.port) == 0, timeout=15, message="the connection cut"
+        )
+        assert await dropped(web.base) == 1
+    finally:
+        await stuck.stop()
+        await asyncio.to_thread(web.stop)
