@@ -67,6 +67,7 @@ def _server(
     settings: Settings, host: str, port: int, cls: type[uvicorn.Server] = uvicorn.Server
 ) -> uvicorn.Server:
     from server.app import create_app
+    from server.ws_protocol import GuardedWebSocketProtocol
 
     config = uvicorn.Config(
         create_app(settings),
@@ -79,6 +80,8 @@ def _server(
         # reconnect, elsewhere or here once restarted) and waits this long for the rest.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
         ws_max_size=64 * 1024,
+        # uvicorn's sans-io protocol with every frame counted, pings included.
+        ws=GuardedWebSocketProtocol,
         # Long enough that a slow but live client is closed by our own 1013 (which it
         # resumes from) before the keepalive cuts it without a close frame.
         ws_ping_interval=settings.ws_ping_interval or None,
