@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import secrets
@@ -19,6 +20,10 @@ from wall.accounts import Accounts, Moderator, Session
 from wall.settings import Settings
 
 COOKIE = "ew_session"
+# One address trying many accounts (password spraying) is slowed too, later and for less
+# long than one address and account: a shared venue address must not lock everyone out.
+IP_FREE = 30
+IP_CAP = 60
 UNAUTHORIZED_CLOSE = 4401
 
 
@@ -126,6 +131,16 @@ async def check_csrf(request: Request, session: Session) -> None:
         raise HTTPException(403, "Missing or wrong CSRF token: reload the page and try again.")
 
 
+def login_keys(ip: str, email: str) -> tuple[str, str]:
+    """The back-off keys of a login attempt: its address, and its address with the account.
+
+    Never the account alone: a stranger failing on purpose would lock its owner out. The
+    account's owner, from another address, is never slowed by a stranger's failures.
+    """
+    account = hashlib.sha256(email.encode()).hexdigest()[:24]
+    return f"ip:{ip}", f"ipacct:{ip}:{account}"
+
+
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -149,8 +164,8 @@ async def login_page(request: Request) -> Response:
         email = str(form.get("email", "")).strip().casefold()
         password = str(form.get("password", ""))
         next_url = _safe_next(str(form.get("next", next_url)))
-        keys = [f"ip:{_client_ip(request)}", f"acct:{email}"]
-        wait = await the_auth.accounts.login_wait(keys)
+        ip_key, pair_key = login_keys(_client_ip(request), email)
+        wait = await the_auth.accounts.login_wait([ip_key, pair_key])
         if not hmac.compare_digest(
             str(form.get("csrf", "")), request.cookies.get("ew_login_csrf", "-")
         ):
@@ -160,10 +175,11 @@ async def login_page(request: Request) -> Response:
         else:
             moderator = await the_auth.accounts.authenticate(email, password)
             if moderator is None:
-                await the_auth.accounts.login_failed(keys)
+                await the_auth.accounts.login_failed([pair_key])
+                await the_auth.accounts.login_failed([ip_key], free=IP_FREE, cap=IP_CAP)
                 error, status = "Wrong email or password.", 401
             else:
-                await the_auth.accounts.login_succeeded([f"acct:{email}"])
+                await the_auth.accounts.login_succeeded([pair_key])
                 # Always a fresh session at login: a session id planted before cannot be reused.
                 old = await the_auth.current(request)
                 if old is not None:

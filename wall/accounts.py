@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,6 +16,30 @@ from redis.asyncio import Redis
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps timing the same.
 _DUMMY_HASH = _hasher.hash("no such account")
+# Argon2 takes tens of milliseconds and 64 MB per hash: a few at a time, in threads.
+HASH_CONCURRENCY = 2
+T = TypeVar("T")
+
+
+class Hashing:
+    """Runs password hashing in worker threads, never on the event loop, at most `limit` at
+    once: a burst of logins waits its turn instead of stalling every page and socket."""
+
+    def __init__(self, limit: int = HASH_CONCURRENCY) -> None:
+        self.limit = limit
+        self._slots = asyncio.Semaphore(limit)
+        self.running = 0
+        self.peak = 0
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` in a thread once a slot is free."""
+        async with self._slots:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            try:
+                return await asyncio.to_thread(work, *args)
+            finally:
+                self.running -= 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +112,16 @@ class Accounts:
 
     KEY = "ew:moderators"
 
-    def __init__(self, redis: Redis, *, session_seconds: int = 12 * 3600) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        session_seconds: int = 12 * 3600,
+        hashing: Hashing | None = None,
+    ) -> None:
         self.redis = redis
         self.session_seconds = session_seconds
+        self.hashing = hashing or Hashing()
 
     async def add(
         self, email: str, password: str, *, event: str = "", admin: bool = False
@@ -103,7 +136,7 @@ class Accounts:
             events.add(event)
         moderator = Moderator(
             email=email,
-            password_hash=hash_password(password),
+            password_hash=await self.hashing.run(hash_password, password),
             admin=admin or bool(current and current.admin),
             events=tuple(sorted(events)),
         )
@@ -125,7 +158,9 @@ class Accounts:
     async def authenticate(self, email: str, password: str) -> Moderator | None:
         """The moderator if the password is right, else None (same work either way)."""
         moderator = await self.get(email)
-        ok = verify_password(moderator.password_hash if moderator else "", password)
+        ok = await self.hashing.run(
+            verify_password, moderator.password_hash if moderator else "", password
+        )
         return moderator if ok and moderator else None
 
     # -- sessions ----------------------------------------------------------------------
