@@ -50,8 +50,7 @@ def test_one_address_trying_many_accounts_is_slowed(app: Settings, redis_url: st
     seed(redis_url, moderators={"mod@example.org": "testevent"})
     with client_from(app, STRANGER) as stranger:
         codes = [
-            login(stranger, f"user{n}@example.org", "guess").status_code
-            for n in range(IP_FREE + 1)
+            login(stranger, f"user{n}@example.org", "guess").status_code for n in range(IP_FREE + 1)
         ]
         assert codes[:IP_FREE] == [401] * IP_FREE
         assert codes[IP_FREE] == 429
