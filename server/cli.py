@@ -80,6 +80,11 @@ def _server(
         # reconnect, elsewhere or here once restarted) and waits this long for the rest.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
         ws_max_size=64 * 1024,
+        # Forwarding headers only from the proxies named, never by default: uvicorn would
+        # believe any from loopback, so behind a local proxy every client could pick its
+        # own address (and get past the rate limits keyed on it).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or "",
         # uvicorn's sans-io protocol with every frame counted, pings included.
         ws=GuardedWebSocketProtocol,
         # Long enough that a slow but live client is closed by our own 1013 (which it
