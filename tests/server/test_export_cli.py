@@ -67,7 +67,8 @@ async def test_csv_export_parses_with_a_header_row(
         rows = list(csv.DictReader(handle))
     assert [r["id"] for r in rows] == ["test:1", "test:2", "test:3"]
     assert rows[1]["text"] == 'Commas, "quotes"\nand a new line'
-    assert rows[1]["author_handle"] == "@bob@example.org" and rows[1]["sensitive"] == "true"
+    # A handle starts with @, which a spreadsheet would read as a formula: quoted.
+    assert rows[1]["author_handle"] == "'@bob@example.org" and rows[1]["sensitive"] == "true"
     assert rows[0]["photo_urls"] == "/media/p/aa/one.jpg" and rows[2]["text"] == "Grüße 👋"
 
 
