@@ -24,6 +24,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ingest.fetch import SafeClient
 from wall.models import Photo
+from wall.sanitize import is_media_path
 from wall.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,10 @@ class MediaStorage(Protocol):
         """Delete the file behind a URL `put` returned; False if it is not ours or gone."""
         ...
 
+    def has(self, url: str) -> bool:
+        """Whether the URL names a file this storage holds (and nothing else)."""
+        ...
+
 
 class LocalStorage:
     """Content-addressed files under a folder served at `url_prefix` (`DATA_DIR/media`)."""
@@ -94,6 +99,13 @@ class LocalStorage:
             partial.write_bytes(data)
             partial.replace(path)
         return f"{self.url_prefix}/{name}"
+
+    def has(self, url: str) -> bool:
+        """Whether the URL is a plain media path (no `..`, escapes) to a file we hold."""
+        name = url.removeprefix(self.url_prefix + "/")
+        if name == url or not is_media_path(f"/media/{name}"):
+            return False
+        return (self.root / name).is_file()
 
     def remove(self, url: str) -> bool:
         """Delete a content-addressed file by its URL; only names `put` could have made."""
@@ -175,9 +187,11 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 def _encode(image: Image.Image, longest: int) -> Rendition:
     copy = image.copy()
+    # Pillow carries a source's JPEG COM or GIF comment in `info` and writes it back on save.
+    copy.info.clear()
     copy.thumbnail((longest, longest), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    # A fresh RGB image carries no EXIF, GPS, XMP or ICC: nothing from the source survives.
+    # With `info` cleared, no EXIF, GPS, XMP, ICC or comment from the source survives.
     copy.save(out, "JPEG", quality=85, optimize=True, progressive=True)
     return Rendition(out.getvalue(), copy.width, copy.height)
 
@@ -249,8 +263,12 @@ class PhotoPipeline:
         """Every photo that passes, local; refused ones are dropped with the reason logged."""
         kept = []
         for photo in photos:
-            if photo.url.startswith("/media/"):
-                kept.append(photo)  # already ours
+            if photo.url.startswith("/"):
+                if self.storage.has(photo.url):  # already ours
+                    thumb = photo.thumb_url if self.storage.has(photo.thumb_url) else ""
+                    kept.append(dataclasses.replace(photo, thumb_url=thumb))
+                else:
+                    log.warning("photo %s refused: not one of our media files", photo.url[:200])
                 continue
             try:
                 kept.append(await self.localize(photo))
@@ -260,8 +278,10 @@ class PhotoPipeline:
 
     async def avatar(self, url: str) -> str:
         """A remote avatar as a local thumbnail URL; "" (initials shown) if it can't be had."""
-        if not url or url.startswith("/media/"):
-            return url
+        if not url:
+            return ""
+        if url.startswith("/"):
+            return url if self.storage.has(url) else ""
         if url in self._avatars:
             return self._avatars[url]
         local = ""

@@ -14,7 +14,7 @@ from wall.models import MAX_TEXT, Card, Event, Photo, Post, Quote
 from wall.moderation import Decision, State, initial_state
 from wall.ordering import sane_time
 from wall.privacy import opt_out_reason
-from wall.sanitize import clean_text, post_html, safe_url
+from wall.sanitize import clean_text, media_url, post_html, safe_url
 from wall.store import Outcome, Store
 
 log = logging.getLogger(__name__)
@@ -24,20 +24,21 @@ MAX_QUOTE = 500  # a quoted post is shown small: its first lines are enough
 
 
 def normalize(post: Post) -> Post:
-    """The post as it is stored: its HTML reduced to the allow-list, every URL http(s) or local."""
+    """The post as it is stored: its HTML reduced to the allow-list, every URL http(s) or
+    local, every image URL one of our media files or an http(s) one for the photo pipeline."""
     author = dataclasses.replace(
         post.author,
         handle=clean_text(post.author.handle)[:MAX_NAME],
         display_name=clean_text(post.author.display_name)[:MAX_NAME],
-        avatar_url=safe_url(post.author.avatar_url),
+        avatar_url=media_url(post.author.avatar_url),
         profile_url=safe_url(post.author.profile_url),
     )
     photos = tuple(
         dataclasses.replace(
-            p, url=safe_url(p.url), thumb_url=safe_url(p.thumb_url), alt=clean_text(p.alt)
+            p, url=media_url(p.url), thumb_url=media_url(p.thumb_url), alt=clean_text(p.alt)
         )
         for p in post.photos
-        if safe_url(p.url)
+        if media_url(p.url)
     )
     # Sources other than the replay file have no length check of their own: cap here.
     text = clean_text(post.text)[:MAX_TEXT]
@@ -53,7 +54,7 @@ def normalize(post: Post) -> Post:
         quote=_clean_quote(post.quote),
         poll=tuple(clean_text(o)[:MAX_NAME] for o in post.poll),
         emoji=tuple(
-            dataclasses.replace(e, url=safe_url(e.url)) for e in post.emoji if safe_url(e.url)
+            dataclasses.replace(e, url=media_url(e.url)) for e in post.emoji if media_url(e.url)
         ),
     )
 
@@ -65,7 +66,7 @@ def _clean_card(card: Card | None) -> Card | None:
         url=safe_url(card.url),
         title=clean_text(card.title)[: MAX_NAME * 2],
         description=clean_text(card.description)[: MAX_NAME * 4],
-        image=safe_url(card.image),
+        image=media_url(card.image),
     )
 
 

@@ -171,9 +171,25 @@ async def _replay(
     return 1 if failed else 0
 
 
+async def _fetch_logo(settings: Settings, url: str) -> str:
+    """A remote logo fetched through the photo pipeline into the media folder; its local URL."""
+    from ingest.fetch import safe_client
+    from ingest.media import MediaError, PhotoPipeline
+    from wall.models import Photo
+
+    async with safe_client(allow_loopback=settings.fetch_allow_loopback) as client:
+        try:
+            photo = await PhotoPipeline.from_settings(settings, client).localize(Photo(url=url))
+        except MediaError as exc:
+            raise PostError(f"logo_url: {exc}") from exc
+    return photo.url
+
+
 async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
     async with open_store(settings) as store:
         try:
+            if args.logo_url.startswith(("http://", "https://")):
+                args.logo_url = await _fetch_logo(settings, args.logo_url)
             event = Event(
                 slug=args.slug,
                 title=args.title,
@@ -319,7 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--layout", default="grid", help="wall layout: grid, spotlight or ticker")
     create.add_argument("--theme", default="dark", help="wall theme: dark, light or contrast")
     create.add_argument("--accent", default="", help="accent colour as #rrggbb")
-    create.add_argument("--logo-url", default="", help="logo shown on the wall (https or /path)")
+    create.add_argument(
+        "--logo-url", default="", help="logo shown on the wall (/media/… or https, fetched)"
+    )
     create.add_argument(
         "--join-url", default="", help="where the QR code goes (default: live page)"
     )

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from wall.sanitize import is_media_path, safe_url
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_TEXT = 20_000
 MAX_PHOTOS = 8
@@ -225,10 +227,12 @@ class Event:
             raise PostError(f"theme: one of {', '.join(THEMES)}")
         if self.accent and not COLOUR_RE.fullmatch(self.accent):
             raise PostError("accent: a colour as #rrggbb")
-        for name in ("logo_url", "join_url"):
-            value = getattr(self, name)
-            if value and not re.match(r"^(https?://|/(?!/))", value):
-                raise PostError(f"{name}: an http(s) URL or a path starting with /")
+        if self.logo_url and not is_media_path(self.logo_url):
+            # Every wall view loads it: one of our media files, never another path on this
+            # site (`/media/../e/x/export.zip`) or another server (the CSP would refuse it).
+            raise PostError("logo_url: a file under /media/ (an https logo is fetched into it)")
+        if self.join_url and not safe_url(self.join_url):
+            raise PostError("join_url: an http(s) URL or a path starting with /")
         if self.moderation not in MODERATION_MODES:
             raise PostError("moderation: 'pre' or 'post'")
 
@@ -250,7 +254,8 @@ class Event:
             layout=data.get("layout") or "grid",
             theme=data.get("theme") or "dark",
             accent=data.get("accent", ""),
-            logo_url=data.get("logo_url", ""),
+            # An event saved before logos were confined keeps working, without its logo.
+            logo_url=logo if is_media_path(logo := str(data.get("logo_url") or "")) else "",
             join_url=data.get("join_url", ""),
             moderation=data.get("moderation", "pre"),
         )

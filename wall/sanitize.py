@@ -89,12 +89,34 @@ def emoji_html(sanitized: str, emoji: Iterable[tuple[str, str]]) -> str:
 def safe_url(url: str) -> str:
     """The URL if it is http(s) or a path on this site, else empty: no javascript:, data:, //."""
     url = url.strip()
-    if url.startswith("/") and not url.startswith(("//", "/\\")):
-        return url
+    if url.startswith("/"):
+        # Browsers drop tabs and new lines and read `\` as `/`: `/\t/host` is `//host`.
+        odd = any(c.isspace() or c == "\\" or ord(c) < 32 for c in url)
+        return "" if odd or url.startswith("//") else url
     scheme, sep, rest = url.partition("://")
     if sep and scheme.lower() in URL_SCHEMES and rest and not any(c.isspace() for c in url):
         return url
     return ""
+
+
+# A file we serve under /media/: plain segments, none starting with a dot (so no "." or ".."),
+# and no percent-escape, backslash, space or control that a browser would read otherwise.
+_MEDIA_PATH = re.compile(r"/media/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def is_media_path(url: str) -> bool:
+    """Whether the URL names a file under /media/ and nothing else (no `..`, `%2e`, `\\`)."""
+    return _MEDIA_PATH.fullmatch(url) is not None
+
+
+def media_url(url: str) -> str:
+    """An image URL as a post may hold it: one of our /media/ files, or an http(s) URL that
+    the photo pipeline fetches and replaces; anything else (other paths on this site
+    included: `/media/../e/x/export.zip`, `/metrics`) empty."""
+    url = url.strip()
+    if url.startswith("/"):
+        return url if is_media_path(url) else ""
+    return safe_url(url) if url[:8].lower().startswith(("http://", "https://")) else ""
 
 
 # C0 controls (but tab, newline, carriage return), DEL, and the bidi embeddings and overrides
