@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -261,9 +262,21 @@ class Event:
         )
 
 
+_PLAIN_ID = re.compile(r"[a-z0-9-]+:[A-Za-z0-9-]+")
+
+
 def dom_id(post_id: str) -> str:
-    """The HTML element id of a post: `post-` and its id with unsafe characters replaced."""
-    return "post-" + re.sub(r"[^A-Za-z0-9_-]", "_", post_id)
+    """The HTML element id of a post, safe in CSS selectors, and never another post's.
+
+    A plain `source:native` id (letters, digits, `-`) reads as `post-source_native`, with
+    exactly one `_`. Any other id has its unsafe characters replaced and `__` and a hash of
+    the whole id added: `import:x.1` and `import:x_1` must not both be `post-import_x_1`,
+    or hiding one would take the other off every open wall.
+    """
+    if _PLAIN_ID.fullmatch(post_id):
+        return "post-" + post_id.replace(":", "_", 1)
+    digest = hashlib.sha256(post_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"post-{re.sub(r'[^A-Za-z0-9_-]', '_', post_id)[:80]}__{digest}"
 
 
 def parse_time(value: Any) -> datetime:
