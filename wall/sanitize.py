@@ -28,6 +28,14 @@ def _absolute_links_only(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+def html_text(raw: str) -> str:
+    """The text a reader sees in some HTML: tags dropped (script and style with their
+    content), entities read; for matching words, never for display."""
+    if not raw:
+        return ""
+    return html.unescape(nh3.clean(raw, tags=set(), attributes={}))
+
+
 def clean_html(raw: str) -> str:
     """Sanitize HTML from a source to the allow-list; idempotent."""
     return nh3.clean(
