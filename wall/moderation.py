@@ -103,9 +103,7 @@ def folded(text: str) -> str:
     """Text as the rules compare it: NFKC, case-folded, invisible characters removed and
     look-alike letters read as the Latin ones they imitate."""
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(
-        c for c in text if c not in _INVISIBLE and unicodedata.category(c) != "Cf"
-    )
+    text = "".join(c for c in text if c not in _INVISIBLE and unicodedata.category(c) != "Cf")
     return unicodedata.normalize("NFKC", text.casefold()).translate(_LOOK_ALIKES)
 
 

@@ -194,7 +194,11 @@ def test_blocked_words_are_found_however_disguised(where: str, value: str) -> No
 
 def test_blocked_tags_are_found_however_disguised() -> None:
     """A blocked hashtag written fullwidth or with a zero-width space is still blocked."""
-    for text in ("join #\uff43\uff52\uff59\uff50\uff54\uff4f", "join #cry\u200bpto", "join #CRYPTO"):
+    for text in (
+        "join #\uff43\uff52\uff59\uff50\uff54\uff4f",
+        "join #cry\u200bpto",
+        "join #CRYPTO",
+    ):
         decision = blocked_content(make(text), Rules(blocked_tags=("crypto",)), History(), NOW)
         assert decision is not None, text
     assert (
