@@ -8,7 +8,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.exceptions import HTTPException
@@ -219,9 +219,27 @@ async def logout(request: Request) -> Response:
 
 
 def same_origin(conn: HTTPConnection) -> bool:
-    """Whether a websocket handshake comes from one of our own pages (or a non-browser client)."""
+    """Whether a websocket handshake comes from one of our own pages (or a non-browser client):
+    the whole origin must match, scheme, host and port, not just the host."""
     origin = conn.headers.get("origin")
     if origin is None:
         return True
-    host = conn.headers.get("host", "")
-    return origin.split("://", 1)[-1] == host
+    secure = conn.url.scheme in ("https", "wss")
+    ours = origin_key(f"{'https' if secure else 'http'}://{conn.headers.get('host', '')}")
+    return ours is not None and origin_key(origin) == ours
+
+
+def origin_key(origin: str) -> tuple[str, str, int] | None:
+    """An origin as (scheme, host, port) with the default port filled in; None if it is not
+    an http(s) origin (`null`, `evil://host`, one with a path or credentials)."""
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.username or parts.password or parts.path not in ("", "/") or parts.query:
+        return None
+    default = 443 if parts.scheme == "https" else 80
+    return parts.scheme, parts.hostname, port or default
