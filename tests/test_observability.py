@@ -18,10 +18,13 @@ from wall.redis_server import free_port
 from wall.store import Store
 
 
+TOKEN = "scrape-token"
+
+
 async def scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of /metrics, by name and labels."""
+    """Every sample of /metrics (as a holder of METRICS_TOKEN), by name and labels."""
     async with httpx.AsyncClient() as http:
-        response = await http.get(f"{base}/metrics")
+        response = await http.get(f"{base}/metrics", headers={"authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     return {
@@ -35,7 +38,8 @@ async def test_metrics_and_json_logs(
     env: dict[str, str], redis: Redis, store: Store, event: Event
 ) -> None:
     """Clients per page, messages sent, fan-out latency, posts per state; every log line JSON."""
-    web = await asyncio.to_thread(Web({**env, "LOG_FORMAT": "json"}, free_port()).start)
+    settings = {**env, "LOG_FORMAT": "json", "METRICS_TOKEN": TOKEN}
+    web = await asyncio.to_thread(Web(settings, free_port()).start)
     try:
         since = await last_public_id(redis, event.slug)
         base = f"{web.ws_base}/e/{event.slug}/ws?since={since}"

@@ -76,6 +76,9 @@ class Settings:
     """Seconds a request waits for a free Redis connection before it gets 503 (a socket: 1013)."""
     fetch_allow_loopback: bool = False
     """Let outbound fetches (sources, photos, avatars) reach loopback; for tests and local demos."""
+    metrics_token: str = ""
+    """Bearer token /metrics asks for; then it also counts each event's pending, rejected and
+    hidden posts. Empty: /metrics is open, with approved posts counted only."""
     forwarded_allow_ips: str = ""
     """Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or networks, `*`);
     empty: no forwarding header is believed, the connection's own address counts."""
