@@ -17,7 +17,6 @@ from wall.moderation import State
 from wall.redis_server import free_port
 from wall.store import Store
 
-
 TOKEN = "scrape-token"
 
 
