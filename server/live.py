@@ -18,6 +18,7 @@ from server.feeds import absolute, atom_feed, json_feed
 from server.headers import frame_ancestors
 from server.pages import event_or_404, screen_extras
 from server.services import Services, services
+from server.site import site_base
 from wall.models import Event, Post
 from wall.ordering import Cursor, next_cursor
 
@@ -62,7 +63,7 @@ class EventInfo:
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    return site_base(request, services(request).settings)
 
 
 def _before(request: Request) -> Cursor | None:

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 
 from server.pages import event_or_404, screen_extras
 from server.services import services
+from server.site import site_base
 from wall.display import faces, join_prompt, join_url, short_url, wall_options, wall_stats
 from wall.moderation import State
 
@@ -37,7 +38,7 @@ async def wall(request: Request) -> Response:
     total = await svc.store.count(slug, State.APPROVED)
     scanned = await svc.store.posts(slug, State.APPROVED, limit=STATS_SCAN)
     stats = await asyncio.to_thread(wall_stats, total, scanned)
-    url = join_url(event, svc.settings.public_url or str(request.base_url))
+    url = join_url(event, site_base(request, svc.settings))
     html = svc.renderer.page(
         "wall.html",
         event=event,

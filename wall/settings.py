@@ -76,6 +76,9 @@ class Settings:
     """Seconds a request waits for a free Redis connection before it gets 503 (a socket: 1013)."""
     fetch_allow_loopback: bool = False
     """Let outbound fetches (sources, photos, avatars) reach loopback; for tests and local demos."""
+    allowed_hosts: str = ""
+    """Host names (comma- or space-separated, `*` for any) whose Host header builds absolute
+    links when PUBLIC_URL is empty; localhost and loopback addresses always do."""
     metrics_token: str = ""
     """Bearer token /metrics asks for; then it also counts each event's pending, rejected and
     hidden posts. Empty: /metrics is open, with approved posts counted only."""
