@@ -130,7 +130,8 @@ def media_url(url: str) -> str:
 # C0 controls (but tab, newline, carriage return), DEL, and the bidi embeddings and overrides
 # (U+202A..U+202E), which can make a name or a link read backwards. Isolates and marks stay:
 # right-to-left writers need them, and they cannot reach past their element.
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e]")
+# Lone surrogates too: a source's JSON may spell one, and no UTF-8 text (Redis, a page) holds it.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
