@@ -270,6 +270,19 @@ async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
     return 0
 
 
+async def _remove_moderator(settings: Settings, email: str) -> int:
+    from wall.accounts import Accounts
+
+    async with open_store(settings) as store:
+        accounts = Accounts(store.redis)
+        closed = len(await store.redis.smembers(f"ew:sessions:{email.strip().casefold()}"))
+        if not await accounts.remove(email):
+            print(f"error: no moderator {email!r}", file=sys.stderr)
+            return 2
+    print(f"removed {email.strip().casefold()}; {closed} open session(s) closed")
+    return 0
+
+
 async def _add_moderator(settings: Settings, args: argparse.Namespace) -> int:
     from wall.accounts import Accounts, new_password
 
@@ -277,9 +290,6 @@ async def _add_moderator(settings: Settings, args: argparse.Namespace) -> int:
         print("error: give --event SLUG, or --admin for every event", file=sys.stderr)
         return 2
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else new_password()
-    if len(password) < 10:
-        print("error: a password needs at least 10 characters", file=sys.stderr)
-        return 2
     async with open_store(settings) as store:
         if args.event and await store.get_event(args.event) is None:
             print(f"error: no event called {args.event!r}", file=sys.stderr)
@@ -366,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin instead"
     )
+    remove = moderator_sub.add_parser("remove", help="delete a moderator, logging them out")
+    remove.add_argument("email")
     sources_cli.add_parser(sub)
     export_cli.add_parser(sub)
     optout_cli.add_parser(sub)
@@ -411,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
                 return asyncio.run(_create_event(settings, args))
             elif args.command == "export":
                 return _export(settings, args)
+            elif args.command == "moderator" and args.moderator_command == "remove":
+                return asyncio.run(_remove_moderator(settings, args.email))
             elif args.command == "moderator":
                 return asyncio.run(_add_moderator(settings, args))
     except KeyboardInterrupt:

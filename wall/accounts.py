@@ -13,6 +13,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
+from wall.passwords import check_password
+
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps timing the same.
 _DUMMY_HASH = _hasher.hash("no such account")
@@ -126,10 +128,16 @@ class Accounts:
     async def add(
         self, email: str, password: str, *, event: str = "", admin: bool = False
     ) -> Moderator:
-        """Create a moderator, or set a new password and add an event to an existing one."""
+        """Create a moderator, or set a new password and add an event to an existing one.
+
+        The password must pass the password rule (WeakPassword, a ValueError, says why). A
+        new password for an existing account closes its open sessions: whoever held one
+        (someone who learnt the old password, say) is logged out everywhere.
+        """
         email = normalize_email(email)
         if "@" not in email or len(email) > 254:
             raise ValueError("email: not an email address")
+        check_password(password, email)
         current = await self.get(email)
         events = set(current.events) if current else set()
         if event:
@@ -141,7 +149,16 @@ class Accounts:
             events=tuple(sorted(events)),
         )
         await self.redis.hset(self.KEY, email, json.dumps(moderator.to_dict()))
+        if current is not None:
+            await self.close_sessions(email)
         return moderator
+
+    async def remove(self, email: str) -> bool:
+        """Delete a moderator and close every session of theirs; False if there is none."""
+        email = normalize_email(email)
+        removed = bool(await self.redis.hdel(self.KEY, email))
+        await self.close_sessions(email)
+        return removed
 
     async def get(self, email: str) -> Moderator | None:
         """The moderator with this email, or None."""
@@ -169,11 +186,17 @@ class Accounts:
         session = Session(
             secrets.token_urlsafe(24), normalize_email(email), secrets.token_urlsafe(24)
         )
-        await self.redis.set(
-            f"ew:session:{session.sid}",
-            json.dumps({"email": session.email, "csrf": session.csrf}),
-            ex=self.session_seconds,
-        )
+        index = f"ew:sessions:{session.email}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(
+                f"ew:session:{session.sid}",
+                json.dumps({"email": session.email, "csrf": session.csrf}),
+                ex=self.session_seconds,
+            )
+            # Each account's session ids, so a password reset can close them all.
+            pipe.sadd(index, session.sid)
+            pipe.expire(index, self.session_seconds)
+            await pipe.execute()
         return session
 
     async def get_session(self, sid: str) -> Session | None:
@@ -186,7 +209,21 @@ class Accounts:
 
     async def close_session(self, sid: str) -> None:
         """Log out: the session id stops working everywhere."""
+        session = await self.get_session(sid)
         await self.redis.delete(f"ew:session:{sid}")
+        if session is not None:
+            await self.redis.srem(f"ew:sessions:{session.email}", sid)
+
+    async def close_sessions(self, email: str) -> int:
+        """Close every session of an account (password changed, account removed); how many."""
+        index = f"ew:sessions:{normalize_email(email)}"
+        sids = [
+            s.decode() if isinstance(s, bytes) else str(s) for s in await self.redis.smembers(index)
+        ]
+        if sids:
+            await self.redis.delete(*(f"ew:session:{sid}" for sid in sids))
+        await self.redis.delete(index)
+        return len(sids)
 
     # -- failed logins -------------------------------------------------------------------
     async def login_wait(self, keys: list[str]) -> int:
