@@ -15,8 +15,8 @@ test: $(VENV)/.dev-installed assets
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 check: $(VENV)/.dev-installed
-	$(BIN)/ruff check server wall ingest tests bench
-	$(BIN)/ruff format --check server wall ingest tests bench
+	$(BIN)/ruff check server wall usecases ingest tests bench
+	$(BIN)/ruff format --check server wall usecases ingest tests bench
 	$(BIN)/mypy
 
 $(VENV)/.installed: pyproject.toml
@@ -39,8 +39,10 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# htmx and its websocket extension come pinned from the npm registry; nothing vendored in git.
-assets: $(VENDOR)/htmx.min.js $(VENDOR)/ws.js
+# htmx, its websocket extension and the emoji font come pinned from the npm registry;
+# nothing vendored in git.
+EMOJI := node_modules/@fontsource/noto-emoji
+assets: $(VENDOR)/htmx.min.js $(VENDOR)/ws.js $(VENDOR)/emoji.css
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -52,6 +54,16 @@ $(VENDOR)/htmx.min.js: node_modules/.package-lock.json
 $(VENDOR)/ws.js: node_modules/.package-lock.json
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx-ext-ws/dist/ws.min.js $@ 2>/dev/null || cp node_modules/htmx-ext-ws/ws.js $@
+
+# Noto Emoji, served from 'self' (the CSP's font-src) as "Eventwall Emoji", the last resort
+# after a screen's own colour emoji font, so emoji show on a machine without one. Outlines,
+# not colour layers: they draw in every browser. Only the woff2 subsets of the regular
+# weight; the browser fetches the few a page needs.
+$(VENDOR)/emoji.css: node_modules/.package-lock.json
+	mkdir -p $(VENDOR)/fonts
+	cp $(EMOJI)/files/*-400-normal.woff2 $(VENDOR)/fonts/
+	sed -e "s#, url(./files/[^)]*\.woff) format('woff')##" -e 's#url(./files/#url(fonts/#' \
+		-e "s#font-family: 'Noto Emoji'#font-family: 'Eventwall Emoji'#" $(EMOJI)/index.css > $@
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.asyncio.server import serve as ws_serve
 
 from server.render import Renderer
-from wall.store import Change, channel
+from wall.changes import Change, channel
 
 
 async def serve(redis_url: str, port: int, slug: str, started: asyncio.Event) -> None:

@@ -27,7 +27,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.render import Renderer
-from wall.store import Change, channel
+from wall.changes import Change, channel
 
 
 def create_app(redis_url: str, slug: str, *, prime: bool = True) -> Starlette:

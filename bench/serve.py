@@ -74,12 +74,12 @@ async def _with_probe(
 
 async def run_eventwall(redis_url: str, port: int, ws: str) -> None:
     """Eventwall as `eventwall web` runs it: the real app and uvicorn configuration."""
-    from server.cli import _server
+    from server.cli import web_server
     from wall.settings import Settings
 
     data = Path(tempfile.mkdtemp(prefix="ew-bench-"))
     settings = Settings(redis_url=redis_url, data_dir=data, demo=False, port=port)
-    server = _server(settings, "127.0.0.1", port)
+    server = web_server(settings, "127.0.0.1", port)
     server.config.log_level = "warning"
     server.config.backlog = 4096
     if ws:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 
 import httpx
 from redis.exceptions import RedisError
 
+from ingest.backoff import Backoff
 from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer
 from ingest.cancel import stop_if_asked, stopping
 from ingest.fetch import safe_client
 from ingest.media import PhotoPipeline
 from ingest.pipeline import apply
+from ingest.retry import until_redis_answers
+from ingest.sources import kinds
 from ingest.sources.base import Backfill, Notice, Source, SourceItem
 from ingest.sources.demo import DemoSource, demo_event
 from wall.mod_store import ModerationStore
@@ -39,7 +41,7 @@ async def run_source(
 
     With a buffer, an item taken while Redis is away waits in it instead of failing the source.
     """
-    delay = 0.5
+    backoff = Backoff()
 
     async def status(**fields: str | int) -> None:
         # Best effort: the status page must not stop a source while Redis is away.
@@ -75,7 +77,7 @@ async def run_source(
                     now = time.time()
                     await status(last_event=f"{now:.3f}", lag=f"{_lag(item, now):.3f}")
                 stop_if_asked()
-                delay = 0.5
+                backoff.reset()
             log.info("source %s finished", source.name)
             await status(connected=0)
             return
@@ -84,11 +86,10 @@ async def run_source(
         except Exception as exc:
             if stopping():
                 raise  # a cancellation that surfaced as another error: stop, don't restart
-            wait = delay * (0.5 + random.random())
+            wait = backoff.failed()
             log.warning("source %s failed (%s); restarting in %.1fs", source.name, exc, wait)
             await status(connected=0, last_error=f"{time.time():.3f} {exc}"[:500])
             await asyncio.sleep(wait)
-            delay = min(delay * 2, 30.0)
 
 
 def _is_new(item: SourceItem) -> bool:
@@ -104,20 +105,8 @@ def _lag(item: SourceItem, now: float) -> float:
 def build_source(
     config: SourceConfig, store: Store, client: httpx.AsyncClient, settings: Settings
 ) -> Source:
-    """The source a configuration describes."""
-    if config.kind == "mastodon":
-        from ingest.sources.mastodon import MastodonSource
-
-        return MastodonSource(config, store, client, poll_interval=settings.poll_interval)
-    if config.kind == "rss":
-        from ingest.sources.rss import FeedSource
-
-        return FeedSource(config, store, client, poll_interval=settings.poll_interval)
-    if config.kind == "bluesky":
-        from ingest.sources.bluesky import BlueskySource
-
-        return BlueskySource(config, store, client)
-    raise ValueError(f"no source for kind {config.kind!r}")
+    """The source a configuration describes (its kind's registered factory)."""
+    return kinds.get(config.kind).build(config, store, client, settings)
 
 
 async def run_configured(
@@ -197,20 +186,8 @@ async def _run_sources(settings: Settings, store: Store, buffer: IngestBuffer) -
         async with asyncio.TaskGroup() as group:
             if settings.demo:
                 event = demo_event()
-                if await store.get_event(event.slug) is None:
-                    await store.save_event(event)
-                moderation = ModerationStore(store.redis, log_maxlen=store.log_maxlen)
-                if not await moderation.has_rules(event.slug):
-                    # The demo corpus loops every few minutes with the same texts, and its first
-                    # round (the event's history) arrives at once: duplicate and flood holds
-                    # would freeze the demo wall.
-                    await moderation.set_rules(
-                        event.slug,
-                        blocked_words=[],
-                        blocked_tags=[],
-                        flood_limit=0,
-                        hold_duplicates=False,
-                    )
+                # Redis may not answer yet (a worker started before it): wait, don't exit.
+                await until_redis_answers("demo setup", lambda: _prepare_demo(store, event))
                 source = DemoSource(
                     cursors, settings.media_dir, rate=settings.demo_rate, loop=settings.demo_loop
                 )
@@ -221,3 +198,21 @@ async def _run_sources(settings: Settings, store: Store, buffer: IngestBuffer) -
                 run_configured(settings, cursors, client, photos, buffer), name="sources"
             )
             group.create_task(buffer.run(), name="ingest-buffer")
+
+
+async def _prepare_demo(store: Store, event: Event) -> None:
+    """Create the demo event and its rules, unless they are there already."""
+    if await store.get_event(event.slug) is None:
+        await store.save_event(event)
+    moderation = ModerationStore(store.redis, log_maxlen=store.log_maxlen)
+    if not await moderation.has_rules(event.slug):
+        # The demo corpus loops every few minutes with the same texts, and its first
+        # round (the event's history) arrives at once: duplicate and flood holds
+        # would freeze the demo wall.
+        await moderation.set_rules(
+            event.slug,
+            blocked_words=[],
+            blocked_tags=[],
+            flood_limit=0,
+            hold_duplicates=False,
+        )

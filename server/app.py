@@ -21,6 +21,7 @@ from server import (
     admin,
     auth,
     export,
+    join_page,
     live,
     metrics,
     moderate,
@@ -38,11 +39,10 @@ from server.mod_socket import moderator_socket
 from server.outage import Unavailable
 from server.render import Renderer
 from server.services import Services
-from wall.accounts import Accounts
+from usecases import Stores
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis
 from wall.settings import Settings
-from wall.store import Store
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             wait=settings.redis_pool_timeout,
             health_check_interval=10,
         )
-        store = Store(redis, log_maxlen=settings.changelog_maxlen)
+        stores = Stores.on(redis, settings)
+        store = stores.posts
         measured = metrics.Metrics()
         hub = Hub(
             redis,
@@ -77,8 +78,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         measured.attach(hub)
         app.state.metrics = measured
-        app.state.services = Services(settings, redis, store, renderer, hub)
-        accounts = Accounts(redis, session_seconds=settings.session_hours * 3600)
+        app.state.services = Services(settings, redis, store, renderer, hub, stores)
+        accounts = stores.accounts  # one per process: one cap on concurrent password hashing
         app.state.auth = auth.Auth.create(accounts, settings)
         listener = asyncio.create_task(hub.run(), name="eventwall-hub")
         with contextlib.suppress(TimeoutError):
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/e/{slug}/recap", recap.recap_page),
         Route("/e/{slug}/export.{kind}", export.download),
         Route("/e/{slug}/post", uploads.post_form, methods=["GET", "POST"]),
+        Route("/e/{slug}/join", join_page.join),
         WebSocketRoute("/e/{slug}/ws", sockets.public_socket),
         Route("/login", auth.login_page, methods=["GET", "POST"]),
         Route("/logout", auth.logout, methods=["POST"]),

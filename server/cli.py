@@ -6,19 +6,23 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp
 
-from server import export_cli, logs, optout_cli, sources_cli
+from server import branding, export_cli, logs, optout_cli, sources_cli
+from usecases import Stores, events, rules
 from wall import details
-from wall.models import Event, Post, PostError, normalize_tag
+from wall.models import Event, Post
 from wall.redis_pool import open_redis
-from wall.redis_server import EmbeddedRedis
+from wall.redis_server import EmbeddedRedis, EmbeddedRedisError
 from wall.settings import Settings
 from wall.store import Store
 
@@ -26,13 +30,17 @@ log = logging.getLogger("eventwall")
 
 
 @contextlib.contextmanager
-def redis_url(settings: Settings) -> Iterator[Settings]:
-    """Settings with a Redis URL: REDIS_URL, this data folder's running server, or a new one."""
+def redis_url(settings: Settings, *, owner: bool = False) -> Iterator[Settings]:
+    """Settings with a Redis URL: REDIS_URL, this data folder's running server, or a new one.
+
+    `owner` (`eventwall run`): this process must own the embedded server, not share another
+    process's, and restarts it if it dies.
+    """
     if settings.redis_url:
         yield settings
         return
     embedded = EmbeddedRedis(settings.data_dir)
-    url = embedded.start()
+    url = embedded.start(exclusive=owner, watch=True)
     try:
         yield dataclasses.replace(settings, redis_url=url)
     finally:
@@ -40,17 +48,24 @@ def redis_url(settings: Settings) -> Iterator[Settings]:
 
 
 @contextlib.asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
-    """A store on the settings' Redis, closed afterwards."""
+async def open_stores(settings: Settings) -> AsyncIterator[Stores]:
+    """Every store on the settings' Redis, closed afterwards."""
     redis = open_redis(
         settings.redis_url,
         expected_clients=settings.expected_clients,
         wait=settings.redis_pool_timeout,
     )
     try:
-        yield Store(redis, log_maxlen=settings.changelog_maxlen)
+        yield Stores.on(redis, settings)
     finally:
         await redis.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    """The post store on the settings' Redis, closed afterwards."""
+    async with open_stores(settings) as stores:
+        yield stores.posts
 
 
 class _Server(uvicorn.Server):
@@ -63,14 +78,12 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(
-    settings: Settings, host: str, port: int, cls: type[uvicorn.Server] = uvicorn.Server
-) -> uvicorn.Server:
-    from server.app import create_app
+def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """How uvicorn serves Eventwall (the tests of the direct frame path use it too)."""
     from server.ws_protocol import GuardedWebSocketProtocol
 
-    config = uvicorn.Config(
-        create_app(settings),
+    return uvicorn.Config(
+        app,
         host=host,
         port=port,
         log_level="info",
@@ -80,13 +93,13 @@ def _server(
         # reconnect, elsewhere or here once restarted) and waits this long for the rest.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
         ws_max_size=64 * 1024,
+        # uvicorn's sans-io protocol with every frame counted, pings included.
+        ws=GuardedWebSocketProtocol,
         # Forwarding headers only from the proxies named, never by default: uvicorn would
         # believe any from loopback, so behind a local proxy every client could pick its
         # own address (and get past the rate limits keyed on it).
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or "",
-        # uvicorn's sans-io protocol with every frame counted, pings included.
-        ws=GuardedWebSocketProtocol,
         # Long enough that a slow but live client is closed by our own 1013 (which it
         # resumes from) before the keepalive cuts it without a close frame.
         ws_ping_interval=settings.ws_ping_interval or None,
@@ -95,13 +108,21 @@ def _server(
         # client per message, the one cost a fan-out server must not pay.
         ws_per_message_deflate=False,
     )
-    return uvicorn.Server(config)
+
+
+def web_server(
+    settings: Settings, host: str, port: int, cls: type[uvicorn.Server] = uvicorn.Server
+) -> uvicorn.Server:
+    """The web server `eventwall web` runs (the benchmark runs the same one)."""
+    from server.app import create_app
+
+    return uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port))
 
 
 async def _run_all(settings: Settings, host: str, port: int) -> None:
     from ingest.worker import run_worker
 
-    server = _server(settings, host, port, _Server)
+    server = web_server(settings, host, port, _Server)
 
     def stop() -> None:
         # Graceful only: uvicorn closes the websockets with 1012 and runs the lifespan's
@@ -138,6 +159,7 @@ async def _replay(
     from ingest.fetch import safe_client
     from ingest.media import PhotoPipeline
     from ingest.pipeline import take
+    from ingest.retry import until_redis_answers
     from ingest.sources.replay import BadLine, read_jsonl
 
     failed = taken = seen = refused = 0
@@ -148,18 +170,29 @@ async def _replay(
         # Remote photos and avatars are fetched and stored locally, as the worker does:
         # pages only load images from this site.
         photos = PhotoPipeline.from_settings(settings, client)
-        event = await store.get_event(slug)
-        if event is None:
-            event = Event(slug=slug, title=slug.replace("-", " ").title(), moderation=moderation)
-            await store.save_event(event)
-            log.info("created event %s", slug)
+
+        async def find_or_create() -> Event:
+            event = await store.get_event(slug)
+            if event is None:
+                event = Event(
+                    slug=slug, title=slug.replace("-", " ").title(), moderation=moderation
+                )
+                await store.save_event(event)
+                log.info("created event %s", slug)
+            return event
+
+        # Every Redis step waits out an outage (a Redis restart mid-replay) instead of
+        # aborting: taking a post twice changes nothing, so a retried step is safe.
+        event = await until_redis_answers("replay", find_or_create)
         for item in read_jsonl(path):
             if isinstance(item, BadLine):
                 failed += 1
                 print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
                 continue
             seen += 1
-            outcome = await take(store, event, item, photos, archive=True)
+            outcome = await until_redis_answers(
+                "replay", functools.partial(take, store, event, item, photos, archive=True)
+            )
             taken += outcome.changed
             refused += outcome.missing  # opted out, or nothing left after sanitizing
             if rate > 0:
@@ -171,43 +204,29 @@ async def _replay(
     return 1 if failed else 0
 
 
-async def _fetch_logo(settings: Settings, url: str) -> str:
-    """A remote logo fetched through the photo pipeline into the media folder; its local URL."""
-    from ingest.fetch import safe_client
-    from ingest.media import MediaError, PhotoPipeline
-    from wall.models import Photo
-
-    async with safe_client(allow_loopback=settings.fetch_allow_loopback) as client:
-        try:
-            photo = await PhotoPipeline.from_settings(settings, client).localize(Photo(url=url))
-        except MediaError as exc:
-            raise PostError(f"logo_url: {exc}") from exc
-    return photo.url
-
-
 async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_store(settings) as store:
+    async with open_stores(settings) as stores:
         try:
-            if args.logo_url.startswith(("http://", "https://")):
-                args.logo_url = await _fetch_logo(settings, args.logo_url)
-            event = Event(
-                slug=args.slug,
-                title=args.title,
-                hashtags=tuple(normalize_tag(t) for t in args.tag),
+            event = events.new_event(
+                args.slug,
+                args.title,
+                args.tag,
+                moderation=args.moderation,
                 description=args.description,
                 layout=args.layout,
                 theme=args.theme,
                 accent=args.accent,
-                logo_url=args.logo_url,
                 join_url=args.join_url,
-                moderation=args.moderation,
                 extra={"show_sensitive": True} if args.show_sensitive else {},
             )
-            event = details.apply(event, _detail_changes(args))
-        except PostError as exc:
+            # The logo and sponsors are fetched and made local before the event is saved.
+            event = await branding.brand(
+                settings, event, logo_url=args.logo_url, sponsors=args.sponsor
+            )
+            event = await events.create_event(stores, event, _detail_changes(args), replace=True)
+        except (ValueError, branding.BrandingError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        await store.save_event(event)
     print(f"saved event {event.slug}: /e/{event.slug}/wall")
     return 0
 
@@ -219,17 +238,17 @@ def _detail_changes(args: argparse.Namespace) -> dict[str, str]:
 
 
 async def _update_event(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_store(settings) as store:
-        event = await store.get_event(args.slug)
-        if event is None:
-            print(f"error: no event called {args.slug!r}", file=sys.stderr)
-            return 2
+    async with open_stores(settings) as stores:
         try:
-            event = details.apply(event, _detail_changes(args))
-        except PostError as exc:
+            event = await events.update_details(stores, args.slug, _detail_changes(args))
+            if args.logo_url is not None or args.sponsor is not None:
+                event = await branding.brand(
+                    settings, event, logo_url=args.logo_url, sponsors=args.sponsor
+                )
+                await stores.posts.save_event(event)
+        except (ValueError, branding.BrandingError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        await store.save_event(event)
     shown = {k: v for k, v in details.current(event).items() if v}
     print(
         f"updated event {event.slug}: "
@@ -259,24 +278,32 @@ def _add_detail_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--next-starts-at", help="the next event's start, ISO 8601 with offset")
 
 
+def _add_branding_options(parser: argparse.ArgumentParser) -> None:
+    """The branding options shared by `event create` and `event update`."""
+    group = parser.add_argument_group("branding (an https URL is fetched once and stored locally)")
+    group.add_argument("--logo-url", help="logo shown on the wall (https URL or /path)")
+    group.add_argument(
+        "--sponsor",
+        action="append",
+        help="a sponsor's logo for the wall's rotating strip (repeatable; '' clears the strip)",
+    )
+
+
 async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
-    async with open_store(settings) as store:
-        event = await store.get_event(slug)
-        if event is None:
-            print(f"error: no event called {slug!r}", file=sys.stderr)
-            return 2
-        await store.save_event(dataclasses.replace(event, moderation=moderation))
-    print(f"event {slug}: {moderation}-moderation")
+    async with open_stores(settings) as stores:
+        result = await rules.set_mode(stores, slug, "command line", moderation)
+    if not result.ok:
+        print(f"error: {result.message}", file=sys.stderr)
+        return 2
+    print(result.message)
     return 0
 
 
 async def _remove_moderator(settings: Settings, email: str) -> int:
-    from wall.accounts import Accounts
-
-    async with open_store(settings) as store:
-        accounts = Accounts(store.redis)
-        closed = len(await store.redis.smembers(f"ew:sessions:{email.strip().casefold()}"))
-        if not await accounts.remove(email):
+    async with open_stores(settings) as stores:
+        key = f"ew:sessions:{email.strip().casefold()}"
+        closed = len(await stores.posts.redis.smembers(key))
+        if not await stores.accounts.remove(email):
             print(f"error: no moderator {email!r}", file=sys.stderr)
             return 2
     print(f"removed {email.strip().casefold()}; {closed} open session(s) closed")
@@ -284,19 +311,13 @@ async def _remove_moderator(settings: Settings, email: str) -> int:
 
 
 async def _add_moderator(settings: Settings, args: argparse.Namespace) -> int:
-    from wall.accounts import Accounts, new_password
+    from wall.accounts import new_password
 
-    if not args.event and not args.admin:
-        print("error: give --event SLUG, or --admin for every event", file=sys.stderr)
-        return 2
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else new_password()
-    async with open_store(settings) as store:
-        if args.event and await store.get_event(args.event) is None:
-            print(f"error: no event called {args.event!r}", file=sys.stderr)
-            return 2
+    async with open_stores(settings) as stores:
         try:
-            moderator = await Accounts(store.redis).add(
-                args.email, password, event=args.event, admin=args.admin
+            moderator = await events.add_moderator(
+                stores, args.email, password, event=args.event, admin=args.admin
             )
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -342,12 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--title", required=True)
     create.add_argument("--tag", action="append", default=[], help="a hashtag (repeatable)")
     create.add_argument("--description", default="")
-    create.add_argument("--layout", default="grid", help="wall layout: grid, spotlight or ticker")
+    create.add_argument(
+        "--layout", default="grid", help="wall layout: grid, mosaic, spotlight or ticker"
+    )
     create.add_argument("--theme", default="dark", help="wall theme: dark, light or contrast")
     create.add_argument("--accent", default="", help="accent colour as #rrggbb")
-    create.add_argument(
-        "--logo-url", default="", help="logo shown on the wall (/media/… or https, fetched)"
-    )
     create.add_argument(
         "--join-url", default="", help="where the QR code goes (default: live page)"
     )
@@ -355,9 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--moderation", choices=["pre", "post"], default="pre", help="moderation mode (default pre)"
     )
     _add_detail_options(create)
-    update = event_sub.add_parser("update", help="set an event's times, venue and next event")
+    _add_branding_options(create)
+    update = event_sub.add_parser(
+        "update", help="set an event's times, venue, next event and branding"
+    )
     update.add_argument("slug")
     _add_detail_options(update)
+    _add_branding_options(update)
     create.add_argument(
         "--show-sensitive",
         action="store_true",
@@ -397,11 +421,13 @@ def main(argv: list[str] | None = None) -> int:
     port = getattr(args, "port", None)
     port = settings.port if port is None else port
     try:
-        with redis_url(settings) as settings:
+        if args.command in LONG_RUNNING:
+            check_writable(settings.media_dir)
+        with redis_url(settings, owner=args.command == "run") as settings:
             if args.command == "run":
                 asyncio.run(_run_all(settings, host, port))
             elif args.command == "web":
-                _server(settings, host, port).run()
+                web_server(settings, host, port).run()
             elif args.command == "ingest" and args.ingest_command == "worker":
                 asyncio.run(_worker(settings))
             elif args.command == "ingest" and args.ingest_command == "replay":
@@ -429,7 +455,32 @@ def main(argv: list[str] | None = None) -> int:
                 return asyncio.run(_add_moderator(settings, args))
     except KeyboardInterrupt:
         pass
+    except (EmbeddedRedisError, DataDirError) as exc:
+        # Said in one line: a full or read-only disk, or another process owning DATA_DIR.
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+LONG_RUNNING = {"run", "web", "ingest"}
+
+
+class DataDirError(RuntimeError):
+    """DATA_DIR can't be written (read-only, full, not ours)."""
+
+
+def check_writable(folder: Path) -> None:
+    """Create `folder` and a file in it, or say in one line why that is impossible."""
+    probe = folder / f".write-check-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise DataDirError(
+            f"cannot write to {folder} (DATA_DIR): {exc.strerror or exc}; "
+            "media and the embedded Redis live there"
+        ) from None
 
 
 async def _worker(settings: Settings) -> None:

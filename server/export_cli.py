@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from server.export import FORMATS, approved_posts, csv_text, jsonl_text, write_archive
 from server.render import Renderer
+from usecases.exports import FORMATS, approved_posts, csv_text, jsonl_text, write_archive
 from wall.models import Event, Post
 from wall.settings import Settings
 from wall.store import Store

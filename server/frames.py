@@ -7,8 +7,11 @@ path `websockets.broadcast()` takes; through ASGI each send costs a dict, three 
 a wake-up of the client's writer task, which profiled as most of the fan-out's CPU.
 
 The direct path exists only where the ASGI server's connection object is known:
-uvicorn's `websockets-sansio` protocol (its default). Anywhere else `direct_writer`
-returns None and messages go through the client's writer task and ASGI `send`.
+uvicorn's `websockets-sansio` protocol (its default), read through private attributes
+(`WebSocketsSansIOProtocol`, `.conn`, `.transport`, `.close_sent`). uvicorn is pinned to
+the minor versions tested, and tests/server/test_frames.py fails if a real uvicorn no
+longer takes this path. Anywhere else `direct_writer` returns None and messages go
+through the client's writer task and ASGI `send`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 log = logging.getLogger(__name__)
@@ -34,15 +38,7 @@ DirectWrite = Callable[[bytes], bool]
 
 def text_frame(data: str) -> bytes:
     """One unfragmented, unmasked text frame (RFC 6455 section 5.2) carrying `data`."""
-    payload = data.encode()
-    size = len(payload)
-    if size < 126:
-        header = bytes((0x81, size))
-    elif size < 1 << 16:
-        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
-    else:
-        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
-    return header + payload
+    return Frame(Opcode.TEXT, data.encode()).serialize(mask=False)
 
 
 class KeepAsgiSend:

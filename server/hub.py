@@ -21,7 +21,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError, RedisError
 
 from server.frames import DirectWrite, text_frame
-from wall.store import CHANNEL_PREFIX, Change, Store, Stream, stream_id
+from wall.changes import CHANNEL_PREFIX, Change, Stream, stream_id
+from wall.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ carries an ETag; the live page itself is `no-store`, since it is rendered at a c
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -19,47 +18,13 @@ from server.headers import frame_ancestors
 from server.pages import event_or_404, screen_extras
 from server.services import Services, services
 from server.site import site_base
-from wall.models import Event, Post
+from wall.details import EventInfo
+from wall.models import Post
 from wall.ordering import Cursor, next_cursor
 
 GALLERY_POSTS = 200
 FEED_POSTS = 50
 EMBED_POSTS = 20
-
-
-@dataclass(frozen=True, slots=True)
-class EventInfo:
-    """What the live page says about its event, read from the event's `extra` fields."""
-
-    starts_at: str = ""
-    ends_at: str = ""
-    timezone: str = ""
-    venue: str = ""
-    next_title: str = ""
-    next_url: str = ""
-    next_starts_at: str = ""
-
-    @classmethod
-    def of(cls, event: Event) -> EventInfo:
-        """Read `starts_at`, `ends_at`, `timezone`, `venue` and `next_event` {title, url,
-        starts_at} if present."""
-        extra = event.extra
-        following = extra.get("next_event")
-        following = following if isinstance(following, dict) else {}
-
-        def text(data: dict[str, Any], key: str) -> str:
-            value = data.get(key, "")
-            return value if isinstance(value, str) else ""
-
-        return cls(
-            starts_at=text(extra, "starts_at"),
-            ends_at=text(extra, "ends_at"),
-            timezone=text(extra, "timezone"),
-            venue=text(extra, "venue"),
-            next_title=text(following, "title"),
-            next_url=text(following, "url"),
-            next_starts_at=text(following, "starts_at"),
-        )
 
 
 def _base(request: Request) -> str:

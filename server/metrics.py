@@ -24,7 +24,7 @@ from server.hub import Hub
 from server.services import services
 from wall.moderation import PUBLIC_STATES, State
 from wall.sources import SourceRegistry
-from wall.store import Store, _key
+from wall.store import Store
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -100,14 +100,11 @@ async def _redis_families(store: Store, states: tuple[State, ...]) -> list[Metri
         "eventwall_posts", "Posts per moderation state, per event.", labels=["event", "state"]
     )
     events = await store.list_events()
-    async with store.redis.pipeline(transaction=False) as pipe:
-        for event in events:
-            for state in states:
-                pipe.zcard(_key(event.slug, f"idx:{state.value}"))
-        counts = await pipe.execute()
-    pairs = [(e.slug, s.value) for e in events for s in states]
-    for (slug, state_name), count in zip(pairs, counts, strict=True):
-        posts.add_metric([slug, state_name], int(count))
+    counts = await store.counts([e.slug for e in events])
+    for slug, sizes in counts.items():
+        for state, count in sizes.items():
+            if state in states:
+                posts.add_metric([slug, state.value], count)
     lag = GaugeMetricFamily(
         "eventwall_ingest_lag_seconds",
         "Seconds between a source's newest item's creation and its taking by the worker.",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from wall.changes import Change
 from wall.models import dom_id
-from wall.store import Change
 
 if TYPE_CHECKING:
     from server.render import Renderer

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 
 from server.auth import UNAUTHORIZED_CLOSE, auth, same_origin
 from server.services import Services, services
-from server.sockets import _close, _serve, send_missed
+from server.sockets import close_socket, send_missed, serve_client
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ async def moderator_socket(websocket: WebSocket) -> None:
         if closing is None:
             watcher = asyncio.create_task(_watch_session(svc, websocket, found[0].sid))
             try:
-                closing = await _serve(svc, websocket, client)
+                closing = await serve_client(svc, websocket, client)
             finally:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -60,7 +60,7 @@ async def moderator_socket(websocket: WebSocket) -> None:
     # The console only listens (decisions are CSRF-checked POSTs): a client that floods the
     # socket or sends something big is closed with the reason.
     if closing is not None:
-        await _close(websocket, *closing)
+        await close_socket(websocket, *closing)
 
 
 async def _watch_session(svc: Services, websocket: WebSocket, sid: str) -> None:
@@ -84,5 +84,5 @@ async def _watch_session(svc: Services, websocket: WebSocket, sid: str) -> None:
             log.info("console session checks work again")
             failing = False
         if session is None:
-            await _close(websocket, UNAUTHORIZED_CLOSE, "session ended")
+            await close_socket(websocket, UNAUTHORIZED_CLOSE, "session ended")
             return

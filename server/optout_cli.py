@@ -7,9 +7,8 @@ import sys
 
 from redis.asyncio import Redis
 
-from wall.mod_store import ModerationStore
+from usecases import Stores, rules
 from wall.settings import Settings
-from wall.store import Store
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,20 +29,21 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     """Carry out one `optout` subcommand; the exit code."""
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    stores = Stores.on(redis, settings)
     try:
-        if await Store(redis).get_event(args.event) is None:
-            print(f"error: no event called {args.event!r}", file=sys.stderr)
-            return 2
-        mod = ModerationStore(redis, log_maxlen=settings.changelog_maxlen)
         if args.optout_command == "list":
-            for handle in sorted(await mod.opted_out(args.event)):
+            if await stores.posts.get_event(args.event) is None:
+                print(f"error: no event called {args.event!r}", file=sys.stderr)
+                return 2
+            for handle in sorted(await stores.mod.opted_out(args.event)):
                 print(handle)
             return 0
-        if not args.handle.strip().lstrip("@"):
-            print("error: give a handle", file=sys.stderr)
+        out = args.optout_command == "add"
+        result = await rules.opt_out(stores, args.event, "command line", args.handle, out=out)
+        if not result.ok:
+            print(f"error: {result.message}", file=sys.stderr)
             return 2
-        await mod.opt_out(args.event, args.handle, out=args.optout_command == "add")
-        verb = "opted out of" if args.optout_command == "add" else "back on"
+        verb = "opted out of" if out else "back on"
         print(f"{args.handle}: {verb} {args.event}")
         return 0
     finally:

@@ -12,7 +12,7 @@ import logging
 import time
 
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.websockets import WebSocket, WebSocketState
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 TRY_AGAIN_LATER = 1013
 RETRY_AFTER = 5  # seconds; the page reloads itself after as long
 LOG_EVERY = 5.0
+NOT_SAVED = "Not saved: the server can't reach its database. Try again in a moment."
 PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{RETRY_AFTER}">
@@ -59,10 +60,11 @@ class Unavailable:
             await close_try_later(conn)
             return None
         headers = {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
+        if "application/json" in conn.headers.get("accept", ""):
+            # The console's decisions: it shows the message and marks the server unreachable.
+            return JSONResponse({"ok": False, "message": NOT_SAVED}, 503, headers)
         if isinstance(conn, Request) and conn.headers.get("hx-request"):
-            return PlainTextResponse(
-                "not saved: the server can't reach its database\n", 503, headers
-            )
+            return PlainTextResponse(NOT_SAVED + "\n", 503, headers)
         return HTMLResponse(PAGE, 503, headers)
 
 

@@ -10,10 +10,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from server.mod_render import announcement, mod_change, spotlight
+from wall import actions
+from wall.changes import Change
 from wall.details import display_time, post_time
 from wall.models import Event, Post, dom_id
+from wall.moderation import State
 from wall.sanitize import emoji_html, post_html
-from wall.store import Change
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -37,6 +39,8 @@ class Renderer:
         )
         self.env.filters["local_time"] = display_time
         self.env.filters["post_time"] = post_time
+        # A card's buttons come from the actions registry: one module per action.
+        self.env.globals["actions_for"] = lambda state: actions.available(State(state))
         # Event slug -> its time zone, for fragments rendered outside a page (live pushes).
         self._zones: dict[str, str] = {}
         self._post = self.env.get_template("_post.html")

@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from server.hub import Hub
 from server.render import Renderer
+from usecases import Stores
 from wall.settings import Settings
 from wall.store import Store
 
@@ -22,6 +23,8 @@ class Services:
     store: Store
     renderer: Renderer
     hub: Hub
+    stores: Stores
+    """The same store and its siblings, for the use-cases."""
 
 
 def services(conn: HTTPConnection) -> Services:

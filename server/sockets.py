@@ -54,10 +54,10 @@ async def public_socket(websocket: WebSocket) -> None:
         )
         closing = await send_missed(websocket, missed)
         if closing is None:
-            closing = await _serve(svc, websocket, client)
+            closing = await serve_client(svc, websocket, client)
     # Unsubscribed before closing: a slow client's close may wait for its buffer to drain.
     if closing is not None:
-        await _close(websocket, *closing)
+        await close_socket(websocket, *closing)
 
 
 async def send_missed(websocket: WebSocket, missed: AsyncIterator[str]) -> Closing | None:
@@ -74,7 +74,7 @@ async def send_missed(websocket: WebSocket, missed: AsyncIterator[str]) -> Closi
     return None
 
 
-async def _serve(svc: Services, websocket: WebSocket, client: Client) -> Closing | None:
+async def serve_client(svc: Services, websocket: WebSocket, client: Client) -> Closing | None:
     """Run the writer and the reader side by side until one ends; the close to send, if any."""
     writer = asyncio.create_task(pump(client, websocket.send_text, svc.settings.send_timeout))
     reader = asyncio.create_task(_ignore_input(websocket))
@@ -117,7 +117,7 @@ async def _ignore_input(websocket: WebSocket) -> tuple[int, str] | None:
         return None
 
 
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+async def close_socket(websocket: WebSocket, code: int, reason: str) -> None:
     """Close with a code; the frame waits behind what the client has not read yet, for a while.
 
     As long as a pong may take (WS_PING_TIMEOUT): a client that can't take the close frame

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from redis.asyncio import Redis
 
+from ingest.sources import kinds
+from usecases import Refused, Stores, sources
 from wall.settings import Settings
-from wall.sources import KINDS, SourceConfig, SourceError, SourceRegistry
+from wall.sources import SourceError
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,12 +18,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     source = sub.add_parser("source", help="manage the sources feeding events")
     source_sub = source.add_subparsers(dest="source_command", required=True)
     add = source_sub.add_parser("add", help="add a source; the running worker picks it up")
-    add.add_argument("kind", choices=KINDS)
+    kinds.add_arguments(add)
     add.add_argument("--event", required=True, help="event slug")
-    add.add_argument("--server", default="", help="Mastodon server (or Jetstream URL)")
-    add.add_argument("--tag", default="", help="hashtag to follow")
-    add.add_argument("--url", default="", help="feed URL (rss)")
-    add.add_argument("--token", default="", help="Mastodon access token: stream instead of poll")
     source_sub.add_parser("list", help="list sources and their status")
     remove = source_sub.add_parser("remove", help="remove a source by id")
     remove.add_argument("id")
@@ -31,33 +28,24 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     """Carry out one `source` subcommand."""
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    registry = SourceRegistry(redis)
+    stores = Stores.on(redis, settings)
     try:
         if args.source_command == "add":
-            try:
-                config = SourceConfig.create(
-                    args.kind,
-                    args.event,
-                    server=args.server,
-                    tag=args.tag,
-                    url=args.url,
-                    token=args.token,
-                )
-            except SourceError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-            await registry.add(config)
+            fields = {name: getattr(args, name) for name in kinds.options()}
+            config = await sources.add_source(stores, args.kind, args.event, **fields)
             print(f"added {config.id}: {config.describe}")
         elif args.source_command == "list":
-            now = time.time()
-            for config in await registry.list():
-                status = await registry.status(config.id)
-                print(f"{config.id}\t{config.describe}\t{status.summary(now)}")
+            for config, status in await sources.sources_with_status(stores):
+                print(f"{config.id}\t{config.describe}\t{status}")
         elif args.source_command == "remove":
-            if not await registry.remove(args.id):
-                print(f"error: no source {args.id}", file=sys.stderr)
-                return 1
+            await sources.remove_source(stores, args.id)
             print(f"removed {args.id}")
+    except Refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1 if args.source_command == "remove" else 2
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
         await redis.aclose()
     return 0

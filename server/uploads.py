@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from ingest.media import LocalStorage, MediaError, PhotoPipeline
-from ingest.pipeline import take
+from ingest.media import LocalStorage, PhotoPipeline
 from server.pages import event_or_404
 from server.services import services
-from wall.models import Author, Event, Photo, Post
-from wall.moderation import State
+from usecases import uploads
+from wall.models import Event
 
-MAX_TEXT = 500
-MAX_NAME = 60
 HONEYPOT = "website"  # hidden from people by CSS; bots fill every field they find
 
 
@@ -41,20 +35,10 @@ def _page(
         thanks=thanks,
         text=text,
         author_name=name,
-        max_text=MAX_TEXT,
+        max_text=uploads.MAX_TEXT,
         max_mb=svc.settings.media_max_bytes // 1_000_000,
     )
     return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
-
-
-async def _within_rate(request: Request, event: Event) -> bool:
-    svc = services(request)
-    ip = request.client.host if request.client else "unknown"
-    key = f"ew:rl:upload:{event.slug}:{ip}"
-    count = int(await svc.redis.incr(key))
-    if count == 1:
-        await svc.redis.expire(key, svc.settings.upload_window)
-    return count <= svc.settings.upload_rate
 
 
 async def post_form(request: Request) -> Response:
@@ -64,83 +48,49 @@ async def post_form(request: Request) -> Response:
         return _page(request, event)
     svc = services(request)
     limit = svc.settings.media_max_bytes
+    too_big = f"That photo is too big: at most {limit // 1_000_000} MB."
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + 100_000:
-        return _page(
-            request,
-            event,
-            status=413,
-            error=f"That photo is too big: at most {limit // 1_000_000} MB.",
-        )
+        return _page(request, event, status=413, error=too_big)
     async with request.form(max_files=1, max_fields=8) as form:
         text = str(form.get("text") or "").strip()
-        name = str(form.get("name") or "").strip()[:MAX_NAME]
+        name = str(form.get("name") or "").strip()[: uploads.MAX_NAME]
         photo = form.get("photo")
         if form.get(HONEYPOT):
             # Look like success, so the bot learns nothing.
-            return _page(request, event, thanks="Thanks! Your post is waiting for a moderator.")
-        if len(text) > MAX_TEXT:
-            return _page(
-                request,
-                event,
-                status=400,
-                error=f"Please keep it under {MAX_TEXT} characters (yours has {len(text)}).",
-                text=text,
-                name=name,
-            )
+            return _page(request, event, thanks=uploads.THANKS)
+        if len(text) > uploads.MAX_TEXT:
+            # Refused before reading the photo: the use-case gives the message.
+            photo = None
         data = b""
         if isinstance(photo, UploadFile) and photo.filename:
             data = await photo.read(limit + 1)
             if len(data) > limit:
-                return _page(
-                    request,
-                    event,
-                    status=413,
-                    error=f"That photo is too big: at most {limit // 1_000_000} MB.",
-                    text=text,
-                    name=name,
-                )
-    if not text and not data:
-        return _page(request, event, status=400, error="Write something or add a photo.", name=name)
-    if not await _within_rate(request, event):
-        return _page(
-            request,
-            event,
-            status=429,
-            error="You have posted a lot just now. Please wait a few minutes and try again.",
-            text=text,
-            name=name,
-        )
-    photos: tuple[Photo, ...] = ()
-    if data:
-        pipeline = PhotoPipeline(
-            LocalStorage(svc.settings.media_dir),
-            None,
-            max_bytes=limit,
-            max_pixels=svc.settings.media_max_pixels,
-        )
-        try:
-            photos = (await pipeline.store_bytes(data, alt=text[:200] or "Photo from an attendee"),)
-        except MediaError:
+                return _page(request, event, status=413, error=too_big, text=text, name=name)
+    if len(text) <= uploads.MAX_TEXT and (text or data):
+        ip = request.client.host if request.client else "unknown"
+        settings = svc.settings
+        if not await uploads.within_rate(
+            svc.stores, event.slug, ip, rate=settings.upload_rate, window=settings.upload_window
+        ):
             return _page(
                 request,
                 event,
-                status=400,
-                error="We couldn't read that photo. Please send a JPEG, PNG, GIF or WebP picture.",
+                status=429,
+                error="You have posted a lot just now. Please wait a few minutes and try again.",
                 text=text,
                 name=name,
             )
-    post = Post(
-        source="upload",
-        native_id=uuid.uuid4().hex,
-        author=Author(handle=name or "Attendee", display_name=name),
-        text=text,
-        created_at=datetime.now(UTC),
-        photos=photos,
-        hashtags=event.hashtags[:1],
+    pipeline = PhotoPipeline(
+        LocalStorage(svc.settings.media_dir),
+        None,
+        max_bytes=limit,
+        max_pixels=svc.settings.media_max_pixels,
     )
-    await take(svc.store, event, post, state=State.PENDING)
-    return _page(request, event, status=201, thanks="Thanks! Your post is waiting for a moderator.")
+    result = await uploads.submit(svc.stores, event, pipeline, text=text, name=name, photo=data)
+    if not result.ok:
+        return _page(request, event, status=400, error=result.message, text=text, name=name)
+    return _page(request, event, status=201, thanks=result.message)
 
 
 class MediaFiles(StaticFiles):

@@ -14,6 +14,7 @@ from server.pages import event_or_404, screen_extras
 from server.services import services
 from server.site import site_base
 from wall.display import faces, join_prompt, join_url, short_url, wall_options, wall_stats
+from wall.models import Event
 from wall.moderation import State
 
 # Approved posts read to count people and photos at render; beyond this the counts are
@@ -27,6 +28,14 @@ def qr_svg(url: str) -> Markup:
     code = segno.make(url, error="m", micro=False)
     svg = code.svg_inline(scale=1, border=2, dark="#000", light="#fff", omitsize=True)
     return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code" ', 1))
+
+
+def sponsor_logos(event: Event) -> list[str]:
+    """The sponsor strip's logos: local ones only (the CSP would refuse any other)."""
+    logos = event.extra.get("sponsors", [])
+    if not isinstance(logos, list):
+        return []
+    return [u for u in logos if isinstance(u, str) and u.startswith("/") and not u.startswith("//")]
 
 
 async def wall(request: Request) -> Response:
@@ -51,6 +60,7 @@ async def wall(request: Request) -> Response:
         join_short=short_url(url),
         join_prompt=join_prompt(event),
         qr=qr_svg(url),
+        sponsors=sponsor_logos(event),
         **await screen_extras(request, slug),
     )
     return HTMLResponse(html, headers={"cache-control": "no-store"})

@@ -7,7 +7,10 @@
   var order = body.dataset.order;
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrf = csrfMeta ? csrfMeta.content : "";
-  var TAB_STATES = { pending: ["pending"], approved: ["approved"], rejected: ["rejected", "hidden"], audit: [] };
+  // Which states each tab shows: declared once, by the server, in the page.
+  var tabData = document.getElementById("tab-states");
+  var TAB_STATES = tabData ? JSON.parse(tabData.dataset.states) : {};
+  if (!TAB_STATES[tab]) TAB_STATES[tab] = [];
   var queue = document.getElementById("queue");
   var toastTimer = null;
 
@@ -86,7 +89,13 @@
         window.location = "/login?next=" + encodeURIComponent(location.pathname);
         return null;
       }
-      return response.json().catch(function () { return { ok: false, message: "Error " + response.status }; });
+      if (response.status >= 500) setStatus("offline", "server unreachable");
+      return response.json().catch(function () { return { ok: false, message: "Not saved (error " + response.status + ")" }; });
+    }, function () {
+      // No answer at all: the decision never reached the server.
+      form.classList.remove("busy");
+      setStatus("offline", "server unreachable");
+      return { ok: false, message: "Not saved: the server is unreachable. Try again in a moment." };
     });
   }
 
@@ -126,7 +135,7 @@
     if (card && !evt.target.closest("button")) focusCard(card);
   });
 
-  // Keyboard: j/k move, a approve, r reject, p pin.
+  // Keyboard: j/k move; the other keys are each button's data-key (from the actions registry).
   document.addEventListener("keydown", function (evt) {
     if (evt.ctrlKey || evt.metaKey || evt.altKey) return;
     if (evt.target.closest && evt.target.closest("input, textarea, select")) return;
@@ -144,7 +153,7 @@
     }
   });
 
-  // Swipe right to approve, left to reject.
+  // Swipe right for the button keyed "a" (approve), left for "r" (reject).
   var touch = null;
   document.addEventListener("touchstart", function (evt) {
     var card = evt.target.closest(".mod-card");
@@ -162,9 +171,9 @@
   }, { passive: true });
 
   // Live: every change of the moderators' log.
-  function setStatus(state) {
+  function setStatus(state, title) {
     var status = document.getElementById("status");
-    if (status) { status.className = "status " + state; status.title = state; }
+    if (status) { status.className = "status " + state; status.title = title || state; }
     body.dataset.connection = state;
   }
 
@@ -232,7 +241,8 @@
       try { apply(JSON.parse(evt.data)); } catch (e) { /* a malformed message must not stop the console */ }
     };
     socket.onclose = function (evt) {
-      setStatus("offline");
+      // 1013: the server is up but can't reach its database; no close frame: it is down.
+      setStatus("offline", evt.code === 1013 || evt.code === 1006 ? "server unreachable" : "offline");
       if (evt.code === 4401) { window.location = "/login?next=" + encodeURIComponent(location.pathname); return; }
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 10000);

@@ -151,7 +151,8 @@
 
   // -- mosaic: justified rows, photos at their own aspect, text as typographic tiles ----------
   function aspect(a) {
-    var img = a.querySelector(".photo img");
+    // A photo behind a content warning stays hidden: its post is a text tile.
+    var img = a.classList.contains("warned") ? null : a.querySelector(".photo img");
     if (img) {
       var w = img.naturalWidth || parseInt(img.getAttribute("width") || "0", 10);
       var h = img.naturalHeight || parseInt(img.getAttribute("height") || "0", 10);
@@ -169,10 +170,12 @@
     var panel = panelBox();
     var tiles = list.map(function (a) { return { a: a, r: aspect(a) }; });
     var best = null;
-    for (var rows = 1; rows <= 6; rows++) {
+    for (var rows = 2; rows <= 8; rows++) {
       var target = (H - gap * (rows - 1)) / rows;
-      if (target < 6.5 * unit && best) break;
+      if (target < 7 * unit && best) break;
       var plan = planMosaic(tiles, rows, target, W, H, gap, panel);
+      // Rows about 11em tall read best from the back of a room: big enough, and several.
+      plan.cost += 0.3 * Math.abs(Math.log(target / (11 * unit)));
       if (!best || plan.cost < best.cost) best = plan;
     }
     if (!best) return;
@@ -193,13 +196,16 @@
     // Text tiles get as many lines as their height holds, never a half line.
     placed.forEach(function (a) {
       var text = a.querySelector(".post-text");
-      if (!text || a.classList.contains("has-photo")) return;
-      a.style.setProperty("--lines", "99");
+      if (!text || (a.classList.contains("has-photo") && !a.classList.contains("warned"))) return;
+      var style = getComputedStyle(a);
       var lineH = parseFloat(getComputedStyle(text).lineHeight) || 20;
-      var room = a.clientHeight - (text.offsetTop - a.offsetTop) - a.clientHeight * 0.08;
-      var rest = 0;
-      for (var el = text.nextElementSibling; el; el = el.nextElementSibling) rest += el.offsetHeight;
-      a.style.setProperty("--lines", String(Math.max(1, Math.floor((room - rest) / lineH))));
+      var room = a.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+      Array.prototype.forEach.call(a.children, function (el) {
+        if (el === text || getComputedStyle(el).display === "none") return;
+        var s = getComputedStyle(el);
+        room -= el.getBoundingClientRect().height + parseFloat(s.marginTop) + parseFloat(s.marginBottom);
+      });
+      a.style.setProperty("--lines", String(Math.max(1, Math.floor(room / lineH - 0.05))));
     });
   }
 
@@ -216,12 +222,23 @@
         k++;
         if (sum * target + gap * (row.length - 1) >= width) break;
       }
-      plan.push({ items: row, h: Math.min((width - gap * (row.length - 1)) / sum, target * 1.6) });
+      // The row closes where its height comes nearest the target: with or without its last tile.
+      if (row.length > 1) {
+        var without = (width - gap * (row.length - 2)) / (sum - row[row.length - 1].r);
+        var withIt = (width - gap * (row.length - 1)) / sum;
+        if (Math.abs(Math.log(without / target)) < Math.abs(Math.log(withIt / target))) {
+          sum -= row.pop().r;
+          k--;
+        }
+      }
+      plan.push({ items: row, h: (width - gap * (row.length - 1)) / sum });
     }
-    var total = plan.reduce(function (s, row) { return s + row.h; }, 0) + gap * (plan.length - 1);
+    var heights = plan.reduce(function (s, row) { return s + row.h; }, 0);
+    var room = H - gap * (plan.length - 1);
     // Rows grow or shrink together to fill the height exactly; photos crop a little for it.
-    var factor = Math.min(Math.max(H / total, 0.75), 1.3);
-    var cost = Math.abs(Math.log(H / total));
+    // Never taller than the screen: a row cut at the bottom edge is a clipped post.
+    var factor = Math.min(room / heights, 1.3);
+    var cost = Math.abs(Math.log(room / heights));
     var last = plan[plan.length - 1];
     if (last && panel.height && last.h * factor < panel.height) cost += 1;
     if (plan.length < rows) cost += 1;

@@ -78,9 +78,37 @@
       if (current && current !== article) current.classList.remove("is-spotlit");
       current = article;
       article.classList.add("is-spotlit");
+      fitPhoto(article);
       body.dataset.spotlit = article.id;
     });
   }
+
+  // Spotlight: the photo at its own aspect, as large as the post allows (beside the words on a
+  // landscape screen, above them on a portrait one, as wall.css lays them out).
+  function fitPhoto(article) {
+    var img = article.querySelector(".photo img");
+    if (!img) return;
+    img.style.removeProperty("width");
+    img.style.removeProperty("height");
+    if (body.dataset.layout !== "spotlight") return;
+    var w = img.naturalWidth || parseInt(img.getAttribute("width") || "0", 10);
+    var h = img.naturalHeight || parseInt(img.getAttribute("height") || "0", 10);
+    if (!w || !h) return;
+    var em = parseFloat(getComputedStyle(article).fontSize);
+    var maxW = article.clientWidth * 0.62;
+    var maxH = article.clientHeight;
+    if (window.matchMedia("(max-aspect-ratio: 4/5)").matches) {
+      maxW = article.clientWidth;
+      maxH = article.clientHeight - 2.4 * em;
+      Array.prototype.forEach.call(article.children, function (el) {
+        if (!el.classList.contains("photo")) maxH -= el.getBoundingClientRect().height;
+      });
+    }
+    var scale = Math.min(maxW / w, maxH / h);
+    img.style.width = (w * scale).toFixed(1) + "px";
+    img.style.height = (h * scale).toFixed(1) + "px";
+  }
+  window.addEventListener("resize", function () { if (current) fitPhoto(current); });
 
   function advance() {
     var list = articles().filter(function (a) { return !a.classList.contains("arriving"); });
@@ -195,6 +223,18 @@
       if (cycling()) advance();
     }
   }).observe(posts, { childList: true });
+
+  // -- the sponsor strip: one logo at a time, cross-faded ---------------------------------
+  var SPONSOR_MS = 6000;
+  var sponsors = document.querySelectorAll("#sponsors .sponsor");
+  var sponsorAt = 0;
+  if (sponsors.length > 1) {
+    setInterval(function () {
+      sponsors[sponsorAt].classList.remove("on");
+      sponsorAt = (sponsorAt + 1) % sponsors.length;
+      sponsors[sponsorAt].classList.add("on");
+    }, SPONSOR_MS);
+  }
 
   // -- the clock -------------------------------------------------------------------------
   setInterval(function () {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -108,6 +109,24 @@ def current(event: Event) -> dict[str, str]:
         raw = following.get(NEXT_KEYS[name]) if name in NEXT_KEYS else extra.get(name)
         values[name] = raw if isinstance(raw, str) else ""
     return values
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    """An event's details as the pages show them: `current`, as attributes."""
+
+    starts_at: str = ""
+    ends_at: str = ""
+    timezone: str = ""
+    venue: str = ""
+    next_title: str = ""
+    next_url: str = ""
+    next_starts_at: str = ""
+
+    @classmethod
+    def of(cls, event: Event) -> EventInfo:
+        """The event's details, "" where unset."""
+        return cls(**current(event))
 
 
 def apply(event: Event, changes: Mapping[str, str]) -> Event:

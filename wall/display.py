@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from wall.models import LAYOUTS, THEMES, Event, Post
+from wall.moderation import author_key
 
 DEFAULT_CYCLE = 8
 """Seconds each post stays in the spotlight (or the ticker) before the next one."""
@@ -74,7 +75,7 @@ def wall_stats(total_posts: int, posts: Iterable[Post]) -> Stats:
     photos = scanned = 0
     for post in posts:
         scanned += 1
-        people.add(post.author.handle.casefold())
+        people.add(author_key(post.author.handle))
         photos += len(post.photos)
     return Stats(posts=max(total_posts, scanned), people=len(people), photos=photos)
 
@@ -84,7 +85,7 @@ def faces(posts: Iterable[Post], *, limit: int = FACES) -> list[Face]:
     seen: set[str] = set()
     found: list[Face] = []
     for post in posts:
-        key = post.author.handle.casefold()
+        key = author_key(post.author.handle)
         if key in seen:
             continue
         seen.add(key)
@@ -95,10 +96,11 @@ def faces(posts: Iterable[Post], *, limit: int = FACES) -> list[Face]:
 
 
 def join_url(event: Event, base_url: str) -> str:
-    """Where the QR code sends people: the event's own join URL, else its live page."""
+    """Where the QR code sends people: the event's own join URL, else its join page (post a
+    photo or follow live)."""
     if event.join_url.startswith(("http://", "https://")):
         return event.join_url
-    path = event.join_url or f"/e/{event.slug}/live"
+    path = event.join_url or f"/e/{event.slug}/join"
     return base_url.rstrip("/") + path
 
 

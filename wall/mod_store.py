@@ -10,6 +10,8 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from wall.changes import CHANNEL_PREFIX
+from wall.keys import as_text, event_key
 from wall.moderation import (
     DEFAULT_FLOOD_LIMIT,
     DUPLICATE_WINDOW_MS,
@@ -19,7 +21,6 @@ from wall.moderation import (
     author_key,
     fingerprint,
 )
-from wall.store import CHANNEL_PREFIX, _key, _text
 
 # An announcement is a change on the public log, so live pages get it like any other and
 # a reconnecting page resumes past it. KEYS: log:public, current  ARGV: maxlen, channel, json, ttl
@@ -127,13 +128,13 @@ class ModerationStore:
     # -- rules ---------------------------------------------------------------------------
     async def rules(self, slug: str) -> Rules:
         """The event's rules."""
-        trusted = await self.redis.smembers(_key(slug, "trusted"))
-        banned = await self.redis.smembers(_key(slug, "banned"))
-        raw = await self.redis.get(_key(slug, "rules"))
+        trusted = await self.redis.smembers(event_key(slug, "trusted"))
+        banned = await self.redis.smembers(event_key(slug, "banned"))
+        raw = await self.redis.get(event_key(slug, "rules"))
         data = json.loads(raw) if raw else {}
         return Rules(
-            trusted=frozenset(_text(t) for t in trusted),
-            banned=frozenset(_text(b) for b in banned),
+            trusted=frozenset(as_text(t) for t in trusted),
+            banned=frozenset(as_text(b) for b in banned),
             blocked_words=tuple(data.get("blocked_words", ())),
             blocked_tags=tuple(data.get("blocked_tags", ())),
             flood_limit=int(data.get("flood_limit", DEFAULT_FLOOD_LIMIT)),
@@ -142,7 +143,7 @@ class ModerationStore:
 
     async def has_rules(self, slug: str) -> bool:
         """Whether the event's rules were ever saved (else the defaults apply)."""
-        return bool(await self.redis.exists(_key(slug, "rules")))
+        return bool(await self.redis.exists(event_key(slug, "rules")))
 
     async def set_rules(
         self,
@@ -160,42 +161,42 @@ class ModerationStore:
             "blocked_tags": [t.strip().lstrip("#") for t in blocked_tags if t.strip()],
             "flood_limit": max(0, flood_limit),
         }
-        await self.redis.set(_key(slug, "rules"), json.dumps(data))
+        await self.redis.set(event_key(slug, "rules"), json.dumps(data))
 
     async def set_author(self, slug: str, handle: str, standing: str) -> None:
         """Trust or ban an author (one excludes the other)."""
         who = author_key(handle)
         other = "banned" if standing == "trusted" else "trusted"
-        await self.redis.srem(_key(slug, other), who)
-        await self.redis.sadd(_key(slug, standing), who)
+        await self.redis.srem(event_key(slug, other), who)
+        await self.redis.sadd(event_key(slug, standing), who)
 
     async def clear_author(self, slug: str, handle: str, standing: str) -> None:
         """Take an author off the trusted or banned list."""
-        await self.redis.srem(_key(slug, standing), author_key(handle))
+        await self.redis.srem(event_key(slug, standing), author_key(handle))
 
     async def opt_out(self, slug: str, handle: str, *, out: bool = True) -> None:
         """Put an author on the event's opt-out list (their posts are never taken), or off it."""
         if out:
-            await self.redis.sadd(_key(slug, "optout"), author_key(handle))
+            await self.redis.sadd(event_key(slug, "optout"), author_key(handle))
         else:
-            await self.redis.srem(_key(slug, "optout"), author_key(handle))
+            await self.redis.srem(event_key(slug, "optout"), author_key(handle))
 
     async def opted_out(self, slug: str) -> set[str]:
         """The event's opt-out list, as author keys."""
-        return {_text(h) for h in await self.redis.smembers(_key(slug, "optout"))}
+        return {as_text(h) for h in await self.redis.smembers(event_key(slug, "optout"))}
 
     # -- authors' recent activity ------------------------------------------------------------
     async def history(self, slug: str, handle: str, at_ms: int) -> History:
         """The author's posts of the last 10 minutes and approvals of the last minute."""
         who = author_key(handle)
         texts: list[Any] = await self.redis.zrangebyscore(
-            _key(slug, f"texts:{who}"), at_ms - DUPLICATE_WINDOW_MS, "+inf", withscores=True
+            event_key(slug, f"texts:{who}"), at_ms - DUPLICATE_WINDOW_MS, "+inf", withscores=True
         )
         approved: list[Any] = await self.redis.zrangebyscore(
-            _key(slug, f"approved:{who}"), at_ms - FLOOD_WINDOW_MS, "+inf", withscores=True
+            event_key(slug, f"approved:{who}"), at_ms - FLOOD_WINDOW_MS, "+inf", withscores=True
         )
         return History(
-            recent_texts=[(_text(m).split("|", 1)[0], int(s)) for m, s in texts],
+            recent_texts=[(as_text(m).split("|", 1)[0], int(s)) for m, s in texts],
             approved_at=[int(s) for _, s in approved],
         )
 
@@ -204,7 +205,7 @@ class ModerationStore:
     ) -> None:
         """Record a taken post for the duplicate and flood rules."""
         who = author_key(handle)
-        texts, approvals = _key(slug, f"texts:{who}"), _key(slug, f"approved:{who}")
+        texts, approvals = event_key(slug, f"texts:{who}"), event_key(slug, f"approved:{who}")
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zadd(texts, {f"{fingerprint(text)}|{post_id}": at_ms})
             pipe.zremrangebyscore(texts, "-inf", at_ms - DUPLICATE_WINDOW_MS)
@@ -218,14 +219,14 @@ class ModerationStore:
     # -- reasons and pins -------------------------------------------------------------------
     async def set_reason(self, slug: str, post_id: str, reason: str) -> None:
         """The reason a post is in its state, shown in the console."""
-        await self.redis.hset(_key(slug, "reasons"), post_id, reason)
+        await self.redis.hset(event_key(slug, "reasons"), post_id, reason)
 
     async def reasons(self, slug: str, post_ids: list[str]) -> dict[str, str]:
         """Reasons of these posts."""
         if not post_ids:
             return {}
-        values = await self.redis.hmget(_key(slug, "reasons"), post_ids)
-        return {pid: _text(v) for pid, v in zip(post_ids, values, strict=True) if v}
+        values = await self.redis.hmget(event_key(slug, "reasons"), post_ids)
+        return {pid: as_text(v) for pid, v in zip(post_ids, values, strict=True) if v}
 
     async def pin(self, slug: str, post_id: str, pinned: bool) -> bool:
         """Put an approved post in the wall's spotlight, or take it out; False if refused.
@@ -235,10 +236,10 @@ class ModerationStore:
         """
         result = await self._pin(
             keys=[
-                _key(slug, "state"),
-                _key(slug, "posts"),
-                _key(slug, "log:public"),
-                _key(slug, "spotlight"),
+                event_key(slug, "state"),
+                event_key(slug, "posts"),
+                event_key(slug, "log:public"),
+                event_key(slug, "spotlight"),
             ],
             args=[self.log_maxlen, f"{CHANNEL_PREFIX}{slug}:public", post_id, slug, int(pinned)],
         )
@@ -246,14 +247,14 @@ class ModerationStore:
 
     async def pinned(self, slug: str) -> set[str]:
         """The id of the post in the spotlight, as a set (empty when none)."""
-        raw = await self.redis.get(_key(slug, "spotlight"))
-        return {_text(raw)} if raw else set()
+        raw = await self.redis.get(event_key(slug, "spotlight"))
+        return {as_text(raw)} if raw else set()
 
     # -- audit ---------------------------------------------------------------------------
     async def record(self, slug: str, entry: AuditEntry) -> str:
         """Append a decision to the audit log; a moderator's last applied one is kept for undo."""
         xid = await self.redis.xadd(
-            _key(slug, "audit"),
+            event_key(slug, "audit"),
             cast(Any, entry.to_fields()),
             maxlen=self.audit_maxlen,
             approximate=True,
@@ -261,7 +262,7 @@ class ModerationStore:
         undoable = entry.post_id and entry.action not in {"undo", "ingest"}
         if entry.outcome == "applied" and undoable and not entry.actor.startswith("rule:"):
             await self.redis.hset(
-                _key(slug, "last-decision"),
+                event_key(slug, "last-decision"),
                 entry.actor,
                 json.dumps({**entry.to_fields(), "id": xid}),
             )
@@ -269,12 +270,12 @@ class ModerationStore:
 
     async def audit(self, slug: str, *, limit: int = 100) -> list[AuditEntry]:
         """The newest decisions first."""
-        entries: list[Any] = await self.redis.xrevrange(_key(slug, "audit"), count=limit) or []
-        return [AuditEntry.from_fields(_text(xid), fields) for xid, fields in entries]
+        entries: list[Any] = await self.redis.xrevrange(event_key(slug, "audit"), count=limit) or []
+        return [AuditEntry.from_fields(as_text(xid), fields) for xid, fields in entries]
 
     async def last_decision(self, slug: str, actor: str) -> AuditEntry | None:
         """A moderator's last applied decision, not yet undone."""
-        raw = await self.redis.hget(_key(slug, "last-decision"), actor)
+        raw = await self.redis.hget(event_key(slug, "last-decision"), actor)
         if not raw:
             return None
         data = json.loads(raw)
@@ -282,7 +283,7 @@ class ModerationStore:
 
     async def forget_last(self, slug: str, actor: str) -> None:
         """After an undo there is nothing more to undo."""
-        await self.redis.hdel(_key(slug, "last-decision"), actor)
+        await self.redis.hdel(event_key(slug, "last-decision"), actor)
 
     async def last_decider(self, slug: str, post_id: str) -> AuditEntry | None:
         """The newest applied decision on a post (who got there first)."""
@@ -300,14 +301,14 @@ class ModerationStore:
             data = json.dumps(asdict(announcement))
             ttl = max(1, (announcement.expires_ms - now_ms()) // 1000)
         xid = await self._announce(
-            keys=[_key(slug, "log:public"), _key(slug, "announcement")],
+            keys=[event_key(slug, "log:public"), event_key(slug, "announcement")],
             args=[self.log_maxlen, f"{CHANNEL_PREFIX}{slug}:public", data, ttl, slug],
         )
         return str(xid)
 
     async def announcement(self, slug: str) -> Announcement | None:
         """The current announcement, if one is showing."""
-        raw = await self.redis.get(_key(slug, "announcement"))
+        raw = await self.redis.get(event_key(slug, "announcement"))
         if not raw:
             return None
         data = json.loads(raw)

@@ -13,7 +13,7 @@ from wall.sanitize import is_media_path, safe_url
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_TEXT = 20_000
 MAX_PHOTOS = 8
-LAYOUTS = ("grid", "spotlight", "ticker")
+LAYOUTS = ("grid", "mosaic", "spotlight", "ticker")
 THEMES = ("dark", "light", "contrast")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 MODERATION_MODES = ("pre", "post")

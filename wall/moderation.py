@@ -200,31 +200,3 @@ def initial_state(
     if event.moderation == "post":
         return Decision(State.APPROVED, "post-moderation", "mode")
     return Decision(State.PENDING, "pre-moderation", "mode")
-
-
-# -- moderators' decisions ---------------------------------------------------------------
-
-ACTIONS: dict[str, tuple[frozenset[State], State]] = {
-    # action: (states it applies from, state it leads to)
-    "approve": (frozenset({State.PENDING, State.REJECTED, State.HIDDEN}), State.APPROVED),
-    "reject": (frozenset({State.PENDING, State.APPROVED}), State.REJECTED),
-    "hide": (frozenset({State.APPROVED}), State.HIDDEN),
-    "restore": (frozenset({State.REJECTED, State.HIDDEN}), State.PENDING),
-    "pin": (frozenset({State.PENDING, State.APPROVED}), State.APPROVED),
-    "ban": (frozenset({State.PENDING, State.APPROVED, State.HIDDEN}), State.REJECTED),
-    "trust": (frozenset({State.PENDING, State.REJECTED, State.HIDDEN}), State.APPROVED),
-}
-
-
-class ActionError(ValueError):
-    """A decision that cannot apply to a post in its current state."""
-
-
-def target_state(action: str, current: State) -> State:
-    """The state a moderator's action moves a post to from `current`; ActionError if none."""
-    if action not in ACTIONS:
-        raise ActionError(f"unknown action {action!r}")
-    sources, target = ACTIONS[action]
-    if current not in sources and not (current == target and action in {"pin", "trust", "ban"}):
-        raise ActionError(f"cannot {action} a post that is {current.value}")
-    return target

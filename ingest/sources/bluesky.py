@@ -20,7 +20,8 @@ from websockets.exceptions import ConnectionClosed
 from ingest.cancel import stop_if_asked
 from ingest.fetch import safe_connect
 from ingest.media import USER_AGENT
-from ingest.sources.base import Deleted, Edited, SourceItem
+from ingest.sources.base import CursorSource, Deleted, Edited, SourceItem
+from ingest.sources.kinds import Option, SourceKind, register
 from wall.models import MAX_PHOTOS, Author, Photo, Post, PostError, parse_time
 from wall.privacy import says_nowall
 from wall.sources import SourceConfig
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 APPVIEW = "https://public.api.bsky.app"
 CDN = "https://cdn.bsky.app"
+JETSTREAM = "wss://jetstream2.us-east.bsky.network"
+"""The public Jetstream a Bluesky source reads when no server is given."""
 COLLECTION = "app.bsky.feed.post"
 PROFILE_TTL = 3600.0
 CURSOR_EVERY = 5.0  # seconds between cursor saves while nothing matches
@@ -138,7 +141,7 @@ def commit_post(commit: Commit, author: Author, cdn: str = CDN) -> Post:
     )
 
 
-class BlueskySource:
+class BlueskySource(CursorSource):
     """The event's tag on Bluesky, from a Jetstream server (`config.server`)."""
 
     def __init__(
@@ -156,12 +159,16 @@ class BlueskySource:
         self.appview = appview.rstrip("/")
         self.cdn = cdn.rstrip("/")
         self.name = config.id
-        self.cursor_key = f"bluesky:{config.tag}:{config.event}"
         self._profiles: dict[str, tuple[float, Author]] = {}
         self._opted_out: set[str] = set()  # DIDs whose profile says #nowall
         self._cursor = 0
         self._saved_at = 0.0
         self._needle = config.tag.casefold()
+
+    @property
+    def cursor_key(self) -> str:
+        """Where the `time_us` of the last event handled is kept."""
+        return f"bluesky:{self.config.tag}:{self.config.event}"
 
     async def author(self, did: str) -> Author:
         """Handle, display name and avatar of a DID, via getProfiles, cached for an hour."""
@@ -210,12 +217,12 @@ class BlueskySource:
         now = time.monotonic()
         if force or now - self._saved_at > CURSOR_EVERY:
             self._saved_at = now
-            await self.store.set_cursor(self.cursor_key, str(self._cursor))
+            await self.save_cursor(str(self._cursor))
 
     async def items(self) -> AsyncIterator[SourceItem]:
         """Posts with the event's tag, edits and deletions, from the Jetstream firehose."""
-        saved = await self.store.get_cursor(self.cursor_key)
-        self._cursor = max(self._cursor, int(saved) if saved and saved.isdigit() else 0)
+        saved = await self.load_cursor()
+        self._cursor = max(self._cursor, int(saved) if saved.isdigit() else 0)
         params = {"wantedCollections": COLLECTION}
         if self._cursor:
             params["cursor"] = str(self._cursor)
@@ -272,3 +279,17 @@ class BlueskySource:
             log.warning("%s: skipped malformed post %s: %s", self.name, commit.native_id, exc)
             return None, commit.time_us
         return (Edited(post) if commit.operation == "update" else post), commit.time_us
+
+
+register(
+    SourceKind(
+        "bluesky",
+        "a hashtag on Bluesky, from a Jetstream firehose",
+        options=(
+            Option("tag", "the hashtag to follow", True),
+            Option("server", "a Jetstream URL (optional: the public one)"),
+        ),
+        build=lambda config, store, client, settings: BlueskySource(config, store, client),
+        default_server=JETSTREAM,
+    )
+)

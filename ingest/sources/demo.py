@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ingest.sources import demo_corpus as corpus
-from ingest.sources.base import SourceItem
+from ingest.sources.base import CursorSource, SourceItem
 from ingest.sources.demo_media import ensure_avatar, ensure_scene
 from wall import details
 from wall.models import Author, Event, Photo, Post
@@ -55,7 +55,7 @@ def demo_event(now: datetime | None = None) -> Event:
     )
 
 
-class DemoSource:
+class DemoSource(CursorSource):
     """Replays the demo corpus at `rate` posts a second, resuming from its cursor in Redis."""
 
     name = "demo"
@@ -67,7 +67,11 @@ class DemoSource:
         self.media_dir = media_dir
         self.rate = rate
         self.loop = loop
-        self.cursor_key = f"demo:{corpus.EVENT_SLUG}"
+
+    @property
+    def cursor_key(self) -> str:
+        """Where the round and index reached are kept."""
+        return f"demo:{corpus.EVENT_SLUG}"
 
     def _authors(self) -> dict[str, Author]:
         authors = {}
@@ -114,7 +118,7 @@ class DemoSource:
         """Yield the corpus from where the cursor says: the first round (the event's history)
         at once, so a newcomer's wall is full; then round after round at `rate`."""
         authors = await asyncio.to_thread(self._authors)
-        saved = await self.store.get_cursor(self.cursor_key)
+        saved = await self.load_cursor()
         round_no, index = (int(p) for p in saved.split(":")) if saved else (0, 0)
         event = await self.store.get_event(corpus.EVENT_SLUG)
         starts = details.event_time(event, "starts_at") if event else None
@@ -127,6 +131,6 @@ class DemoSource:
             post = await asyncio.to_thread(self._post, authors, round_no, index, talks)
             yield post
             index += 1
-            await self.store.set_cursor(self.cursor_key, f"{round_no}:{index}")
+            await self.save_cursor(f"{round_no}:{index}")
             if round_no > 0 and self.rate > 0:
                 await asyncio.sleep(1 / self.rate)

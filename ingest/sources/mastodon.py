@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -19,6 +17,7 @@ from ingest.cancel import stop_if_asked
 from ingest.fetch import safe_open
 from ingest.media import USER_AGENT
 from ingest.sources.base import Backfill, Deleted, Edited, Notice, PolledSource, SourceItem
+from ingest.sources.kinds import Option, SourceKind, register
 from ingest.sources.mastodon_status import StatusError, status_post
 from wall.details import event_time
 from wall.models import Post
@@ -28,7 +27,6 @@ __all__ = ["MastodonSource", "StatusError", "id_key", "status_post"]
 log = logging.getLogger(__name__)
 
 PAGE = 40  # the most Mastodon returns at once
-MAX_WAIT = 300.0  # never pause longer than this for a rate limit, whatever the server says
 WINDOW = 200  # recently taken statuses checked each poll for deletions and edits
 BACKFILL_PAGES = 10  # a new source looks back at most this many pages (400 statuses)
 
@@ -47,7 +45,7 @@ class MastodonSource(PolledSource):
     """
 
     _cursor: str | None = None
-    _pause_until = 0.0
+    _cursor_loaded = False
     _window: dict[str, str] | None = None  # status id -> its edited_at, newest WINDOW taken
 
     @property
@@ -67,48 +65,17 @@ class MastodonSource(PolledSource):
 
     def items(self) -> AsyncIterator[SourceItem]:
         """Stream when a token is configured (Mastodon 4.2+ requires one), else poll."""
-        return self._stream() if self.config.token else self._poll()
+        return self._stream() if self.config.token else self.poll()
 
     # -- REST -----------------------------------------------------------------------
     async def _get(self, path: str, params: dict[str, str | int]) -> Any:
-        """GET a JSON resource, honouring X-RateLimit-*, Retry-After and waiting out a 429."""
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        """GET a JSON resource (waiting as the server's rate limit or Retry-After asks)."""
+        headers = {"Accept": "application/json"}
         if self.config.token:
             headers["Authorization"] = f"Bearer {self.config.token}"
-        while True:
-            pause = self._pause_until - time.time()
-            if pause > 0:
-                log.info("%s: rate limited; waiting %.1fs", self.name, pause)
-                await asyncio.sleep(pause)
-            response = await self.client.get(
-                f"{self.config.server}{path}", params=params, headers=headers
-            )
-            self._note_rate_limit(response)
-            if response.status_code in (429, 503) and (
-                response.status_code == 429 or response.headers.get("retry-after")
-            ):
-                if self._pause_until <= time.time():
-                    self._pause_until = time.time() + 60.0
-                continue
-            response.raise_for_status()
-            return response.json()
-
-    def _note_rate_limit(self, response: httpx.Response) -> None:
-        remaining = response.headers.get("x-ratelimit-remaining", "")
-        retry_after = response.headers.get("retry-after", "")
-        if response.status_code not in (429, 503) and remaining != "0":
-            return
-        reset = response.headers.get("x-ratelimit-reset", "")
-        until = time.time() + 60.0
-        try:
-            if retry_after.strip().isdigit():
-                # The server's own word on this response beats the window's reset time.
-                until = time.time() + int(retry_after)
-            elif reset:
-                until = datetime.fromisoformat(reset.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            log.warning("%s: unreadable X-RateLimit-Reset %r", self.name, reset[:40])
-        self._pause_until = min(max(until, time.time() + 0.1), time.time() + MAX_WAIT)
+        response = await self.fetch(f"{self.config.server}{path}", params=params, headers=headers)
+        response.raise_for_status()
+        return response.json()
 
     async def _page(self, cursor: str | None, *, max_id: str | None = None) -> list[Any]:
         params: dict[str, str | int] = {"limit": PAGE}
@@ -201,15 +168,15 @@ class MastodonSource(PolledSource):
                     yield item
         await self.store.set_cursor(self.window_key, json.dumps(window))
 
-    async def _poll(self) -> AsyncIterator[SourceItem]:
-        self._cursor = await self.store.get_cursor(self.cursor_key)
-        while True:
-            async for item in self._catch_up():
-                yield item
-            async for item in self._reconcile():
-                yield item
-            stop_if_asked()  # a swallowed cancel must not keep a stopped source polling
-            await asyncio.sleep(self.poll_interval)
+    async def poll_once(self) -> AsyncIterator[SourceItem]:
+        """The statuses after the cursor, then the recent ones checked for deletions and edits."""
+        if not self._cursor_loaded:
+            self._cursor = await self.load_cursor() or None
+            self._cursor_loaded = True
+        async for item in self._catch_up():
+            yield item
+        async for item in self._reconcile():
+            yield item
 
     async def _load_window(self) -> dict[str, str]:
         if self._window is None:
@@ -245,7 +212,7 @@ class MastodonSource(PolledSource):
         # Runs after the item before it was applied (the generator resumes only then).
         if not self._cursor or id_key(status_id) > id_key(self._cursor):
             self._cursor = status_id
-            await self.store.set_cursor(self.cursor_key, status_id)
+            await self.save_cursor(status_id)
 
     # -- streaming ------------------------------------------------------------------
     async def _streaming_url(self) -> str:
@@ -287,13 +254,14 @@ class MastodonSource(PolledSource):
         return None, reason
 
     async def _stream(self) -> AsyncIterator[SourceItem]:
-        self._cursor = await self.store.get_cursor(self.cursor_key)
+        self._cursor = await self.load_cursor() or None
+        self._cursor_loaded = True
         socket, reason = await self._connect()
         if socket is None:
             note = f"streaming refused ({reason}); polling every {self.poll_interval:g}s"
             log.warning("%s: %s", self.name, note)
             yield Notice(note[:300])
-            async for item in self._poll():
+            async for item in self.poll():
                 yield item
             return
         async with socket:
@@ -347,3 +315,21 @@ def _created(status: dict[str, Any]) -> datetime | None:
         return datetime.fromisoformat(str(status.get("created_at")).replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+register(
+    SourceKind(
+        "mastodon",
+        "a hashtag on a Mastodon server: streamed with a token, else polled",
+        options=(
+            Option(
+                "server", "the server, e.g. mastodon.social", True, placeholder="mastodon.social"
+            ),
+            Option("tag", "the hashtag to follow", True, placeholder="pyvalley"),
+            Option("token", "an access token: stream instead of poll (optional)", secret=True),
+        ),
+        build=lambda config, store, client, settings: MastodonSource(
+            config, store, client, poll_interval=settings.poll_interval
+        ),
+    )
+)

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import feedparser
 import nh3
 
-from ingest.cancel import stop_if_asked
-from ingest.media import USER_AGENT
 from ingest.sources.base import PolledSource, SourceItem
+from ingest.sources.kinds import Option, SourceKind, register
 from wall.models import MAX_PHOTOS, Author, Photo, Post
+from wall.sources import SourceConfig, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ def entry_post(entry: Any, feed: Any, feed_url: str) -> Post | None:
 class FeedSource(PolledSource):
     """One feed for one event; the feed's ETag and Last-Modified are the cursor."""
 
+    _validators: dict[str, str] | None = None
+
     @property
     def cursor_key(self) -> str:
         """Where the feed's validators are kept: one key per event and feed URL."""
@@ -87,36 +89,56 @@ class FeedSource(PolledSource):
         tag = self.config.tag
         return not tag or tag in post.hashtags or f"#{tag}" in post.text.casefold()
 
-    async def items(self) -> AsyncIterator[SourceItem]:
-        """New entries, oldest first, each poll; an unchanged feed (304) costs one request."""
-        saved = await self.store.get_cursor(self.cursor_key)
-        validators: dict[str, str] = json.loads(saved) if saved else {}
-        while True:
-            headers = {
-                "User-Agent": USER_AGENT,
-                "Accept": "application/atom+xml, application/rss+xml, */*;q=0.5",
-            }
-            if validators.get("etag"):
-                headers["If-None-Match"] = validators["etag"]
-            if validators.get("modified"):
-                headers["If-Modified-Since"] = validators["modified"]
-            response = await self.client.get(self.config.url, headers=headers)
-            if response.status_code != 304:
-                response.raise_for_status()
-                feed = await asyncio.to_thread(feedparser.parse, response.content)
-                if feed.bozo and not feed.entries:
-                    log.warning("%s: unreadable feed: %s", self.name, feed.get("bozo_exception"))
-                posts = []
-                for entry in feed.entries:
-                    post = entry_post(entry, feed.feed, self.config.url)
-                    if post is not None and self._wanted(post):
-                        posts.append(post)
-                for post in sorted(posts, key=lambda p: p.created_at):
-                    yield post
-                validators = {
-                    "etag": response.headers.get("etag", ""),
-                    "modified": response.headers.get("last-modified", ""),
-                }
-                await self.store.set_cursor(self.cursor_key, json.dumps(validators))
-            stop_if_asked()  # a swallowed cancel must not keep a stopped source polling
-            await asyncio.sleep(self.poll_interval)
+    async def poll_once(self) -> AsyncIterator[SourceItem]:
+        """New entries, oldest first; an unchanged feed (304) costs one request."""
+        if self._validators is None:
+            saved = await self.load_cursor()
+            self._validators = json.loads(saved) if saved else {}
+        validators = self._validators
+        headers = {"Accept": "application/atom+xml, application/rss+xml, */*;q=0.5"}
+        if validators.get("etag"):
+            headers["If-None-Match"] = validators["etag"]
+        if validators.get("modified"):
+            headers["If-Modified-Since"] = validators["modified"]
+        response = await self.fetch(self.config.url, headers=headers)
+        if response.status_code == 304:
+            return
+        response.raise_for_status()
+        feed = await asyncio.to_thread(feedparser.parse, response.content)
+        if feed.bozo and not feed.entries:
+            log.warning("%s: unreadable feed: %s", self.name, feed.get("bozo_exception"))
+        posts = []
+        for entry in feed.entries:
+            post = entry_post(entry, feed.feed, self.config.url)
+            if post is not None and self._wanted(post):
+                posts.append(post)
+        for post in sorted(posts, key=lambda p: p.created_at):
+            yield post
+        self._validators = {
+            "etag": response.headers.get("etag", ""),
+            "modified": response.headers.get("last-modified", ""),
+        }
+        await self.save_cursor(json.dumps(self._validators))
+
+
+def _http_url(config: SourceConfig) -> None:
+    if not config.url.startswith(("http://", "https://")):
+        raise SourceError("rss needs --url, an http(s) URL")
+
+
+register(
+    SourceKind(
+        "rss",
+        "an RSS or Atom feed, polled with ETag and If-Modified-Since",
+        options=(
+            Option(
+                "url", "the feed's http(s) URL", True, placeholder="https://example.org/feed.xml"
+            ),
+            Option("tag", "take only entries with this hashtag (optional)"),
+        ),
+        build=lambda config, store, client, settings: FeedSource(
+            config, store, client, poll_interval=settings.poll_interval
+        ),
+        check=_http_url,
+    )
+)

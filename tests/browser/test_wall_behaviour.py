@@ -80,12 +80,15 @@ def test_two_thousand_posts_keep_the_dom_bounded(
             stderr=subprocess.DEVNULL,
         )
         peak = {"all": 0, "posts": 0}
-        end = time.monotonic() + deadline(120)
+        # However long the replay takes on a busy machine, the last post must follow its end.
+        end = None
         try:
             while page.query_selector(f"#post-test_p{FLOOD - 1}") is None:
                 counts = page.evaluate(COUNT)
                 peak = {k: max(peak[k], counts[k]) for k in peak}
-                assert time.monotonic() < end, f"the last post never arrived; peak {peak}"
+                if end is None and replay.poll() is not None:
+                    end = time.monotonic() + deadline(30)
+                assert end is None or time.monotonic() < end, f"the last post never came; {peak}"
                 page.wait_for_timeout(100)
         finally:
             replay.wait(deadline(60))
@@ -202,8 +205,7 @@ def test_qr_code_uses_public_url(env: dict[str, str]) -> None:
     assert made.returncode == 0, made.stderr
     with WebServer({**env, "PUBLIC_URL": "https://wall.example.org/"}) as server:
         html = httpx.get(f"{server.base}/e/pub/wall").text
-    # The short URL may break only at its slashes (<wbr>).
-    assert ">wall.example.org/e/pub/live<" in html.replace("<wbr>", "")
+    assert ">wall.example.org/<wbr>e/<wbr>pub/<wbr>join<" in html
     assert "127.0.0.1" not in html
 
 

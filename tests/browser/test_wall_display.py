@@ -89,13 +89,13 @@ def test_wall_legible_at_every_size(
 
 
 def test_wall_join_code_and_stats(wall_server: WebServer) -> None:
-    """Join in: server-rendered QR SVG of the live page, short URL, prompt, stats; no inline script."""
+    """Join in: server-rendered QR SVG of the join page, short URL, prompt, stats; no inline script."""
     html = httpx.get(f"{wall_server.base}/e/{SLUG}/wall").text
-    live = f"{wall_server.base}/e/{SLUG}/live"
-    expected = segno.make(live, error="m", micro=False).svg_inline(scale=1, border=2)
+    join = f"{wall_server.base}/e/{SLUG}/join"
+    expected = segno.make(join, error="m", micro=False).svg_inline(scale=1, border=2)
     path = re.search(r'class="qrline"[^>]*\sd="([^"]+)"', expected)
-    assert path and path.group(1) in html, "the QR code encodes the live page's URL"
-    assert f"127.0.0.1:{wall_server.port}/<wbr>e/<wbr>{SLUG}/<wbr>live" in html, "breaks at slashes"
+    assert path and path.group(1) in html, "the QR code encodes the join page's URL"
+    assert f"127.0.0.1:{wall_server.port}/<wbr>e/<wbr>{SLUG}/<wbr>join" in html, "breaks at slashes"
     assert f"Post with #{SLUG} or scan" in html
     assert re.search(r"<script(?![^>]*\ssrc=)", html) is None, "no inline script"
     assert 'data-posts="8" data-people="8" data-photos="4"' in html
@@ -206,6 +206,6 @@ def test_join_url_breaks_only_at_slashes(
     page.goto(f"{wall_server.base}/e/{SLUG}/wall")
     page.wait_for_selector("body[data-wall-ready]", state="attached")
     lines = page.evaluate(JOIN_LINES)
-    assert "".join(lines) == f"127.0.0.1:{wall_server.port}/e/{SLUG}/live"
+    assert "".join(lines) == f"127.0.0.1:{wall_server.port}/e/{SLUG}/join"
     assert all(line.endswith("/") for line in lines[:-1]), lines
     page.close()

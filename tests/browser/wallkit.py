@@ -183,13 +183,19 @@ FILL = r"""
     }
   }
   const stream = document.getElementById("stream").getBoundingClientRect();
-  const clipped = posts.filter(a => {
+  const clipped = posts.map(a => {
     const r = a.getBoundingClientRect();
     const inside = a.closest("#posts") ? stream : {left: 0, top: 0, right: W, bottom: H};
-    return r.left < Math.max(0, inside.left) - 1 || r.top < Math.max(0, inside.top) - 1 ||
-      r.right > Math.min(W, inside.right) + 1 || r.bottom > Math.min(H, inside.bottom) + 1 ||
-      a.scrollHeight > a.clientHeight + 1 || a.scrollWidth > a.clientWidth + 1;
-  }).map(a => a.id || a.dataset.postId);
+    const id = a.id || a.dataset.postId;
+    if (r.left < Math.max(0, inside.left) - 1 || r.top < Math.max(0, inside.top) - 1 ||
+        r.right > Math.min(W, inside.right) + 1 || r.bottom > Math.min(H, inside.bottom) + 1) {
+      return `${id} crosses the edge`;
+    }
+    if (a.scrollHeight > a.clientHeight + 1 || a.scrollWidth > a.clientWidth + 1) {
+      return `${id} overflows its card`;
+    }
+    return "";
+  }).filter(Boolean);
   return {fill: hit / total, shown: posts.length, clipped};
 }
 """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from tests.faults.kit import Valkey
 
 
 @pytest.fixture
-async def valkey(tmp_path: Path) -> AsyncIterator[Valkey]:
+def valkey(tmp_path: Path) -> Iterator[Valkey]:
     """A Valkey of this test's own, on a fixed port, so the test can stop and restart it."""
     server = Valkey(tmp_path / "valkey").start()
     yield server

@@ -65,6 +65,7 @@ class Valkey:
         if self.server is not None and self.server.process is not None:
             self.server.process.kill()
             self.server.process.wait()
+            self.server.stop()  # nothing left to stop: gives up the data folder's lock
             self.server = None
 
 

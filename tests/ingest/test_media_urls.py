@@ -162,7 +162,7 @@ async def test_a_remote_logo_is_fetched_into_media_at_event_creation(
     refused = await asyncio.to_thread(
         eventwall, "event", "create", "logo2", "--title", "L", "--logo-url", url, env=env
     )
-    assert refused.returncode == 2 and "logo_url" in refused.stderr and "loopback" in refused.stderr
+    assert refused.returncode == 2 and "logo" in refused.stderr and "loopback" in refused.stderr
 
 
 def _with_comment(kind: str, comment: bytes) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -44,6 +45,8 @@ class FakeFeed:
 
     entries: list[tuple[str, str]] = field(default_factory=list)
     requests: list[dict[str, str]] = field(default_factory=list)
+    busy: int = 0
+    """Answer this many requests with 429 and `Retry-After: 1` first."""
 
     async def feed(self, request: Request) -> Response:
         """GET /feed.xml."""
@@ -52,8 +55,12 @@ class FakeFeed:
             {
                 "if-none-match": request.headers.get("if-none-match", ""),
                 "ua": request.headers.get("user-agent", ""),
+                "at": str(time.monotonic()),
             }
         )
+        if self.busy:
+            self.busy -= 1
+            return Response("slow down", status_code=429, headers={"Retry-After": "1"})
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers={"ETag": etag})
         return Response(
@@ -101,3 +108,21 @@ async def test_feed_entries_are_taken_and_etag_makes_repeat_polls_cheap(
             await task
     mod = await store.changes_since(event.slug, "0-0", stream="mod") or []
     assert len([c for c in mod if c.type == "new"]) == 3
+
+
+async def test_feed_honours_retry_after(store: Store, event: Event) -> None:
+    """A feed answering 429 with Retry-After is asked again only after that many seconds."""
+    fake = FakeFeed(entries=[("1", "First")], busy=1)
+    app = Starlette(routes=[Route("/feed.xml", fake.feed)])
+    async with serve(app) as base, safe_client(allow_loopback=True) as client:
+        config = SourceConfig.create("rss", event.slug, url=f"{base}/feed.xml")
+        source = FeedSource(config, store, client, poll_interval=0.05)
+        task = asyncio.create_task(run_source(store, event, source))
+        try:
+            await eventually(lambda: _count(store, event, 1), message="the entry after the 429")
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    first, second = (float(r["at"]) for r in fake.requests[:2])
+    assert second - first >= 0.9

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.sources import kinds
 from ingest.worker import run_worker
 from tests.fake_mastodon import FakeMastodon, status
 from tests.fakes import serve
@@ -16,24 +17,26 @@ from tests.helpers import eventually, eventwall
 from wall.models import Event
 from wall.moderation import State
 from wall.settings import Settings
-from wall.sources import SourceConfig, SourceError
+from wall.sources import SourceError
 from wall.store import Store
 
 
 def test_source_config_is_validated_and_normalized() -> None:
     """A bare host gets https://, a '#Tag' is normalized, missing fields are refused."""
-    config = SourceConfig.create("mastodon", "demo", server="social.example", tag="#PyCon")
+    config = kinds.configure("mastodon", "demo", server="social.example", tag="#PyCon")
     assert (config.server, config.tag) == ("https://social.example", "pycon")
     assert (
-        config.id
-        == SourceConfig.create("mastodon", "demo", server="social.example/", tag="pycon").id
+        config.id == kinds.configure("mastodon", "demo", server="social.example/", tag="pycon").id
     )
-    with pytest.raises(SourceError, match="--server and --tag"):
-        SourceConfig.create("mastodon", "demo", tag="x")
+    with pytest.raises(SourceError, match="--server"):
+        kinds.configure("mastodon", "demo", tag="x")
     with pytest.raises(SourceError, match="--url"):
-        SourceConfig.create("rss", "demo", url="file:///etc/passwd")
-    with pytest.raises(SourceError, match="kind"):
-        SourceConfig.create("twitter", "demo", tag="x")
+        kinds.configure("rss", "demo", url="file:///etc/passwd")
+    with pytest.raises(SourceError, match="kind: one of bluesky, mastodon, rss"):
+        kinds.configure("twitter", "demo", tag="x")
+    with pytest.raises(SourceError, match="rss takes no --server"):
+        kinds.configure("rss", "demo", url="https://blog.example/feed", server="x")
+    assert kinds.configure("bluesky", "demo", tag="py").server.startswith("wss://jetstream")
 
 
 async def test_cli_added_source_is_run_and_removed_without_restart(

@@ -58,6 +58,9 @@ async def test_csv_export_parses_with_a_header_row(
     store: Store, env: dict[str, str], tmp_path: Path
 ) -> None:
     """The CSV has a header and one row per approved post, quotes and new lines intact."""
+    photo = Path(env["DATA_DIR"]) / "media" / "p" / "aa" / "one.jpg"  # a local photo is a file
+    photo.parent.mkdir(parents=True, exist_ok=True)
+    photo.write_bytes(b"a stored photo")
     source = write_jsonl(tmp_path / "in.jsonl", _posts())
     assert eventwall("ingest", "replay", str(source), "--event", "first", env=env).returncode == 0
     out = tmp_path / "posts.csv"

@@ -113,7 +113,7 @@ def test_face_initials() -> None:
 def test_join_url_and_prompt() -> None:
     """The QR code goes to the live page unless the event names a join URL; prompt names the tag."""
     event = Event(slug="meetup", title="Meetup", hashtags=("pyvalley",))
-    assert join_url(event, "https://wall.example.org/") == "https://wall.example.org/e/meetup/live"
+    assert join_url(event, "https://wall.example.org/") == "https://wall.example.org/e/meetup/join"
     own = Event(slug="meetup", title="Meetup", join_url="https://forms.example.org/x")
     assert join_url(own, "http://127.0.0.1:8000") == "https://forms.example.org/x"
     path = Event(slug="meetup", title="Meetup", join_url="/e/meetup/post")

@@ -7,7 +7,6 @@ import pytest
 from tests.helpers import post_dict
 from wall.models import Event, Post
 from wall.moderation import (
-    ActionError,
     History,
     Rules,
     State,
@@ -16,7 +15,6 @@ from wall.moderation import (
     fingerprint,
     flood_limit,
     initial_state,
-    target_state,
 )
 
 NOW = 1_800_000_000_000
@@ -118,33 +116,6 @@ def test_flood_limit_applies_to_trusted_authors() -> None:
     assert initial_state(POST, make(), trusted, history, NOW).rule == "flood"
     off = Rules(trusted=frozenset({"ada@example.org"}), flood_limit=0)
     assert initial_state(POST, make(), off, history, NOW).state == State.APPROVED
-
-
-@pytest.mark.parametrize(
-    ("action", "current", "target"),
-    [
-        ("approve", State.PENDING, State.APPROVED),
-        ("reject", State.PENDING, State.REJECTED),
-        ("hide", State.APPROVED, State.HIDDEN),
-        ("restore", State.REJECTED, State.PENDING),
-        ("pin", State.APPROVED, State.APPROVED),
-        ("ban", State.APPROVED, State.REJECTED),
-        ("trust", State.PENDING, State.APPROVED),
-    ],
-)
-def test_actions_lead_to_states(action: str, current: State, target: State) -> None:
-    """Each moderator action moves a post from the states it applies to."""
-    assert target_state(action, current) == target
-
-
-@pytest.mark.parametrize(
-    ("action", "current"),
-    [("hide", State.PENDING), ("restore", State.APPROVED), ("nuke", State.PENDING)],
-)
-def test_actions_refused_from_other_states(action: str, current: State) -> None:
-    """An action that does not apply to the post's state is an error, not a silent change."""
-    with pytest.raises(ActionError):
-        target_state(action, current)
 
 
 def test_event_mode_is_validated_and_defaults_to_pre() -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.helpers import post_dict
+from wall.display import wall_stats
 from wall.models import Post
 from wall.recap import (
     choose_unit,
@@ -128,6 +129,17 @@ def test_totals_count_posts_distinct_people_and_photos() -> None:
         post("3", "@bob", "2026-11-23T19:30Z", photos=1),
     ]
     assert totals(posts) == totals(posts).__class__(posts=3, people=2, photos=3)
+
+
+def test_people_are_counted_as_the_wall_counts_them() -> None:
+    """The recap and the wall's stats fold a handle's case the same way: one person, two posts."""
+    posts = [
+        post("1", "@Ada@Example.org", "2026-11-23T18:00Z"),
+        post("2", "@ada@example.org", "2026-11-23T19:00Z"),
+    ]
+    assert totals(posts).people == wall_stats(len(posts), posts).people == 1
+    [ada] = most_active(posts)
+    assert ada.posts == 2 and ada.author.handle == "@ada@example.org"  # the latest details
 
 
 def test_most_active_ranks_by_posts_then_by_who_came_first() -> None:

@@ -29,3 +29,10 @@ def test_bad_value_names_the_variable(name: str, value: str) -> None:
     """A malformed value is an error naming the variable."""
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
+
+
+def test_secret_key_is_not_in_repr() -> None:
+    """The session-signing key never appears in a printed or logged Settings."""
+    settings = Settings.from_env({"SECRET_KEY": "hunter2-very-secret"})
+    assert settings.secret_key == "hunter2-very-secret"
+    assert "hunter2" not in repr(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wall.sources import SourceStatus, ago
+from wall.sources import SourceConfig, SourceStatus, ago
 
 NOW = 1_800_000_000.0
 
@@ -45,3 +45,10 @@ def test_nothing_recorded_or_garbage_reads_as_not_connected() -> None:
     assert SourceStatus.of({}).summary(NOW) == "not connected · 0 taken"
     garbled = SourceStatus.of({"connected": "yes", "taken": "many", "last_event": "soon"})
     assert garbled == SourceStatus()
+
+
+def test_source_token_is_not_in_repr() -> None:
+    """A Mastodon access token never appears in a printed or logged source configuration."""
+    config = SourceConfig.create("mastodon", "meetup", server="127.0.0.1:9", token="tok-secret")
+    assert config.token == "tok-secret" and config.to_dict()["token"] == "tok-secret"
+    assert "tok-secret" not in repr(config) and "tok-secret" not in config.describe

@@ -8,9 +8,10 @@ import json
 from redis.asyncio import Redis
 
 from tests.helpers import eventually, post_dict
+from wall.changes import Change, channel
 from wall.models import Event, Post
 from wall.moderation import State
-from wall.store import Change, Store, channel
+from wall.store import Store
 
 
 def make(native_id: str, text: str = "") -> Post:

@@ -1,0 +1,103 @@
+"""The recap of an event: the build-up chart, totals, the people, the photos, the next event.
+
+The same `Recap` fills the recap page and the static HTML archive. Only approved posts
+count: it is built from the approved index and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+from markupsafe import Markup
+
+from wall.chart import bar_chart
+from wall.details import EventInfo, event_time, event_zone
+from wall.models import Event, Photo, Post
+from wall.ordering import sane_time
+from wall.recap import Person, Timeline, Totals, close_up, first_timers, most_active, timeline
+from wall.recap import totals as count_totals
+from wall.store import Store
+
+FIRST_TIMERS_SHOWN = 100  # the page's size is bounded whatever the number of people
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A timeline with its SVG and what the SVG says, for the <table> beside it."""
+
+    id: str
+    title: str
+    timeline: Timeline
+    svg: Markup
+
+
+@dataclass(frozen=True, slots=True)
+class Recap:
+    """Everything the recap shows, computed from the event's approved posts."""
+
+    event: Event
+    info: EventInfo
+    zone: tzinfo
+    starts_at: datetime | None
+    ends_at: datetime | None
+    totals: Totals
+    charts: tuple[Chart, ...]
+    most_active: list[Person]
+    first_timers: list[Person]
+    photos: list[tuple[Post, Photo]]
+
+    def local(self, moment: datetime) -> str:
+        """A time as the event's people read it: local, with the zone's abbreviation."""
+        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _chart(
+    chart_id: str, title: str, line: Timeline, start: datetime | None, end: datetime | None
+) -> Chart:
+    unit = "hour" if line.unit == "hour" else "day"
+    described = (
+        f"Posts per {unit}, {len(line.buckets)} {unit}s, busiest {unit} {line.peak} posts"
+        + ("; event start marked" if start else "")
+        + ("; event end marked" if end else "")
+        + ". The table below has every value."
+    )
+    svg = bar_chart(
+        line, chart_id=chart_id, title=title, description=described, starts_at=start, ends_at=end
+    )
+    return Chart(chart_id, title, line, svg)
+
+
+def build_recap(event: Event, posts: list[Post], now: datetime | None = None) -> Recap:
+    """The recap of these (approved) posts of the event."""
+    zone = event_zone(event)
+    start, end = event_time(event, "starts_at"), event_time(event, "ends_at")
+    now = now or datetime.now(UTC)
+    # Made sane again here for posts stored before times were made sane at ingest.
+    times = [sane_time(p.at, now=now, starts_at=start) for p in posts]
+    overall = timeline(times, zone, starts_at=start, ends_at=end)
+    charts = [_chart("chart-all", f"{event.title}: posts per {overall.unit}", overall, start, end)]
+    if overall.unit == "day" and start is not None:
+        # A long build-up is counted per day: the night itself gets an hourly close-up.
+        night = close_up(times, zone, start, end)
+        charts.append(
+            _chart("chart-night", f"{event.title}: the event, per hour", night, start, end)
+        )
+    photos = [(p, ph) for p in reversed(posts) if not p.sensitive for ph in p.photos]
+    return Recap(
+        event=event,
+        info=EventInfo.of(event),
+        zone=zone,
+        starts_at=start,
+        ends_at=end,
+        totals=count_totals(posts),
+        charts=tuple(charts),
+        most_active=most_active(posts),
+        first_timers=first_timers(posts, start, end)[:FIRST_TIMERS_SHOWN],
+        photos=photos,
+    )
+
+
+async def recap_of(store: Store, event: Event) -> Recap:
+    """The recap of the event's approved posts, as stored now."""
+    return build_recap(event, await store.all_posts(event.slug))
