@@ -32,8 +32,10 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 
 # The short fan-out benchmark (a minute or two); it reports targets, it never fails on them.
 # The full run: $(BIN)/python -m bench.fanout --clients 1000 --rate 10 --duration 30
+# Then the scale benchmark at 1k and 10k posts (the full one: python -m bench.scale).
 bench: $(VENV)/.bench-installed assets
 	$(BIN)/python -m bench.fanout --short $(BENCH_ARGS)
+	$(BIN)/python -m bench.scale --short --no-write
 
 $(VENV)/.dev-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -93,8 +93,8 @@ async def _rate(
     taken = handled = 0
     started = time.perf_counter()
     for message in messages:
-        item, _ = await source._handle(message)
-        if item is not None:
+        items, _ = await source._handle(message)
+        for item in items:
             outcome = await apply(store, event, item)
             taken += outcome.changed
         handled += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from ingest.media import PhotoPipeline
@@ -11,7 +12,7 @@ from ingest.sources.base import Backfill, Deleted, Edited, Notice, SourceItem
 from wall.details import event_time
 from wall.mod_store import AuditEntry, ModerationStore, now_ms
 from wall.models import MAX_TEXT, Card, Event, Photo, Post, Quote
-from wall.moderation import Decision, State, initial_state
+from wall.moderation import Decision, History, State, initial_state
 from wall.ordering import sane_time
 from wall.privacy import opt_out_reason
 from wall.sanitize import clean_text, media_url, post_html, safe_url
@@ -77,6 +78,7 @@ def _clean_quote(quote: Quote | None) -> Quote | None:
         url=safe_url(quote.url),
         author=clean_text(quote.author)[:MAX_NAME],
         text=clean_text(quote.text)[:MAX_QUOTE],
+        warning=clean_text(quote.warning)[: MAX_NAME * 4],
     )
 
 
@@ -117,6 +119,15 @@ async def _local(post: Post, photos: PhotoPipeline | None) -> Post:
     return dataclasses.replace(post, author=author, photos=local, card=card, emoji=tuple(emoji))
 
 
+def placed(post: Post, event: Event, at_ms: int) -> Post:
+    """The post with its sane time (see `wall.ordering.sane_time`) as it arrives at `at_ms`."""
+    arrived = datetime.fromtimestamp(at_ms / 1000, UTC)
+    start = event_time(event, "starts_at")
+    return dataclasses.replace(
+        post, ordered_at=sane_time(post.created_at, now=arrived, starts_at=start)
+    )
+
+
 async def take(
     store: Store,
     event: Event,
@@ -143,20 +154,14 @@ async def take(
         log.info("did not take %s into %s: %s", post.id, event.slug, opted_out)
         return Outcome(changed=False, previous="", missing=True)
     clean = normalize(await _local(post, photos))
-    if not clean.text.strip() and not clean.html.strip() and not clean.photos:
+    if not (clean.text.strip() or clean.html.strip() or clean.photos or clean.card or clean.quote):
         # A post that was only markup (a script, an image we refused): nothing to show.
         log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
         return Outcome(changed=False, previous="", missing=True)
     # The stored event, so a mode switched in the console applies to the next post.
     event = await store.get_event(event.slug) or event
     at = now_ms()
-    arrived = datetime.fromtimestamp(at / 1000, UTC)
-    clean = dataclasses.replace(
-        clean,
-        ordered_at=sane_time(
-            clean.created_at, now=arrived, starts_at=event_time(event, "starts_at")
-        ),
-    )
+    clean = placed(clean, event, at)
     rules = await moderation.rules(event.slug)
     if archive:
         rules = dataclasses.replace(rules, flood_limit=0, hold_duplicates=False)
@@ -232,3 +237,78 @@ async def apply(
             clean = dataclasses.replace(clean, ordered_at=stored.at)
         return await store.update(event.slug, clean)
     return await take(store, event, item, photos)
+
+
+ARCHIVE_BATCH = 200
+"""Replayed posts taken in one round of reads and one pipeline of writes."""
+_NOT_TAKEN = Outcome(changed=False, previous="", missing=True)
+
+
+async def take_archive(
+    store: Store,
+    event: Event,
+    posts: Sequence[Post],
+    photos: PhotoPipeline | None = None,
+    *,
+    moderation: ModerationStore | None = None,
+) -> list[Outcome]:
+    """Take a batch of an archive's posts as `take(..., archive=True)` takes each one.
+
+    The same outcome per post: seen before is a no-op, an opted-out author or a post with
+    nothing left after sanitizing is not taken, and the event's rules decide the state (an
+    archive has no flood or duplicate hold, so no author history is read). Each post is
+    stored by its own run of the store's atomic script.
+    """
+    moderation = moderation or ModerationStore(store.redis, log_maxlen=store.log_maxlen)
+    outcomes: list[Outcome | None] = [None] * len(posts)
+    known = await store.states(event.slug, [p.id for p in posts])
+    opted = await moderation.opted_out(event.slug)
+    # The stored event and rules, so a mode switched in the console applies to this batch.
+    event = await store.get_event(event.slug) or event
+    rules = dataclasses.replace(
+        await moderation.rules(event.slug), flood_limit=0, hold_duplicates=False
+    )
+    at = now_ms()
+    chosen: list[tuple[int, Post, State, str, str, str]] = []
+    for i, (post, state) in enumerate(zip(posts, known, strict=True)):
+        if state is not None:
+            outcomes[i] = Outcome(changed=False, previous=state)
+            continue
+        opted_out = opt_out_reason(post, opted)
+        if opted_out:
+            log.info("did not take %s into %s: %s", post.id, event.slug, opted_out)
+            outcomes[i] = _NOT_TAKEN
+            continue
+        clean = normalize(await _local(post, photos))
+        if not clean.text.strip() and not clean.html.strip() and not clean.photos:
+            log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
+            outcomes[i] = _NOT_TAKEN
+            continue
+        clean = placed(clean, event, at)
+        decision = initial_state(event, clean, rules, History(), at)
+        chosen.append(
+            (i, clean, decision.state, f"rule:{decision.rule}", decision.reason, decision.rule)
+        )
+    stored = await store.ingest_many(
+        event.slug, [(post, state, actor, reason) for _, post, state, actor, reason, _ in chosen]
+    )
+    taken = []
+    for (i, post, state, actor, reason, rule), outcome in zip(chosen, stored, strict=True):
+        outcomes[i] = outcome
+        if outcome.changed:
+            taken.append((post, state, actor, reason, rule))
+    await moderation.set_reasons(event.slug, {post.id: reason for post, _, _, reason, _ in taken})
+    await moderation.remember_many(
+        event.slug,
+        [(p.author.handle, p.id, p.text, state == State.APPROVED) for p, state, *_ in taken],
+        at,
+    )
+    await moderation.record_rules(
+        event.slug,
+        [
+            AuditEntry(at, actor, "ingest", post.id, "", state, reason)
+            for post, state, actor, reason, rule in taken
+            if rule != "mode"
+        ],
+    )
+    return [o if o is not None else _NOT_TAKEN for o in outcomes]

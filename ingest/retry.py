@@ -1,8 +1,9 @@
 """Retrying a Redis step through an outage: bounded backoff, the reason logged once a state.
 
 The worker and `eventwall ingest replay` must outlive Redis restarts and blips: a step that
-fails because Redis is away is tried again (after 0.2 s, doubling to at most RETRY_MAX),
-and the log says so when it starts failing and when it works again, not at every try.
+fails because Redis is away is tried again (after about 0.2 s, doubling to at most RETRY_MAX,
+jittered as `ingest/backoff.py` does for sources), and the log says so when it starts failing
+and when it works again, not at every try.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from ingest.backoff import Backoff
 from ingest.buffer import UNREACHABLE
 from ingest.cancel import stop_if_asked
 
@@ -24,7 +26,7 @@ RETRY_MAX = 5.0
 
 async def until_redis_answers(what: str, step: Callable[[], Awaitable[T]]) -> T:
     """Run `step` until it gets past Redis being unreachable; errors of other kinds propagate."""
-    delay = RETRY_FIRST
+    backoff = Backoff(RETRY_FIRST, RETRY_MAX)
     failing = False
     while True:
         try:
@@ -34,8 +36,7 @@ async def until_redis_answers(what: str, step: Callable[[], Awaitable[T]]) -> T:
                 log.warning("%s: redis unreachable (%s); retrying until it answers", what, exc)
                 failing = True
             stop_if_asked()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX)
+            await asyncio.sleep(backoff.failed())
             continue
         if failing:
             log.info("%s: redis answers again; carrying on", what)

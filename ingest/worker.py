@@ -119,6 +119,7 @@ async def run_configured(
     """Run the sources configured in Redis, starting and stopping them as the config changes."""
     registry = SourceRegistry(store.redis)
     running: dict[str, asyncio.Task[None]] = {}
+    unreadable = False  # logged once when the config can't be read, once when it can again
     try:
         while True:
             try:
@@ -127,9 +128,14 @@ async def run_configured(
                 if stopping():
                     raise
                 # Keep the running sources (they buffer); look at the config again later.
-                log.warning("cannot read the sources from redis (%s)", exc)
+                if not unreadable:
+                    log.warning("cannot read the sources from redis (%s); retrying", exc)
+                    unreadable = True
                 await asyncio.sleep(settings.source_reload)
                 continue
+            if unreadable:
+                log.info("reading the sources from redis again")
+                unreadable = False
             for source_id in running.keys() - wanted.keys():
                 log.info("source %s removed; stopping it", source_id)
                 running.pop(source_id).cancel()

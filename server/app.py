@@ -120,6 +120,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/e/{slug}/moderate/counts", moderate.tab_counts),
         Route("/e/{slug}/moderate/decide", moderate.decision, methods=["POST"]),
         Route("/e/{slug}/moderate/undo", moderate.undo, methods=["POST"]),
+        Route("/e/{slug}/moderate/warning", moderate.warned_text, methods=["POST"]),
+        Route("/e/{slug}/moderate/bulk", moderate.bulk, methods=["POST"]),
         Route("/e/{slug}/moderate/announce", moderate.announce, methods=["POST"]),
         Route("/e/{slug}/moderate/settings", moderate.event_settings, methods=["POST"]),
         Route("/e/{slug}/moderate/optout", moderate.opt_out, methods=["POST"]),

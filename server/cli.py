@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 
 from server import branding, export_cli, logs, optout_cli, sources_cli
 from usecases import Stores, events, rules
-from wall import details
+from wall import details, layouts
 from wall.models import Event, Post
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis, EmbeddedRedisError
@@ -158,7 +158,7 @@ async def _replay(
 ) -> int:
     from ingest.fetch import safe_client
     from ingest.media import PhotoPipeline
-    from ingest.pipeline import take
+    from ingest.pipeline import ARCHIVE_BATCH, take, take_archive
     from ingest.retry import until_redis_answers
     from ingest.sources.replay import BadLine, read_jsonl
 
@@ -184,19 +184,53 @@ async def _replay(
         # Every Redis step waits out an outage (a Redis restart mid-replay) instead of
         # aborting: taking a post twice changes nothing, so a retried step is safe.
         event = await until_redis_answers("replay", find_or_create)
-        for item in read_jsonl(path):
-            if isinstance(item, BadLine):
-                failed += 1
-                print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
-                continue
-            seen += 1
-            outcome = await until_redis_answers(
-                "replay", functools.partial(take, store, event, item, photos, archive=True)
+        batch: list[Post] = []
+        in_flight: set[asyncio.Task[None]] = set()
+
+        async def take_batch(posts: list[Post]) -> None:
+            nonlocal taken, refused
+            outcomes = await until_redis_answers(
+                "replay", functools.partial(take_archive, store, event, posts, photos)
             )
-            taken += outcome.changed
-            refused += outcome.missing  # opted out, or nothing left after sanitizing
-            if rate > 0:
+            taken += sum(o.changed for o in outcomes)
+            refused += sum(o.missing for o in outcomes)
+
+        async def send_batch(*, wait_all: bool = False) -> None:
+            # Two batches in flight: Redis runs one's scripts while this process prepares
+            # the next, so neither waits for the other.
+            nonlocal batch
+            if batch:
+                in_flight.add(asyncio.create_task(take_batch(batch)))
+                batch = []
+            while in_flight and (wait_all or len(in_flight) >= 2):
+                done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    in_flight.discard(task)
+                    task.result()
+
+        try:
+            for item in read_jsonl(path):
+                if isinstance(item, BadLine):
+                    failed += 1
+                    print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
+                    continue
+                seen += 1
+                if rate <= 0:
+                    # All at once: a batch's reads and writes each take one round trip.
+                    batch.append(item)
+                    if len(batch) >= ARCHIVE_BATCH:
+                        await send_batch()
+                    continue
+                outcome = await until_redis_answers(
+                    "replay", functools.partial(take, store, event, item, photos, archive=True)
+                )
+                taken += outcome.changed
+                refused += outcome.missing  # opted out, or nothing left after sanitizing
                 await asyncio.sleep(1 / rate)
+            await send_batch(wait_all=True)
+        finally:
+            for task in in_flight:
+                task.cancel()
     print(
         f"replayed {path}: {taken} new, {seen - taken - refused} already there, {failed} skipped"
         + (f", {refused} not taken (author opted out, or nothing to show)" if refused else "")
@@ -257,13 +291,9 @@ async def _update_event(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(settings: Settings, args: argparse.Namespace) -> int:
-    async def load() -> tuple[Event, list[Post]] | None:
-        async with open_store(settings) as store:
-            return await export_cli.load(store, args)
-
-    loaded = asyncio.run(load())
-    return 2 if loaded is None else export_cli.write(settings, args, *loaded)
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_store(settings) as store:
+        return await export_cli.run(store, settings, args)
 
 
 def _add_detail_options(parser: argparse.ArgumentParser) -> None:
@@ -307,6 +337,21 @@ async def _remove_moderator(settings: Settings, email: str) -> int:
             print(f"error: no moderator {email!r}", file=sys.stderr)
             return 2
     print(f"removed {email.strip().casefold()}; {closed} open session(s) closed")
+    return 0
+
+
+async def _rebuild_stats(settings: Settings, slug: str) -> int:
+    from wall.aggregates import Aggregates
+
+    async with open_store(settings) as store:
+        if await store.get_event(slug) is None:
+            print(f"error: no event called {slug!r}", file=sys.stderr)
+            return 2
+        read = await Aggregates(store.redis).rebuild(slug)
+    if read < 0:
+        print(f"error: the stats of {slug} are being rebuilt already", file=sys.stderr)
+        return 1
+    print(f"event {slug}: stats rebuilt from {read} posts")
     return 0
 
 
@@ -363,9 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--title", required=True)
     create.add_argument("--tag", action="append", default=[], help="a hashtag (repeatable)")
     create.add_argument("--description", default="")
-    create.add_argument(
-        "--layout", default="grid", help="wall layout: grid, mosaic, spotlight or ticker"
-    )
+    create.add_argument("--layout", default="grid", help=f"wall layout ({layouts.described()})")
     create.add_argument("--theme", default="dark", help="wall theme: dark, light or contrast")
     create.add_argument("--accent", default="", help="accent colour as #rrggbb")
     create.add_argument(
@@ -390,6 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode = event_sub.add_parser("mode", help="switch an event between pre- and post-moderation")
     mode.add_argument("slug")
     mode.add_argument("moderation", choices=["pre", "post"])
+    rebuild = event_sub.add_parser(
+        "rebuild-stats", help="recompute an event's recap and wall stats from its posts"
+    )
+    rebuild.add_argument("slug")
 
     moderator = sub.add_parser("moderator", help="manage moderators")
     moderator_sub = moderator.add_subparsers(dest="moderator_command", required=True)
@@ -443,12 +490,14 @@ def main(argv: list[str] | None = None) -> int:
                 return asyncio.run(optout_cli.run(settings, args))
             elif args.command == "event" and args.event_command == "mode":
                 return asyncio.run(_set_mode(settings, args.slug, args.moderation))
+            elif args.command == "event" and args.event_command == "rebuild-stats":
+                return asyncio.run(_rebuild_stats(settings, args.slug))
             elif args.command == "event" and args.event_command == "update":
                 return asyncio.run(_update_event(settings, args))
             elif args.command == "event":
                 return asyncio.run(_create_event(settings, args))
             elif args.command == "export":
-                return _export(settings, args)
+                return asyncio.run(_export(settings, args))
             elif args.command == "moderator" and args.moderator_command == "remove":
                 return asyncio.run(_remove_moderator(settings, args.email))
             elif args.command == "moderator":

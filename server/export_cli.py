@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
 from server.render import Renderer
-from usecases.exports import FORMATS, approved_posts, csv_text, jsonl_text, write_archive
-from wall.models import Event, Post
+from usecases.exports import FORMATS, export_chunks, write_archive
 from wall.settings import Settings
 from wall.store import Store
 
@@ -17,18 +18,24 @@ BAR_WIDTH = 30
 
 
 class TextBar:
-    """A one-line progress bar, redrawn in place with a carriage return."""
+    """A one-line progress bar with the rate and the time left, redrawn in place."""
 
     def __init__(self, stream: TextIO, label: str) -> None:
         self.stream = stream
         self.label = label
-        self.drawn = False
+        self.started = time.monotonic()
 
     def __call__(self, done: int, total: int) -> None:
-        """Draw `done` of `total`; a newline when complete."""
+        """Draw `done` of `total` with posts/s and an ETA; a newline when complete."""
         filled = BAR_WIDTH * done // total if total else BAR_WIDTH
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        self.stream.write(f"\r{self.label:<8} [{bar}] {done}/{total}")
+        elapsed = time.monotonic() - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = (total - done) / rate if rate > 0 else 0.0
+        self.stream.write(
+            f"\r{self.label:<8} [{bar}] {done}/{total} {rate:,.0f} {self.label}/s"
+            f" ETA {int(left) // 60}:{int(left) % 60:02d}"
+        )
         if done >= total:
             self.stream.write("\n")
         self.stream.flush()
@@ -58,42 +65,52 @@ def _show(args: argparse.Namespace) -> bool:
     return bool(args.progress) or sys.stderr.isatty()
 
 
-async def load(store: Store, args: argparse.Namespace) -> tuple[Event, list[Post]] | None:
-    """The event and its approved posts, oldest first; None (and a message) if no such event."""
+def _bad_out(out: Path, kind: str) -> str:
+    if kind == "html" and out.exists() and not out.is_dir():
+        return f"{out} is a file; the archive is a folder"
+    if kind != "html" and str(out) != "-" and out.is_dir():
+        return f"{out} is a folder; give a file name"
+    return ""
+
+
+async def run(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    """Write the export to --out as the posts are read; 2 for an unknown event or a bad path."""
     event = await store.get_event(args.slug)
     if event is None:
         print(f"error: no event called {args.slug!r}", file=sys.stderr)
-        return None
-    progress = TextBar(sys.stderr, "posts") if _show(args) else _silent
-    return event, await approved_posts(store, event.slug, progress)
-
-
-def write(settings: Settings, args: argparse.Namespace, event: Event, posts: list[Post]) -> int:
-    """Write the export to --out; 2 for an unusable path."""
+        return 2
     out: Path = args.out
+    progress = TextBar(sys.stderr, "posts") if _show(args) else _silent
+    problem = await asyncio.to_thread(_bad_out, out, args.export_format)
+    if problem:
+        print(f"error: --out: {problem}", file=sys.stderr)
+        return 2
     if args.export_format == "html":
-        if out.exists() and not out.is_dir():
-            print(f"error: --out: {out} is a file; the archive is a folder", file=sys.stderr)
-            return 2
-        copied = write_archive(
+        posts, copied = await write_archive(
+            store,
             out,
             event,
-            posts,
             media_dir=settings.media_dir,
             renderer=Renderer(),
-            progress=TextBar(sys.stderr, "photos") if _show(args) else _silent,
+            progress=progress,
         )
-        print(f"exported {len(posts)} posts and {copied} media files to {out / 'index.html'}")
+        print(f"exported {posts} posts and {copied} media files to {out / 'index.html'}")
         return 0
-    text = jsonl_text(posts) if args.export_format == "jsonl" else csv_text(posts)
+    written = 0
+
+    def count(done: int, total: int) -> None:
+        nonlocal written
+        written = done
+        progress(done, total)
+
+    chunks = export_chunks(store, event.slug, args.export_format, count)
     if str(out) == "-":
-        sys.stdout.write(text)
+        async for chunk in chunks:
+            sys.stdout.write(chunk)
         return 0
-    if out.is_dir():
-        print(f"error: --out: {out} is a folder; give a file name", file=sys.stderr)
-        return 2
     # newline="": the CSV writer has already chosen its line ends.
     with out.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    print(f"exported {len(posts)} posts to {out}")
+        async for chunk in chunks:
+            handle.write(chunk)
+    print(f"exported {written} posts to {out}")
     return 0

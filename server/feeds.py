@@ -16,8 +16,9 @@ TITLE_LENGTH = 80
 
 
 def entry_title(post: Post) -> str:
-    """A one-line title for a post: its author and the start of its text."""
-    text = " ".join(post.text.split())
+    """A one-line title for a post: its author and the start of its text (its content
+    warning instead, when it has one: a title shows in lists before anyone chooses to read)."""
+    text = " ".join((post.content_warning or post.text).split())
     if len(text) > TITLE_LENGTH:
         text = text[: TITLE_LENGTH - 1].rstrip() + "…"
     return f"{post.author.name}: {text}" if text else post.author.name
@@ -60,6 +61,8 @@ def json_feed(event: Event, posts: list[Post], base: str) -> str:
         }
         if post.language:
             item["language"] = post.language
+        if post.content_warning:
+            item["summary"] = post.content_warning
         if post.photos:
             item["image"] = absolute(base, post.photos[0].url)
             item["attachments"] = [
@@ -107,6 +110,8 @@ def atom_feed(event: Event, posts: list[Post], base: str) -> bytes:
         sub(entry, "updated", post.at.isoformat())
         sub(entry, "published", post.at.isoformat())
         sub(entry, "link", rel="alternate", href=post.url or f"{page}#{post.dom_id}")
+        if post.content_warning:
+            sub(entry, "summary", post.content_warning)
         who = sub(entry, "author")
         sub(who, "name", post.author.name)
         if post.author.profile_url:

@@ -64,7 +64,7 @@ def cached(request: Request, body: str | bytes, media_type: str) -> Response:
 def _og_image(base: str, posts: list[Post]) -> str:
     for post in posts:
         for photo in post.photos:
-            if not post.sensitive:
+            if not post.sensitive and not post.warned:
                 return absolute(base, photo.url)
     return ""
 
@@ -119,7 +119,13 @@ async def gallery(request: Request) -> Response:
     svc = services(request)
     event = await event_or_404(request)
     _, posts = await svc.store.snapshot(event.slug, limit=GALLERY_POSTS)
-    photos = [(post, photo) for post in posts if not post.sensitive for photo in post.photos]
+    # Nothing sensitive, and nothing behind a content warning (its caption is its text).
+    photos = [
+        (post, photo)
+        for post in posts
+        if not post.sensitive and not post.warned
+        for photo in post.photos
+    ]
     html = svc.renderer.page("gallery.html", event=event, photos=photos)
     return cached(request, html, "text/html; charset=utf-8")
 

@@ -9,7 +9,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from server.auth import require_api_moderator, require_moderator
 from server.pages import event_or_404
 from server.services import services
-from usecases import Result, announcements, moderation, rules
+from usecases import Result, announcements, moderation, queue, rules
+from wall.ordering import Cursor
 
 STATUS = {"": 200, "missing": 404, "invalid": 400, "conflict": 409}
 
@@ -24,14 +25,20 @@ async def console(request: Request) -> Response:
     if tab not in moderation.TABS:
         tab = "pending"
     order = "newest" if request.query_params.get("order") == "newest" else "oldest"
+    query = request.query_params.get("q", "")[:200]
+    after = Cursor.decode(request.query_params.get("after", ""))
     mod = svc.stores.mod
     since = await svc.store.last_change_id(slug, "mod")
-    posts, states = [], {}
-    for state in moderation.TABS[tab]:
-        for post in await svc.store.posts(slug, state, limit=svc.settings.page_size):
-            posts.append(post)
-            states[post.id] = state.value
-    posts.sort(key=lambda p: p.created_ms, reverse=order == "newest")
+    page = await queue.queue_page(
+        svc.stores,
+        slug,
+        tab,
+        newest=order == "newest",
+        after=after,
+        query=query,
+        limit=svc.settings.page_size,
+    )
+    posts, states = page.posts, page.states
     html = svc.renderer.page(
         "moderate.html",
         event=event,
@@ -50,8 +57,38 @@ async def console(request: Request) -> Response:
         rules=await mod.rules(slug),
         opted_out=sorted(await mod.opted_out(slug)),
         since=since,
+        query=query,
+        paged=after is not None,
+        next_page=page.next.encode() if page.next else "",
+        scanned=page.scanned,
+        back=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     )
     return HTMLResponse(html, headers={"cache-control": "no-store"})
+
+
+async def bulk(request: Request) -> Response:
+    """POST chosen (`state|post_id`, repeated) and action (approve or reject): one decision
+    per selected post, each audited on its own; back to the page the moderator was on."""
+    svc = services(request)
+    slug = request.path_params["slug"]
+    _, moderator = await require_api_moderator(request, slug)
+    form = await request.form()
+    action = str(form.get("action", ""))
+    if action not in {"approve", "reject"}:
+        raise HTTPException(400, "action: approve or reject.")
+    chosen = []
+    for value in form.getlist("chosen")[:500]:
+        seen, bar, post_id = str(value).partition("|")
+        if bar and post_id:
+            chosen.append((post_id, seen))
+    results = await queue.decide_many(svc.stores, slug, moderator, chosen, action)
+    applied = sum(r.ok for r in results)
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"ok": True, "applied": applied, "refused": len(results) - applied})
+    back = str(form.get("back", ""))
+    if not back.startswith(f"/e/{slug}/moderate"):
+        back = f"/e/{slug}/moderate"
+    return RedirectResponse(back, status_code=303)
 
 
 async def tab_counts(request: Request) -> Response:
@@ -87,6 +124,18 @@ async def decision(request: Request) -> Response:
         str(form.get("post_id", "")),
         str(form.get("action", "")),
         str(form.get("expected", "")),
+    )
+    return _reply(request, slug, result)
+
+
+async def warned_text(request: Request) -> Response:
+    """POST post_id, shown ("1" or "0"): a content-warned post's text on the wall or not."""
+    svc = services(request)
+    slug = request.path_params["slug"]
+    _, moderator = await require_api_moderator(request, slug)
+    form = await request.form()
+    result = await moderation.show_warned_text(
+        svc.stores, slug, moderator, str(form.get("post_id", "")), form.get("shown") != "0"
     )
     return _reply(request, slug, result)
 

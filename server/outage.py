@@ -15,9 +15,10 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.websockets import WebSocket, WebSocketState
 
+from server.hub import TRY_AGAIN_LATER
+
 log = logging.getLogger(__name__)
 
-TRY_AGAIN_LATER = 1013
 RETRY_AFTER = 5  # seconds; the page reloads itself after as long
 LOG_EVERY = 5.0
 NOT_SAVED = "Not saved: the server can't reach its database. Try again in a moment."
@@ -32,7 +33,7 @@ This page tries again by itself in a few seconds.</p></body></html>
 
 
 class Unavailable:
-    """The handler for RedisError; counts what it answered, for the log and the tests."""
+    """The handler for RedisError; counts what it answered since it last logged."""
 
     def __init__(self) -> None:
         self.answered = 0

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from server.services import services
-from wall.mod_store import ModerationStore
 from wall.models import Event
 from wall.moderation import State
 
@@ -35,7 +34,7 @@ async def index(request: Request) -> Response:
 async def screen_extras(request: Request, slug: str) -> dict[str, Any]:
     """What every public screen shows beside its posts: the announcement and the spotlight."""
     svc = services(request)
-    mod = ModerationStore(svc.redis)
+    mod = svc.stores.mod
     spotlight = None
     for post_id in await mod.pinned(slug):
         if await svc.store.get_state(slug, post_id) == State.APPROVED:

@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from server.mod_render import announcement, mod_change, spotlight
-from wall import actions
+from wall import actions, layouts
 from wall.changes import Change
 from wall.details import display_time, post_time
 from wall.models import Event, Post, dom_id
@@ -41,6 +41,8 @@ class Renderer:
         self.env.filters["post_time"] = post_time
         # A card's buttons come from the actions registry: one module per action.
         self.env.globals["actions_for"] = lambda state: actions.available(State(state))
+        # The wall's script reads what a layout does from the page, never its name.
+        self.env.globals["layouts"] = layouts.LAYOUTS
         # Event slug -> its time zone, for fragments rendered outside a page (live pushes).
         self._zones: dict[str, str] = {}
         self._post = self.env.get_template("_post.html")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from functools import lru_cache
 
 import segno
@@ -13,13 +12,8 @@ from starlette.responses import HTMLResponse, Response
 from server.pages import event_or_404, screen_extras
 from server.services import services
 from server.site import site_base
-from wall.display import faces, join_prompt, join_url, short_url, wall_options, wall_stats
+from wall.display import Stats, faces, join_prompt, join_url, short_url, wall_options
 from wall.models import Event
-from wall.moderation import State
-
-# Approved posts read to count people and photos at render; beyond this the counts are
-# of the newest STATS_SCAN posts (the post count itself is always exact).
-STATS_SCAN = 5000
 
 
 @lru_cache(maxsize=64)
@@ -44,9 +38,9 @@ async def wall(request: Request) -> Response:
     slug = request.path_params["slug"]
     event = await event_or_404(request)
     since, posts = await svc.store.snapshot(slug, limit=svc.settings.page_size)
-    total = await svc.store.count(slug, State.APPROVED)
-    scanned = await svc.store.posts(slug, State.APPROVED, limit=STATS_SCAN)
-    stats = await asyncio.to_thread(wall_stats, total, scanned)
+    await svc.store.aggregates.ensure(slug)
+    counts = await svc.store.aggregates.counts(slug)
+    stats = Stats(posts=counts.posts, people=counts.people, photos=counts.photos)
     url = join_url(event, site_base(request, svc.settings))
     html = svc.renderer.page(
         "wall.html",

@@ -249,7 +249,7 @@
   var engineOn = "";
 
   function arrange() {
-    var name = body.dataset.layout || "grid";
+    var name = body.dataset.engine || "";
     var engine = ENGINES[name];
     if (engineOn && engineOn !== name) clear();
     engineOn = engine ? name : "";

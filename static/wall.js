@@ -6,9 +6,9 @@
   var posts = document.getElementById("posts");
   if (!body || !posts) return;
 
-  // Layouts that show one post at a time and cycle; the others place many (wall-layout.js).
-  var CYCLING = { spotlight: true, ticker: true };
-  function cycling() { return !!CYCLING[body.dataset.layout || "grid"]; }
+  // What the layout does is declared by the page (wall/layouts/): one post at a time that
+  // cycles (data-cycles), or many placed by wall-layout.js (data-engine).
+  function cycling() { return body.dataset.cycles === "1"; }
   function relayout() { if (window.EventwallLayout) window.EventwallLayout.schedule(); }
   var cycleMs = seconds(body.dataset.cycle, 8) * 1000;
   var idleMs = seconds(body.dataset.idle, 20) * 1000;
@@ -90,7 +90,7 @@
     if (!img) return;
     img.style.removeProperty("width");
     img.style.removeProperty("height");
-    if (body.dataset.layout !== "spotlight") return;
+    if (body.dataset.fitPhoto !== "1") return;
     var w = img.naturalWidth || parseInt(img.getAttribute("width") || "0", 10);
     var h = img.naturalHeight || parseInt(img.getAttribute("height") || "0", 10);
     if (!w || !h) return;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -11,6 +12,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+CORPUS = Path(__file__).resolve().parent / "corpus" / "real" / "bluesky"
+
+
+def recorded_events(name: str, tag: str = "") -> list[dict[str, Any]]:
+    """Recorded Jetstream events (tests/corpus/real/bluesky, see SOURCES.md there), one a line;
+    with `tag`, each post record also carries it in its `tags` list (outside text and facets)."""
+    events = [json.loads(line) for line in (CORPUS / name).read_text().splitlines() if line]
+    for event in events:
+        record = (event.get("commit") or {}).get("record")
+        if tag and isinstance(record, dict):
+            record["tags"] = [*record.get("tags", []), tag]
+    return events
 
 
 def create(
@@ -98,6 +112,12 @@ class FakeJetstream:
     files: dict[str, bytes] = field(default_factory=dict)
     bios: dict[str, str] = field(default_factory=dict)
     """Profile descriptions by DID (empty for the others)."""
+    recorded_profiles: dict[str, dict[str, Any]] | None = None
+    """Profile views by DID served as they are; a DID not in it gets a 500 (AppView trouble)."""
+    did_documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """DID documents served at /plc/{did}, as plc.directory does."""
+    post_views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Post views by at:// URI, for getPosts."""
 
     def app(self) -> Starlette:
         """Jetstream's /subscribe, the AppView's getProfiles and the CDN, in one app."""
@@ -105,7 +125,10 @@ class FakeJetstream:
             routes=[
                 WebSocketRoute("/subscribe", self.subscribe),
                 Route("/xrpc/app.bsky.actor.getProfiles", self.profiles),
-                Route("/img/feed_fullsize/plain/{did}/{cid}", self.image),
+                Route("/xrpc/app.bsky.feed.getPosts", self.posts),
+                Route("/plc/{did}", self.did_document),
+                Route("/img/{size}/plain/{did}/{cid}", self.image),
+                Route("/watch/{did}/{cid}/thumbnail.jpg", self.image),
             ]
         )
 
@@ -127,6 +150,10 @@ class FakeJetstream:
         """app.bsky.actor.getProfiles for any DID: handle derived from the DID."""
         self.profile_requests += 1
         actors = request.query_params.getlist("actors")
+        if self.recorded_profiles is not None:
+            if any(did not in self.recorded_profiles for did in actors):
+                return JSONResponse({"error": "InternalServerError"}, 500)
+            return JSONResponse({"profiles": [self.recorded_profiles[d] for d in actors]})
         return JSONResponse(
             {
                 "profiles": [
@@ -142,8 +169,20 @@ class FakeJetstream:
             }
         )
 
+    async def posts(self, request: Request) -> Response:
+        """app.bsky.feed.getPosts: the known post views among the URIs asked."""
+        uris = request.query_params.getlist("uris")
+        return JSONResponse({"posts": [self.post_views[u] for u in uris if u in self.post_views]})
+
+    async def did_document(self, request: Request) -> Response:
+        """A DID document, as plc.directory serves it."""
+        document = self.did_documents.get(request.path_params["did"])
+        if document is None:
+            return JSONResponse({"message": "DID not registered"}, 404)
+        return JSONResponse(document)
+
     async def image(self, request: Request) -> Response:
-        """A CDN image by CID (the '@jpeg' suffix stripped)."""
+        """A CDN image (or a video's still) by CID (the '@jpeg' suffix stripped)."""
         cid = request.path_params["cid"].removesuffix("@jpeg")
         if cid not in self.files:
             return Response("no", 404)
@@ -153,7 +192,13 @@ class FakeJetstream:
         """Send events (dicts as JSON, strings as they are) to every subscriber."""
         for socket in list(self.sockets):
             for event in events:
-                await socket.send_text(event if isinstance(event, str) else json.dumps(event))
+                # As Jetstream (Go) writes it: compact, non-ASCII text as UTF-8, not \u escapes.
+                text = (
+                    event
+                    if isinstance(event, str)
+                    else json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+                )
+                await socket.send_text(text)
 
     async def drop(self) -> None:
         """Close every subscriber's connection."""

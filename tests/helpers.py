@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -82,70 +80,30 @@ def eventwall(
     )
 
 
-class WebServer:
-    """`eventwall web` (real uvicorn) in a subprocess on port 0; the bound port read from its log."""
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = {**os.environ, **env, "PORT": "0", "HOST": "127.0.0.1", "DEMO": "false"}
-        self.process: subprocess.Popen[str] | None = None
-        self.port = 0
-        self.lines: list[str] = []
-        self._ready = threading.Event()
-        self._reader: threading.Thread | None = None
 
-    def start(self) -> WebServer:
-        """Start the server and wait until it listens."""
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "web"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._ready.wait(deadline(20)):
-            self.stop()
-            raise AssertionError("web server did not start:\n" + "".join(self.lines[-30:]))
-        return self
+async def scrape(base: str, token: str = "") -> Samples:
+    """Every sample of a server's /metrics, parsed as Prometheus does, by name and labels
+    (as a holder of METRICS_TOKEN when `token` is given)."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
 
-    def _read(self) -> None:
-        assert self.process and self.process.stdout
-        for line in self.process.stdout:
-            self.lines.append(line)
-            match = re.search(r"Uvicorn running on http://[\d.]+:(\d+)", line)
-            if match:
-                self.port = int(match.group(1))
-                self._ready.set()
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"{base}/metrics", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
 
-    @property
-    def base(self) -> str:
-        """The server's http URL."""
-        return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def ws_base(self) -> str:
-        """The server's websocket URL."""
-        return f"ws://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL)."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(deadline(10))
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self._reader is not None:
-            self._reader.join(deadline(5))  # it ends at EOF, now that the process has exited
-        if self.process and self.process.stdout:
-            # Closed here, not left to the garbage collector: an unclosed pipe is a warning.
-            self.process.stdout.close()
-
-    def __enter__(self) -> WebServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+async def metric(base: str, name: str, **labels: str) -> float:
+    """One sample of a server's /metrics (AssertionError naming it when absent)."""
+    samples = await scrape(base)
+    key = (name, tuple(sorted(labels.items())))
+    assert key in samples, f"no {key} in /metrics"
+    return samples[key]

@@ -12,7 +12,8 @@ import pytest
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.helpers import WebServer, deadline, eventually, eventwall, post_dict, write_jsonl
+from tests.helpers import deadline, eventually, eventwall, metric, post_dict, write_jsonl
+from tests.processes import WebServer
 from wall.models import Post
 from wall.moderation import State
 from wall.store import Store
@@ -117,15 +118,6 @@ async def test_hidden_post_leaves_and_pending_never_arrives(
     assert "held" not in message
 
 
-async def metric(server: WebServer, name: str) -> int:
-    """One of the server's /metrics values."""
-    async with httpx.AsyncClient() as http:
-        text = (await http.get(f"{server.base}/metrics")).text
-    match = re.search(rf"^{name} (\d+)(?:\.0)?$", text, re.M)
-    assert match, text
-    return int(match.group(1))
-
-
 async def test_healthz_over_http(server: WebServer) -> None:
     """The deployed server answers /healthz with 200 while Redis is up."""
     async with httpx.AsyncClient() as http:
@@ -134,7 +126,7 @@ async def test_healthz_over_http(server: WebServer) -> None:
 
 
 async def _no_clients(server: WebServer) -> bool:
-    return await metric(server, "eventwall_clients") == 0
+    return await metric(server.base, "eventwall_clients") == 0
 
 
 async def test_server_logs_are_clean(server: WebServer, ws: ClientConnection) -> None:

@@ -6,6 +6,8 @@ author's standing, and undo takes it back.
 
 from __future__ import annotations
 
+import dataclasses
+
 from usecases import Result, Stores, done, refused
 from wall import actions
 from wall.accounts import Moderator
@@ -61,9 +63,39 @@ async def decide(
         return await _refused(mod, slug, who, action, post_id, seen, State(outcome.previous))
     if chosen.spotlight and not await mod.pin(slug, post_id, True):
         return refused("conflict", "Not pinned: the post is no longer approved.")
+    swept = await _sweep(stores, slug, who, post.author.handle, post_id) if chosen.sweep else 0
+    # Recorded last: the decision undo takes back is this one, not a swept post.
     await mod.record(slug, AuditEntry(now_ms(), who, action, post_id, seen.value, target.value))
     await mod.set_reason(slug, post_id, f"{action} by {who}")
+    if chosen.sweep:
+        return done(f"{chosen.past} ({swept} more).", target.value)
     return done(f"{chosen.past}.", target.value)
+
+
+async def _sweep(stores: Stores, slug: str, who: str, handle: str, keep: str) -> int:
+    """The author's other posts off the wall (approved: hidden) and out of the queue
+    (pending: rejected), each audited; how many moved. Undo leaves them where they are."""
+    store, mod = stores.posts, stores.mod
+    moves = ((State.APPROVED, State.HIDDEN), (State.PENDING, State.REJECTED))
+    moved = 0
+    for source, target in moves:
+        for other in await store.all_posts(slug, source):
+            if other.author.handle != handle or other.id == keep:
+                continue
+            await mod.pin(slug, other.id, False)  # out of the spotlight before off the wall
+            outcome = await store.set_state(
+                slug, other.id, target, expected=source, actor=who, reason="banned author"
+            )
+            if outcome.changed:
+                moved += 1
+                await mod.record(
+                    slug,
+                    AuditEntry(
+                        now_ms(), who, "hide", other.id, source.value, target.value, "banned author"
+                    ),
+                )
+                await mod.set_reason(slug, other.id, f"author banned by {who}")
+    return moved
 
 
 async def _refused(
@@ -125,3 +157,22 @@ async def undo_last(stores: Stores, slug: str, moderator: Moderator) -> Result:
     )
     await mod.set_reason(slug, last.post_id, f"undo of {last.action} by {moderator.email}")
     return done(f"Undone: {last.action}; the post is {before.value} again.", before.value)
+
+
+async def show_warned_text(
+    stores: Stores, slug: str, moderator: Moderator, post_id: str, shown: bool = True
+) -> Result:
+    """Show (or hide again) a content-warned post's text on the wall, under its warning."""
+    post = await stores.posts.get_post(slug, post_id)
+    state = await stores.posts.get_state(slug, post_id)
+    if post is None or state is None:
+        return refused("missing", f"No post {post_id!r} in this event.")
+    if not post.content_warning:
+        return refused("invalid", "This post has no content warning.", state.value)
+    if post.warning_shown != shown:
+        await stores.posts.update(slug, dataclasses.replace(post, warning_shown=shown))
+    action = "show-text" if shown else "hide-text"
+    entry = AuditEntry(now_ms(), moderator.email, action, post_id, state.value, state.value)
+    await stores.mod.record(slug, entry)
+    told = "shown on the wall" if shown else "behind its warning again"
+    return done(f"Text {told}.", state.value)

@@ -15,7 +15,20 @@ from wall.chart import bar_chart
 from wall.details import EventInfo, event_time, event_zone
 from wall.models import Event, Photo, Post
 from wall.ordering import sane_time
-from wall.recap import Person, Timeline, Totals, close_up, first_timers, most_active, timeline
+from wall.recap import (
+    DEFAULT_LENGTH,
+    Bucket,
+    Person,
+    Timeline,
+    Totals,
+    bucket_edges,
+    close_up,
+    close_up_span,
+    first_timers,
+    most_active,
+    span,
+    timeline,
+)
 from wall.recap import totals as count_totals
 from wall.store import Store
 
@@ -98,6 +111,57 @@ def build_recap(event: Event, posts: list[Post], now: datetime | None = None) ->
     )
 
 
-async def recap_of(store: Store, event: Event) -> Recap:
-    """The recap of the event's approved posts, as stored now."""
-    return build_recap(event, await store.all_posts(event.slug))
+PAGE_PHOTOS = 24
+
+
+async def recap_of(store: Store, event: Event, *, photo_limit: int = PAGE_PHOTOS) -> Recap:
+    """The recap of the event's approved posts, as stored now (read from its aggregates)."""
+    return await load_recap(store, event, photo_limit=photo_limit)
+
+
+async def load_recap(store: Store, event: Event, *, photo_limit: int = PAGE_PHOTOS) -> Recap:
+    """The recap of the event's approved posts, read from its aggregates: a ZCOUNT per bucket,
+    the top N, the first-timers and the newest photos, never every post."""
+    agg = store.aggregates
+    await agg.ensure(event.slug)
+    zone = event_zone(event)
+    start, end = event_time(event, "starts_at"), event_time(event, "ends_at")
+    counts = await agg.counts(event.slug)
+    charts: list[Chart] = []
+    found = span(_at(counts.first_ms), _at(counts.last_ms), start, end)
+    if found is not None:
+        lo, hi, unit = found
+        starts, edges = bucket_edges(zone, unit, lo, hi)
+        overall = Timeline(unit, _buckets(starts, await agg.count_between(event.slug, edges)))
+        title = f"{event.title}: posts per {overall.unit}"
+        charts.append(_chart("chart-all", title, overall, start, end))
+        if unit == "day" and start is not None:
+            # A long build-up is counted per day: the night itself gets an hourly close-up.
+            near, far = close_up_span(start, end)
+            starts, edges = bucket_edges(zone, "hour", near, far, clip=True)
+            night = Timeline("hour", _buckets(starts, await agg.count_between(event.slug, edges)))
+            title = f"{event.title}: the event, per hour"
+            charts.append(_chart("chart-night", title, night, start, end))
+    photo_posts = await store.load(event.slug, await agg.photo_posts(event.slug, photo_limit))
+    return Recap(
+        event=event,
+        info=EventInfo.of(event),
+        zone=zone,
+        starts_at=start,
+        ends_at=end,
+        totals=Totals(posts=counts.posts, people=counts.people, photos=counts.photos),
+        charts=tuple(charts),
+        most_active=await agg.most_active(event.slug),
+        first_timers=await agg.first_between(event.slug, start, end or start + DEFAULT_LENGTH)
+        if start
+        else [],
+        photos=[(p, ph) for p in photo_posts if not p.sensitive for ph in p.photos][:photo_limit],
+    )
+
+
+def _at(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
+
+
+def _buckets(starts: list[datetime], counts: list[int]) -> tuple[Bucket, ...]:
+    return tuple(Bucket(s, n) for s, n in zip(starts, counts, strict=True))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from wall.models import LAYOUTS, THEMES, Event, Post
+from wall.layouts import LAYOUTS
+from wall.models import THEMES, Event, Post
 from wall.moderation import author_key
 
 DEFAULT_CYCLE = 8
@@ -28,7 +29,8 @@ class WallOptions:
 
 @dataclass(frozen=True, slots=True)
 class Stats:
-    """The stats line: approved posts, distinct authors, photos."""
+    """The stats line: approved posts, distinct authors (case-folded handles), photos; read
+    from the event's aggregates (`wall/aggregates.py`), so exact at any size."""
 
     posts: int
     people: int
@@ -67,17 +69,6 @@ def _seconds(raw: str | None, default: int, *, low: int, high: int) -> int:
     if raw is None or not raw.strip().isdigit():
         return default
     return min(max(int(raw), low), high)
-
-
-def wall_stats(total_posts: int, posts: Iterable[Post]) -> Stats:
-    """Stats from the approved count and the approved posts scanned (people and photos)."""
-    people: set[str] = set()
-    photos = scanned = 0
-    for post in posts:
-        scanned += 1
-        people.add(author_key(post.author.handle))
-        photos += len(post.photos)
-    return Stats(posts=max(total_posts, scanned), people=len(people), photos=photos)
 
 
 def faces(posts: Iterable[Post], *, limit: int = FACES) -> list[Face]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
@@ -113,6 +114,26 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# KEYS: texts:<author>, approved:<author> per taken post
+# ARGV: at_ms, duplicate window ms, flood window ms, then per post: text member, approved id or ''
+# What `remember` does for each post, for a batch in one call (an archive replay).
+_REMEMBER = r"""
+local at, dup, flood = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 1, #KEYS, 2 do
+  local n = 4 + (i - 1)
+  redis.call('ZADD', KEYS[i], at, ARGV[n])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', at - dup)
+  redis.call('EXPIRE', KEYS[i], math.floor(dup / 1000) + 60)
+  if ARGV[n + 1] ~= '' then
+    redis.call('ZADD', KEYS[i + 1], at, ARGV[n + 1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i + 1], '-inf', at - flood)
+    redis.call('EXPIRE', KEYS[i + 1], math.floor(flood / 1000) + 60)
+  end
+end
+return 0
+"""
+
+
 class ModerationStore:
     """Per-event moderation data in Redis, keyed in the event's cluster slot."""
 
@@ -123,6 +144,7 @@ class ModerationStore:
         self.audit_maxlen = audit_maxlen
         self.log_maxlen = log_maxlen
         self._announce = redis.register_script(_ANNOUNCE)
+        self._remember = redis.register_script(_REMEMBER)
         self._pin = redis.register_script(_PIN)
 
     # -- rules ---------------------------------------------------------------------------
@@ -216,6 +238,38 @@ class ModerationStore:
                 pipe.expire(approvals, FLOOD_WINDOW_MS // 1000 + 60)
             await pipe.execute()
 
+    async def remember_many(
+        self, slug: str, taken: Sequence[tuple[str, str, str, bool]], at_ms: int
+    ) -> None:
+        """`remember` for a batch of taken posts, (handle, post id, text, approved) each: one
+        script call for the whole batch."""
+        if not taken:
+            return
+        keys: list[str] = []
+        args: list[str | int] = [at_ms, DUPLICATE_WINDOW_MS, FLOOD_WINDOW_MS]
+        for handle, post_id, text, approved in taken:
+            who = author_key(handle)
+            keys += [event_key(slug, f"texts:{who}"), event_key(slug, f"approved:{who}")]
+            args += [f"{fingerprint(text)}|{post_id}", post_id if approved else ""]
+        await self._remember(keys=keys, args=args)
+
+    async def set_reasons(self, slug: str, reasons: dict[str, str]) -> None:
+        """`set_reason` for many posts at once."""
+        if reasons:
+            await self.redis.hset(event_key(slug, "reasons"), mapping=cast(Any, reasons))
+
+    async def record_rules(self, slug: str, entries: Sequence[AuditEntry]) -> None:
+        """Append the rules' own decisions (never undoable) to the audit log in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry in entries:
+                pipe.xadd(
+                    event_key(slug, "audit"),
+                    cast(Any, entry.to_fields()),
+                    maxlen=self.audit_maxlen,
+                    approximate=True,
+                )
+            await pipe.execute()
+
     # -- reasons and pins -------------------------------------------------------------------
     async def set_reason(self, slug: str, post_id: str, reason: str) -> None:
         """The reason a post is in its state, shown in the console."""
@@ -259,7 +313,13 @@ class ModerationStore:
             maxlen=self.audit_maxlen,
             approximate=True,
         )
-        undoable = entry.post_id and entry.action not in {"undo", "ingest"}
+        # Showing a warned post's text is not a decision on its state: undo skips it.
+        undoable = entry.post_id and entry.action not in {
+            "undo",
+            "ingest",
+            "show-text",
+            "hide-text",
+        }
         if entry.outcome == "applied" and undoable and not entry.actor.startswith("rule:"):
             await self.redis.hset(
                 event_key(slug, "last-decision"),

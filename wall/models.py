@@ -8,12 +8,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from wall import layouts
 from wall.sanitize import is_media_path, safe_url
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_TEXT = 20_000
 MAX_PHOTOS = 8
-LAYOUTS = ("grid", "mosaic", "spotlight", "ticker")
 THEMES = ("dark", "light", "contrast")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 MODERATION_MODES = ("pre", "post")
@@ -72,6 +72,8 @@ class Quote:
     url: str
     author: str = ""
     text: str = ""
+    warning: str = ""
+    """The quoted post's content warning: shown instead of its text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,11 @@ class Post:
         return f"{self.source}:{self.native_id}"
 
     @property
+    def warned(self) -> bool:
+        """Its text and photos wait behind its content warning (unless a moderator showed them)."""
+        return bool(self.content_warning) and not self.warning_shown
+
+    @property
     def dom_id(self) -> str:
         """An HTML id for the post's element, safe in CSS selectors."""
         return dom_id(self.id)
@@ -135,17 +142,14 @@ class Post:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `from_dict` reads it back."""
-        data = asdict(self)
+        # Not dataclasses.asdict: it deep-copies every value, a cost paid per stored post.
+        data: dict[str, Any] = _plain(self)
         data["id"] = self.id
         data["created_at"] = self.created_at.isoformat()
         if self.ordered_at is None:
             del data["ordered_at"]
         else:
             data["ordered_at"] = self.ordered_at.isoformat()
-        data["photos"] = [asdict(p) for p in self.photos]
-        data["hashtags"] = list(self.hashtags)
-        data["poll"] = list(self.poll)
-        data["emoji"] = [asdict(e) for e in self.emoji]
         return data
 
     @classmethod
@@ -174,8 +178,8 @@ class Post:
         )
         text = _str(data, "text")
         html = _str(data, "html")
-        if not text and not html and not data.get("photos"):
-            raise PostError("text: a post needs text, html or a photo")
+        if not (text or html or data.get("photos") or data.get("card") or data.get("quote")):
+            raise PostError("text: a post needs text, html, a photo, a link card or a quote")
         if len(text) > MAX_TEXT or len(html) > MAX_TEXT * 2:
             raise PostError(f"text: longer than {MAX_TEXT} characters")
         return cls(
@@ -222,8 +226,8 @@ class Event:
             raise PostError("slug: lower-case letters, digits and '-', at most 63")
         if not self.title.strip():
             raise PostError("title: required")
-        if self.layout not in LAYOUTS:
-            raise PostError(f"layout: one of {', '.join(LAYOUTS)}")
+        if self.layout not in layouts.LAYOUTS:
+            raise PostError(f"layout: one of {', '.join(layouts.names())}")
         if self.theme not in THEMES:
             raise PostError(f"theme: one of {', '.join(THEMES)}")
         if self.accent and not COLOUR_RE.fullmatch(self.accent):
@@ -260,6 +264,15 @@ class Event:
             join_url=data.get("join_url", ""),
             moderation=data.get("moderation", "pre"),
         )
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts and tuples as lists, all the way down (what JSON holds)."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
 
 
 _PLAIN_ID = re.compile(r"[a-z0-9-]+:[A-Za-z0-9-]+")
@@ -361,6 +374,7 @@ def _quote(value: Any) -> Quote | None:
         url=value["url"],
         author=_str(value, "author", where="quote."),
         text=_str(value, "text", where="quote."),
+        warning=_str(value, "warning", where="quote."),
     )
 
 

@@ -114,6 +114,60 @@ def count_buckets(
     return tuple(buckets)
 
 
+def bucket_starts(zone: tzinfo, unit: Unit, lo: datetime, hi: datetime) -> list[datetime]:
+    """The start of every local unit from the one `lo` falls in to the one `hi` falls in."""
+    starts = []
+    start, last = floor(lo, zone, unit), floor(hi, zone, unit)
+    while start <= last:
+        starts.append(start)
+        start = _next(start, zone, unit)
+    return starts
+
+
+def bucket_edges(
+    zone: tzinfo, unit: Unit, lo: datetime, hi: datetime, *, clip: bool = False
+) -> tuple[list[datetime], list[datetime]]:
+    """Bucket starts from `lo`'s to `hi`'s, and the edges that count them: edges[i] to
+    edges[i+1] (half-open) holds bucket i. With `clip`, only [lo, hi] is counted."""
+    starts = bucket_starts(zone, unit, lo, hi)
+    edges = [*starts, _next(starts[-1], zone, unit)]
+    if clip:
+        edges[0], edges[-1] = lo, hi + timedelta(milliseconds=1)
+    return starts, edges
+
+
+def span(
+    first: datetime | None,
+    last: datetime | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+) -> tuple[datetime, datetime, Unit] | None:
+    """The chart's span: the first to the last post, widened to the event's start and end,
+    and the unit it is counted in; None with nothing to chart."""
+    marks = [t for t in (first, last, starts_at, ends_at) if t is not None]
+    if not marks:
+        return None
+    lo, hi = bounded(min(marks), max(marks), starts_at)
+    return lo, hi, choose_unit(lo, hi)
+
+
+def bounded(lo: datetime, hi: datetime, starts_at: datetime | None) -> tuple[datetime, datetime]:
+    """A span cut to MAX_SPAN: around the event's start when it has one, else the latest
+    stretch, so no date in the data can make a chart of thousands of bars."""
+    if hi - lo <= MAX_SPAN:
+        return lo, hi
+    if starts_at is not None:
+        lo = max(lo, starts_at - MAX_SPAN / 2)
+        return lo, min(hi, lo + MAX_SPAN)
+    return hi - MAX_SPAN, hi
+
+
+def close_up_span(starts_at: datetime, ends_at: datetime | None) -> tuple[datetime, datetime]:
+    """The hourly close-up's span: CLOSE_UP_MARGIN either side of the event."""
+    end = min(ends_at or starts_at + DEFAULT_LENGTH, starts_at + HOURLY_SPAN)
+    return starts_at - CLOSE_UP_MARGIN, end + CLOSE_UP_MARGIN
+
+
 def timeline(
     times: Sequence[datetime],
     zone: tzinfo,
@@ -126,14 +180,7 @@ def timeline(
     span = [*times, *marks]
     if not span:
         return Timeline("hour", ())
-    lo, hi = min(span), max(span)
-    if hi - lo > MAX_SPAN:
-        # Bounded: around the event's start when it has one, else the latest stretch.
-        if starts_at is not None:
-            lo = max(lo, starts_at - MAX_SPAN / 2)
-            hi = min(hi, lo + MAX_SPAN)
-        else:
-            lo = hi - MAX_SPAN
+    lo, hi = bounded(min(span), max(span), starts_at)
     unit = choose_unit(lo, hi)
     return Timeline(unit, count_buckets(times, zone, unit, lo=lo, hi=hi))
 

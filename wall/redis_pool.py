@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-# A Redis command takes well under a millisecond: a connection serves many clients in turn,
-# so the pool grows far slower than the room (one connection per this many clients).
-CLIENTS_PER_CONNECTION = 10
+# A Redis command takes well under a millisecond, but on a busy event loop a connection is
+# held until its task runs again: in a reconnect storm one per 4 clients keeps the waits short.
+CLIENTS_PER_CONNECTION = 4
 MIN_CONNECTIONS = 16
 MAX_CONNECTIONS = 1000
 

@@ -50,6 +50,12 @@ class Settings:
     """Seconds of the attendee upload rate-limit window."""
     poll_interval: float = 15.0
     """Seconds between two polls of a polled source (Mastodon REST without a token, RSS)."""
+    bluesky_jetstream: str = "wss://jetstream2.us-east.bsky.network"
+    """Jetstream server a Bluesky source follows when it names none (`--server`)."""
+    bluesky_appview: str = "https://public.api.bsky.app"
+    """Bluesky AppView asked for authors' profiles and quoted posts."""
+    bluesky_plc: str = "https://plc.directory"
+    """DID directory asked for an author's handle when the AppView can't give their profile."""
     embed_origins: str = ""
     """Sites allowed to frame /e/{slug}/embed, space- or comma-separated origins; empty: none."""
     public_url: str = ""
@@ -71,8 +77,8 @@ class Settings:
     ws_ping_timeout: float = 60.0
     """Seconds a client may take to answer a ping, or to take a close frame, before it is cut."""
     expected_clients: int = 1000
-    """Websocket clients one web process expects at once; sizes its Redis pool (1 per 10, 16-1000)."""
-    redis_pool_timeout: float = 5.0
+    """Websocket clients one web process expects at once; sizes its Redis pool (1 per 4, 16-1000)."""
+    redis_pool_timeout: float = 10.0
     """Seconds a request waits for a free Redis connection before it gets 503 (a socket: 1013)."""
     fetch_allow_loopback: bool = False
     """Let outbound fetches (sources, photos, avatars) reach loopback; for tests and local demos."""

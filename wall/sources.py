@@ -67,7 +67,7 @@ class SourceConfig:
     @property
     def describe(self) -> str:
         """A one-line description, without the token."""
-        what = self.url or f"#{self.tag} on {self.server}"
+        what = self.url or f"#{self.tag} on {self.server or 'the default server'}"
         auth = " (streaming, token set)" if self.token else ""
         return f"{self.kind} {what} -> {self.event}{auth}"
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from wall import aggregates
 from wall.changes import CHANNEL_PREFIX, Change, Stream, stream_id
 from wall.keys import as_text, event_key
 from wall.models import Event, Post
@@ -34,10 +35,13 @@ BATCH = 500
 # Public changes that show a post: a replay reads that post as it is now.
 _BODY_TYPES = frozenset({"show", "update", "spotlight"})
 
-# KEYS: posts, state, idx:pending, idx:approved, idx:rejected, idx:hidden, log:public, log:mod
+# KEYS: posts, state, idx:pending, idx:approved, idx:rejected, idx:hidden, log:public, log:mod,
+#       then aggregates.NAMES and agg:built
 # ARGV: op, post_id, post_json, new_state, score, maxlen, channel_prefix, slug, actor, reason,
-#       expected_state, public_states (comma-separated)
-_APPLY = r"""
+#       expected_state, public_states (comma-separated), the post's aggregate facts
+_APPLY = (
+    aggregates.LUA
+    + r"""
 local op, id, post, new, score = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local maxlen, prefix, slug = ARGV[6], ARGV[7], ARGV[8]
 local actor, reason, expected = ARGV[9], ARGV[10], ARGV[11]
@@ -46,6 +50,9 @@ for s in string.gmatch(ARGV[12], '[^,]+') do public[s] = true end
 local idx = {pending = KEYS[3], approved = KEYS[4], rejected = KEYS[5], hidden = KEYS[6]}
 local cur = redis.call('HGET', KEYS[2], id)
 if cur == false then cur = nil end
+local A = {posts = KEYS[1], meta = KEYS[9], totals = KEYS[10], byauthor = KEYS[11],
+           first = KEYS[12], active = KEYS[13], photos = KEYS[14], media = KEYS[15]}
+local facts = ARGV[13]
 
 -- The public log keeps no post body: a replay reads the post as it is now, and only while
 -- the public may see it, so a post hidden or deleted later can't be read back from the log.
@@ -71,7 +78,11 @@ end
 
 if op == 'ingest' then
   if cur then return {0, cur} end
+  -- A new event's aggregates are complete from its first post on.
+  if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SET', KEYS[16], '1') end
   redis.call('HSET', KEYS[1], id, post)
+  agg_store(A, id, facts, post)
+  agg_move(A, id, false, public[new], facts)
   redis.call('HSET', KEYS[2], id, new)
   redis.call('ZADD', idx[new], score, id)
   log(KEYS[8], 'mod', 'new', post, new)
@@ -88,6 +99,7 @@ if op == 'state' then
   redis.call('HSET', KEYS[2], id, new)
   redis.call('ZREM', idx[cur], id)
   redis.call('ZADD', idx[new], score, id)
+  agg_move(A, id, public[cur], public[new], facts)
   log(KEYS[8], 'mod', 'state', body, new)
   public_change(public[cur], public[new], body)
   return {1, cur}
@@ -95,6 +107,7 @@ end
 
 if op == 'update' then
   if redis.call('HGET', KEYS[1], id) == post then return {0, cur} end
+  agg_replace(A, id, public[cur], facts, post)
   redis.call('HSET', KEYS[1], id, post)
   new = cur
   log(KEYS[8], 'mod', 'update', post, cur)
@@ -103,6 +116,8 @@ if op == 'update' then
 end
 
 if op == 'delete' then
+  agg_move(A, id, public[cur], false, facts)
+  agg_forget(A, id)
   redis.call('HDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[2], id)
   redis.call('ZREM', idx[cur], id)
@@ -112,6 +127,18 @@ if op == 'delete' then
   return {1, cur}
 end
 return redis.error_reply('unknown op ' .. op)
+"""
+)
+
+# KEYS: log   ARGV: since (exclusive), limit
+# The entries after `since`, or false when there are more than `limit`: counted in the server
+# first, so a client too far behind costs no transfer and no parsing of entries thrown away.
+_SINCE = r"""
+local min = '(' .. ARGV[1]
+local limit = tonumber(ARGV[2])
+local past = redis.call('XRANGE', KEYS[1], min, '+', 'COUNT', limit + 1)
+if #past > limit then return false end
+return past
 """
 
 # KEYS: idx:approved, posts, log:public   ARGV: limit
@@ -146,6 +173,8 @@ class Store:
         self.log_maxlen = log_maxlen
         self._apply = redis.register_script(_APPLY)
         self._snapshot = redis.register_script(_SNAPSHOT)
+        self._since = redis.register_script(_SINCE)
+        self.aggregates = aggregates.Aggregates(redis)
 
     # -- events -----------------------------------------------------------------------
     async def save_event(self, event: Event) -> None:
@@ -185,6 +214,8 @@ class Store:
         actor: str = "",
         reason: str = "",
         expected: str = "",
+        facts: str = "",
+        pipe: Any = None,
     ) -> Outcome:
         keys = [
             event_key(slug, "posts"),
@@ -192,6 +223,8 @@ class Store:
             *(event_key(slug, f"idx:{s.value}") for s in State),
             event_key(slug, "log:public"),
             event_key(slug, "log:mod"),
+            *aggregates.keys(slug),
+            event_key(slug, aggregates.BUILT),
         ]
         args: list[str | int] = [
             op,
@@ -206,14 +239,40 @@ class Store:
             reason,
             expected,
             ",".join(PUBLIC_STATES),
+            facts or (aggregates.facts(post) if post else ""),
         ]
-        code, previous = await self._apply(keys=keys, args=args)
-        return Outcome(
-            changed=code == 1,
-            previous=as_text(previous),
-            conflict=code == -2,
-            missing=code == -1,
-        )
+        if pipe is not None:  # queued on a pipeline: its execute() gives the reply
+            await self._apply(keys=keys, args=args, client=pipe)
+            return Outcome(changed=False, previous="")
+        return _outcome(await self._apply(keys=keys, args=args))
+
+    async def ingest_many(
+        self, slug: str, items: Sequence[tuple[Post, State, str, str]]
+    ) -> list[Outcome]:
+        """Store new posts, each (post, state, actor, reason) in its own atomic script run as
+        `ingest` does, the runs sent in one pipeline: one round trip for the batch."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for post, state, actor, reason in items:
+                await self._run(
+                    slug,
+                    "ingest",
+                    post.id,
+                    post=post,
+                    state=state,
+                    score=post.created_ms,
+                    actor=actor,
+                    reason=reason,
+                    pipe=pipe,
+                )
+            replies = await pipe.execute()
+        return [_outcome(reply) for reply in replies]
+
+    async def states(self, slug: str, post_ids: Sequence[str]) -> list[State | None]:
+        """The moderation state of each of these posts (None for one not stored)."""
+        if not post_ids:
+            return []
+        raw = await self.redis.hmget(event_key(slug, "state"), list(post_ids))
+        return [State(as_text(r)) if r else None for r in raw]
 
     async def ingest(
         self, slug: str, post: Post, state: State, *, actor: str = "", reason: str = ""
@@ -251,6 +310,7 @@ class Store:
             actor=actor,
             reason=reason,
             expected=expected or "",
+            facts=aggregates.facts(post) if post else "",
         )
 
     async def update(self, slug: str, post: Post) -> Outcome:
@@ -321,6 +381,44 @@ class Store:
         ids += [as_text(m) for m in older][: limit - len(ids)]
         return await self._load(slug, ids)
 
+    async def posts_after(
+        self,
+        slug: str,
+        score: float,
+        post_id: str,
+        *,
+        state: State = State.APPROVED,
+        limit: int = 50,
+    ) -> list[Post]:
+        """Posts in a state strictly newer than (score, post_id), oldest first: one page.
+
+        The mirror of `posts_before`; ties on the cursor's score are compared here by bytes.
+        """
+        page = await self._after(slug, score, post_id, state, limit)
+        return await self._load(slug, [m for _, m in page])
+
+    async def _after(
+        self, slug: str, score: float, post_id: str, state: State, limit: int
+    ) -> list[tuple[float, str]]:
+        # (score, id) of the next `limit` index entries after the cursor.
+        key = event_key(slug, f"idx:{state.value}")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrangebyscore(key, score, score)
+            pipe.zrangebyscore(key, f"({score}", "+inf", start=0, num=limit, withscores=True)
+            ties, newer = await pipe.execute()
+        page = [(score, m) for m in map(as_text, ties) if m.encode() > post_id.encode()][:limit]
+        return page + [(float(s), as_text(m)) for m, s in newer][: limit - len(page)]
+
+    async def iter_posts(
+        self, slug: str, state: State = State.APPROVED, *, batch: int = 500
+    ) -> AsyncIterator[list[Post]]:
+        """Every post in a state, oldest first, a batch at a time: one page read per batch
+        from a (time, id) cursor, so memory stays flat and a change meanwhile shifts nothing."""
+        score, last = float("-inf"), ""
+        while page := await self._after(slug, score, last, state, batch):
+            score, last = page[-1]
+            yield await self._load(slug, [m for _, m in page])
+
     async def post_ids(self, slug: str, state: State = State.APPROVED) -> list[str]:
         """Every post id in a state, oldest first (one read, so a consistent list)."""
         return [
@@ -339,15 +437,16 @@ class Store:
         *,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[Post]:
-        """Every post in a state, oldest first, read in batches (`progress(done, total)` after each)."""
-        ids = await self.post_ids(slug, state)
+        """Every post in a state, oldest first, read in batches (`progress(done, total)` after
+        each) through `iter_posts`. It holds them all: exports page with `iter_posts` instead."""
+        total = await self.count(slug, state)
         posts: list[Post] = []
         if progress:
-            progress(0, len(ids))
-        for i in range(0, len(ids), BATCH):
-            posts += await self._load(slug, ids[i : i + BATCH])
+            progress(0, total)
+        async for batch in self.iter_posts(slug, state, batch=BATCH):
+            posts += batch
             if progress:
-                progress(min(i + BATCH, len(ids)), len(ids))
+                progress(len(posts), max(total, len(posts)))
         return posts
 
     async def _load(self, slug: str, ids: Sequence[Any]) -> list[Post]:
@@ -356,14 +455,15 @@ class Store:
         raw = await self.redis.hmget(event_key(slug, "posts"), list(ids))
         return _readable(raw)
 
-    async def mentioned(self, needles: set[str]) -> set[str]:
-        """Which of these strings (media URLs, say) some stored post of any event contains."""
+    async def mentioned(self, urls: set[str]) -> set[str]:
+        """Which of these local photo URLs (`/media/p/...`) some stored post of any event shows:
+        one look-up in each event's reference counts, never a scan of its posts."""
         found: set[str] = set()
         for event in await self.list_events():
-            async for _, raw in self.redis.hscan_iter(event_key(event.slug, "posts")):
-                found |= {n for n in needles - found if n in as_text(raw)}
-                if found == needles:
-                    return found
+            await self.aggregates.ensure(event.slug)  # an event stored before the counts
+            found |= await self.aggregates.media_used(event.slug, sorted(urls - found))
+            if found == urls:
+                break
         return found
 
     async def last_change_id(self, slug: str, stream: Stream = "public") -> str:
@@ -395,16 +495,11 @@ class Store:
         # missed trimmed entries: the log can no longer say exactly what came after it.
         if since_key > stream_id(last) or (trimmed and since_key < stream_id(first)):
             return None
-        entries = await self.redis.xrange(key, min=f"({since}", max="+", count=limit + 1) or []
-        if len(entries) > limit:
+        entries = await self._since(keys=[key], args=[since, limit])
+        if entries is None:
             return None
         changes = [
-            Change.from_fields(
-                slug,
-                stream,
-                as_text(xid),
-                {as_text(k): as_text(v) for k, v in (fields or {}).items()},
-            )
+            Change.from_fields(slug, stream, as_text(xid), _pairs(fields))
             for xid, fields in entries
         ]
         return await self._as_now(slug, changes) if stream == "public" else changes
@@ -446,3 +541,18 @@ def _readable(raw: Sequence[Any]) -> list[Post]:
         except (ValueError, TypeError) as exc:  # PostError and JSONDecodeError are ValueErrors
             log.warning("skipped an unreadable stored post: %s", exc)
     return posts
+
+
+def _outcome(reply: Any) -> Outcome:
+    code, previous = reply
+    return Outcome(
+        changed=code == 1, previous=as_text(previous), conflict=code == -2, missing=code == -1
+    )
+
+
+def _pairs(fields: Any) -> dict[str, str]:
+    """A stream entry's fields as a dict: a script returns them as a flat list."""
+    if isinstance(fields, dict):
+        return {as_text(k): as_text(v) for k, v in fields.items()}
+    flat = [as_text(f) for f in fields or ()]
+    return dict(zip(flat[::2], flat[1::2], strict=True))

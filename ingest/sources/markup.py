@@ -10,6 +10,7 @@ import nh3
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _BLOCK_END = re.compile(r"</(?:p|div|li|blockquote|h[1-6]|pre|tr)\s*>", re.IGNORECASE)
 _BLOCK_START = re.compile(r"<(?:p|div|li|blockquote|h[1-6]|pre|tr)(?:\s[^>]*)?>", re.IGNORECASE)
+_WHITESPACE = re.compile(r"[ \t\r\n\f\v]+")
 _SPACES = re.compile(r"[ \t\r\f\v\xa0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*(?:\n\s*)+")
 # Mastodon marks the parts of a long URL its own clients hide; the `ellipsis` part ends in "…".
@@ -23,7 +24,9 @@ def html_text(markup: str) -> str:
     Paragraphs and block elements end in a blank line and `<br>` is a newline, so words on
     either side of a break stay two words (for blocked words, exports and captions alike).
     """
-    marked = _BLOCK_START.sub("\n", _BLOCK_END.sub("\n\n", _BREAK.sub("\n", markup)))
+    # Newlines in the source are spaces to a browser: only tags break lines.
+    flat = _WHITESPACE.sub(" ", markup)
+    marked = _BLOCK_START.sub("\n", _BLOCK_END.sub("\n\n", _BREAK.sub("\n", flat)))
     # nh3 drops every tag (and the bodies of <script>/<style>) but escapes the rest: undo that.
     text = html.unescape(nh3.clean(marked, tags=set()))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]

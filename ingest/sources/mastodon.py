@@ -134,15 +134,16 @@ class MastodonSource(PolledSource):
             max_id = page[0]["id"]
         for status in statuses:
             created = _created(status)
-            if start is not None and created is not None and created < start:
-                continue  # before the event: not part of its story
-            item = self._parse(status)
-            if isinstance(item, Post):
-                await self._remember(status)
-                yield Backfill(item)
-        if statuses:
-            await self._advance(statuses[-1]["id"])
-        else:
+            # Statuses before the event are not part of its story.
+            if start is None or created is None or created >= start:
+                item = self._parse(status)
+                if isinstance(item, Post):
+                    await self._remember(status)
+                    yield Backfill(item)
+            # After each one (the generator resumes once it is applied): a restart mid-way
+            # goes on from here instead of looking back again.
+            await self._advance(status["id"])
+        if not statuses:
             self._cursor = ""  # looked back once: from now on, only what is new
 
     async def _reconcile(self) -> AsyncIterator[SourceItem]:

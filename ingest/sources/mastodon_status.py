@@ -107,7 +107,10 @@ def _quote(status: dict[str, Any]) -> Quote | None:
     url = str(quoted.get("url") or quoted.get("uri") or "")
     if not url:
         return None
-    return Quote(url=url, author=name, text=html_text(str(quoted.get("content") or "")))
+    warning = str(quoted.get("spoiler_text") or "")
+    # A quoted post behind a warning shows the warning, never its text.
+    text = "" if warning else html_text(str(quoted.get("content") or ""))
+    return Quote(url=url, author=name, text=text, warning=warning)
 
 
 def status_post(status: Any, host: str) -> Post | None:

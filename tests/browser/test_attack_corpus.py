@@ -39,7 +39,8 @@ from ingest.sources.mastodon import status_post
 from ingest.sources.replay import BadLine, parse_line
 from ingest.sources.rss import entry_post
 from tests.attack import executable_constructs, load_corpus
-from tests.helpers import WebServer, deadline, eventwall, post_dict
+from tests.helpers import deadline, eventwall, post_dict
+from tests.processes import WebServer
 from wall.mod_store import ModerationStore
 from wall.models import Author, Post
 from wall.moderation import State

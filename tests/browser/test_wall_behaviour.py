@@ -18,7 +18,8 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.browser.wallkit import seed, wait_until
-from tests.helpers import ROOT, WebServer, deadline, eventwall, post_dict, write_jsonl
+from tests.helpers import ROOT, deadline, eventwall, post_dict, write_jsonl
+from tests.processes import WebServer
 from wall.mod_store import Announcement, ModerationStore, now_ms
 from wall.moderation import State
 from wall.store import Store

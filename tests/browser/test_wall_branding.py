@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 
 from tests.browser.wallkit import seed, wait_until
-from tests.helpers import WebServer, eventwall
+from tests.helpers import eventwall
+from tests.processes import WebServer
 
 pytestmark = pytest.mark.browser
 

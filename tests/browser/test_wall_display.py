@@ -11,7 +11,8 @@ import pytest
 import segno
 
 from tests.browser.wallkit import MEASURE, seed, wait_until
-from tests.helpers import ROOT, WebServer, deadline
+from tests.helpers import ROOT, deadline
+from tests.processes import WebServer
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.browser.wallkit import seed, wait_until
-from tests.helpers import WebServer
+from tests.processes import WebServer
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from tests.browser.wallkit import FILL, SETTLED, seed, wait_until
-from tests.helpers import ROOT, WebServer
+from tests.helpers import ROOT
+from tests.processes import WebServer
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.browser.wallkit import seed
-from tests.helpers import WebServer
+from tests.processes import WebServer
 
 pytestmark = pytest.mark.browser
 

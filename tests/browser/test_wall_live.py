@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, WebServer, deadline, eventwall, post_dict, write_jsonl
+from tests.helpers import ROOT, deadline, eventwall, post_dict, write_jsonl
+from tests.processes import WebServer
 
 pytestmark = pytest.mark.browser
 

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +19,8 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from tests.helpers import ROOT, WebServer, deadline, eventually, post_dict
+from tests.helpers import eventually, post_dict
+from tests.processes import RealProcess, WebServer
 from wall.models import Post
 from wall.moderation import State
 from wall.redis_server import EmbeddedRedis, free_port
@@ -73,71 +69,19 @@ class Web(WebServer):
     """`eventwall web` on a fixed port, so a killed server can be replaced at the same address."""
 
     def __init__(self, env: dict[str, str], port: int) -> None:
-        super().__init__(env)
-        self.env["PORT"] = str(port)
-
-    def kill(self) -> None:
-        """SIGKILL: no close frames, no cleanup; the clients see the connection drop."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-        self.stop()
-
-    def terminate(self) -> None:
-        """SIGTERM: a graceful stop."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
+        super().__init__({**env, "PORT": str(port)})
 
 
-class Worker:
+class Worker(RealProcess):
     """`eventwall ingest worker` in a subprocess, its log kept."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.env = {**os.environ, **env}
-        self.process: subprocess.Popen[str] | None = None
-        self.lines: list[str] = []
-        self._reader: threading.Thread | None = None
+        super().__init__(["-m", "server.cli", "ingest", "worker"], env)
 
     def start(self) -> Worker:
         """Start the worker."""
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "ingest", "worker"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        super().start()
         return self
-
-    def _read(self) -> None:
-        assert self.process and self.process.stdout
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def kill(self) -> None:
-        """SIGKILL, mid-stream."""
-        assert self.process is not None
-        self.process.kill()
-        self.stop()
-
-    def stop(self, timeout: float = 10) -> int:
-        """SIGTERM, then SIGKILL after `timeout`; the exit code."""
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(deadline(timeout))
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self._reader is not None:
-            self._reader.join(deadline(5))
-        if self.process.stdout:
-            self.process.stdout.close()
-        return self.process.returncode
 
 
 def change_key(message: str) -> tuple[int, int] | None:

@@ -22,6 +22,7 @@ from wall.redis_server import free_port
 from wall.store import Store
 
 STORM = 400
+PAGES = 150  # simultaneous page loads beside the storm
 ATTEMPTS = 20  # tries per client before the test gives up on it
 REPLAYED = 3  # changes each client is owed on connect
 
@@ -85,11 +86,20 @@ def _tracebacks(lines: list[str]) -> list[str]:
 
 
 async def test_reconnect_storm_gets_no_500(env: dict[str, str], redis: Redis, store: Store) -> None:
-    """400 simultaneous resuming connects: every one resumes, none gets HTTP 500 or a traceback."""
+    """400 simultaneous resuming connects and 150 page loads: all served, no 500, no traceback."""
     since = await _owed_changes(store, redis)
     web = await asyncio.to_thread(Web(env, free_port()).start)
     try:
-        outcomes = await storm(f"{web.ws_base}/e/testevent/ws?since={since}", STORM, REPLAYED)
+        limits = httpx.Limits(max_connections=PAGES)
+        async with httpx.AsyncClient(timeout=deadline(60), limits=limits) as http:
+            pages = asyncio.gather(
+                *(http.get(f"{web.base}/e/testevent/live") for _ in range(PAGES))
+            )
+            outcomes, answers = await asyncio.gather(
+                storm(f"{web.ws_base}/e/testevent/ws?since={since}", STORM, REPLAYED), pages
+            )
+        page_statuses = [r.status_code for r in answers]
+        assert set(page_statuses) == {200}, page_statuses
         statuses = [s for o in outcomes for s in o.statuses]
         assert 500 not in statuses, f"{statuses.count(500)} handshakes got HTTP 500"
         assert all(o.resumed for o in outcomes), [o for o in outcomes if not o.resumed][:5]

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
-import sys
-import threading
 
 import httpx
 from redis.asyncio import Redis
 
 from tests.faults.kit import ResumingClient, Web, last_public_id, public_log
-from tests.helpers import ROOT, deadline, eventually, post_dict
+from tests.helpers import eventually, post_dict
+from tests.processes import WebServer
 from wall.accounts import Accounts
 from wall.models import Event, Post
 from wall.moderation import State
@@ -87,26 +85,14 @@ async def test_two_web_processes_share_every_change(
         await asyncio.gather(asyncio.to_thread(first.stop), asyncio.to_thread(second.stop))
 
 
-class UvicornWorkers(Web):
+class UvicornWorkers(WebServer):
     """`uvicorn --workers 2` on the app factory: two processes sharing one listening socket."""
 
-    def start(self) -> UvicornWorkers:
-        """Start uvicorn's supervisor and its workers; wait until it listens."""
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "server.app:create_app",
-             "--workers", "2", "--port", self.env["PORT"], "--no-access-log"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )  # fmt: skip
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._ready.wait(deadline(30)):
-            self.stop()
-            raise AssertionError("uvicorn did not start:\n" + "".join(self.lines[-30:]))
-        return self
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        args = ["-m", "uvicorn", "--factory", "server.app:create_app", "--workers", "2"]
+        super().__init__(
+            {**env, "PORT": str(port)}, [*args, "--port", str(port), "--no-access-log"]
+        )
 
 
 async def test_uvicorn_workers_share_every_change(

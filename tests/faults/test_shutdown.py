@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +13,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.faults.kit import Web, last_public_id
-from tests.helpers import ROOT, deadline
+from tests.helpers import deadline, eventually
+from tests.processes import RealProcess
 from wall.models import Event
 from wall.redis_server import free_port
 
@@ -65,18 +63,6 @@ async def test_sigterm_closes_with_1012_and_exits_in_time(
         await asyncio.to_thread(web.stop)
 
 
-def start_run(env: dict[str, str]) -> subprocess.Popen[str]:
-    """`eventwall run` (embedded Redis, web and worker) in a subprocess."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 async def test_sigterm_stops_eventwall_run_in_order(tmp_path: Path) -> None:
     """`eventwall run`: 1012 to clients, the worker drained, embedded Redis stopped, exit 0."""
     port = free_port()
@@ -88,27 +74,33 @@ async def test_sigterm_stops_eventwall_run_in_order(tmp_path: Path) -> None:
         "SHUTDOWN_TIMEOUT": str(SHUTDOWN_TIMEOUT),
     }
     env.pop("REDIS_URL", None)
-    process = start_run(env)
+    # Ready when it prints its URLs: the web server listens and the worker has started.
+    run = RealProcess(
+        ["-m", "server.cli", "run"], env, ready="Eventwall is running", startup=30, inherit=False
+    ).start()
     try:
-        client = None
-        end = time.monotonic() + deadline(30)
-        while client is None:
+        client: ClientConnection | None = None
+
+        async def connected() -> bool:
+            nonlocal client
             try:
                 client = await connect(f"ws://127.0.0.1:{port}/e/demo/ws?since=0-0")
-            except (OSError, InvalidStatus):
-                assert time.monotonic() < end, "eventwall run did not start"
-                await asyncio.sleep(0.2)
+            except InvalidStatus:
+                return False  # 404 until the worker, started just after, creates the demo event
+            return True
+
+        await eventually(connected, timeout=30, message="the demo event's socket")
+        assert client is not None
         await asyncio.wait_for(client.recv(), deadline(10))  # the demo is posting
         started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
+        run.terminate()
         assert await asyncio.wait_for(close_code(client), deadline(10)) == 1012
-        output, _ = await asyncio.to_thread(process.communicate, timeout=deadline(20))
+        code = await asyncio.to_thread(run.wait, 20)
         elapsed = time.monotonic() - started
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, output
+        run.stop()
+    output = run.output
+    assert code == 0, output
     assert elapsed < 2 * SHUTDOWN_TIMEOUT + 2, f"took {elapsed:.1f}s"
     assert "worker stopped" in output
     assert not (tmp_path / "data" / "redis" / "server.json").exists(), "redis left running"

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 from redis.asyncio import Redis
 
 from tests.faults.kit import ResumingClient, Web, caught_up, last_public_id, public_log
-from tests.helpers import eventually, post_dict
+from tests.helpers import eventually, metric, post_dict
 from wall.models import Event, Post
 from wall.moderation import State
 from wall.redis_server import free_port
@@ -32,12 +31,7 @@ def rss(pid: int) -> int:
 
 async def dropped(base: str) -> float:
     """The server's count of slow clients closed with 1013."""
-    async with httpx.AsyncClient() as http:
-        text = (await http.get(f"{base}/metrics")).text
-    for line in text.splitlines():
-        if line.startswith("eventwall_slow_clients_dropped_total "):
-            return float(line.split()[1])
-    raise AssertionError(text)
+    return await metric(base, "eventwall_slow_clients_dropped_total")
 
 
 async def test_slow_clients_dropped_resume_and_others_unaffected(

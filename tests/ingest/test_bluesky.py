@@ -14,18 +14,19 @@ import pytest
 
 from ingest.fetch import safe_client
 from ingest.media import LocalStorage, PhotoPipeline
-from ingest.sources.bluesky import BlueskySource
+from ingest.sources.bluesky import REWIND_US, BlueskySource
 from ingest.worker import run_source
 from tests.fake_jetstream import FakeJetstream, create, delete
 from tests.fakes import serve
 from tests.helpers import eventually
-from tests.ingest.test_media import jpeg
+from tests.images import jpeg
 from wall.models import Event
 from wall.moderation import State
 from wall.sources import SourceConfig
 from wall.store import Store
 
 DID = "did:plc:bea"
+T0 = 1_783_175_888_090_631  # a real firehose time_us (µs since the epoch)
 
 
 @pytest.fixture
@@ -105,28 +106,29 @@ async def test_restart_and_reconnect_resume_from_the_cursor(
     store: Store,
     event: Event,
 ) -> None:
-    """After a drop or a restart the source reconnects with cursor = last time_us, no duplicates."""
+    """After a drop or a restart the source reconnects with the cursor rewound a few seconds
+    before the last time_us (events in flight come again), and takes no duplicates."""
     fake, _ = jetstream
     task = start()
     await eventually(lambda: bool(fake.sockets), message="subscribed")
-    await fake.send(create(DID, "a", 5_000, "one #testevent", facet_tag="testevent"))
+    await fake.send(create(DID, "a", T0, "one #testevent", facet_tag="testevent"))
     await eventually(lambda: _count(store, event, 1), message="first")
     await fake.drop()
     await eventually(lambda: len(fake.connects) == 2, timeout=10, message="reconnected")
-    assert fake.connects[1]["cursor"] == "5000"
-    await fake.send(create(DID, "a", 5_000, "one #testevent", facet_tag="testevent"))  # replayed
-    await fake.send(create(DID, "b", 6_000, "two #testevent", facet_tag="testevent"))
+    assert fake.connects[1]["cursor"] == str(T0 - REWIND_US)
+    await fake.send(create(DID, "a", T0, "one #testevent", facet_tag="testevent"))  # replayed
+    await fake.send(create(DID, "b", T0 + 1_000, "two #testevent", facet_tag="testevent"))
     await eventually(lambda: _count(store, event, 2), message="second")
     # The cursor is saved when the worker asks for the next item, just after the post is
     # stored: wait for it, or the cancel below can land in between (a race of the test).
     cursor_key = f"bluesky:testevent:{event.slug}"
-    await eventually(lambda: _cursor_is(store, cursor_key, "6000"), message="cursor saved")
+    await eventually(lambda: _cursor_is(store, cursor_key, str(T0 + 1_000)), message="cursor saved")
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
     start()
     await eventually(lambda: len(fake.connects) == 3, message="restarted")
-    assert fake.connects[2]["cursor"] == "6000"
+    assert fake.connects[2]["cursor"] == str(T0 + 1_000 - REWIND_US)
     mod = await store.changes_since(event.slug, "0-0", stream="mod") or []
     assert len([c for c in mod if c.type == "new"]) == 2
 
@@ -179,8 +181,8 @@ async def test_filter_keeps_up_with_the_firehose(store: Store, event: Event) -> 
         ]
         started = time.perf_counter()
         for message in messages:
-            item, time_us = await source._handle(message)
-            assert item is None and time_us
+            items, time_us = await source._handle(message)
+            assert items == [] and time_us
         rate = len(messages) / (time.perf_counter() - started)
     print(f"jetstream filter: {rate:,.0f} messages/s")
     assert rate > 5_000

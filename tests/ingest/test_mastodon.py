@@ -18,7 +18,7 @@ from ingest.worker import run_source
 from tests.fake_mastodon import TOKEN, FakeMastodon, image, status
 from tests.fakes import serve
 from tests.helpers import eventually
-from tests.ingest.test_media import gps_exif, jpeg
+from tests.images import gps_exif, jpeg
 from wall.mod_store import ModerationStore
 from wall.models import Event
 from wall.moderation import State

@@ -15,9 +15,7 @@ from ingest.media import LocalStorage, PhotoPipeline
 from ingest.pipeline import apply, take
 from ingest.sources.base import Deleted, Edited
 from ingest.sources.mastodon import status_post
-from tests.fakes import serve
 from tests.helpers import eventwall, post_dict, write_jsonl
-from tests.ingest.test_media import files_app
 from wall.mod_store import ModerationStore
 from wall.models import Author, Event, Photo, Post
 from wall.moderation import State
@@ -35,13 +33,6 @@ def make(native_id: str, text: str, *, handle: str = "@ada@example.org", **extra
         created_at=datetime.now(UTC),
         **extra,  # type: ignore[arg-type]
     )
-
-
-@pytest.fixture
-async def files() -> AsyncIterator[str]:
-    """A real HTTP server with good and hostile images."""
-    async with serve(files_app()) as base:
-        yield base
 
 
 @pytest.fixture

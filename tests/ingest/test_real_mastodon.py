@@ -10,20 +10,23 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ingest.fetch import safe_client
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.sources.mastodon import MastodonSource
 from ingest.worker import run_source
+from server.app import create_app
 from server.render import Renderer
 from tests.fake_mastodon import CORPUS, TOKEN, FakeMastodon, local_media, recorded
 from tests.fakes import serve
 from tests.helpers import eventually
-from tests.ingest.test_media import jpeg
+from tests.images import jpeg
 from wall import details
 from wall.models import Event, Post
 from wall.moderation import State
+from wall.settings import Settings
 from wall.sources import SourceConfig, SourceRegistry
 from wall.store import Store
 
@@ -116,7 +119,11 @@ async def _count(store: Store, event: Event, n: int) -> bool:
 
 
 async def test_recorded_statuses_render_as_their_authors_wrote_them(
-    store: Store, paris: Event, fake: tuple[FakeMastodon, str], tmp_path: Path
+    store: Store,
+    paris: Event,
+    fake: tuple[FakeMastodon, str],
+    tmp_path: Path,
+    redis_url: str,
 ) -> None:
     """Every recorded status shows its text, links, mentions, warning, media, poll, card,
     quote and time as Mastodon's own client does, through the real source path."""
@@ -167,6 +174,21 @@ async def test_recorded_statuses_render_as_their_authors_wrote_them(
     hoot = posts["117020593741189701"]
     assert hoot.text == "#hoot (hashtag toot)"
     assert "1 Aug 15:55" in html_of(hoot)  # 13:55 UTC on another day, shown in Paris
+
+    # The pages themselves, served by the app from the same Redis.
+    settings = Settings(redis_url=redis_url, data_dir=tmp_path / "data", demo=False)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://wall.test") as http:
+            for screen in ("wall", "live"):
+                page = (await http.get(f"/e/{paris.slug}/{screen}")).text
+                assert "8 Dec 2019 04:48" in page, screen
+                article = page.split(f'id="{posts["117020586000687987"].dom_id}"')[1]
+                article = article.split("</article>")[0]
+                assert "Toot!" in behind_warning(article), screen
+                assert "Toot!" not in article.split("</summary>")[0], screen
+                assert ">theguardian.com/money/2019/dec…</a>" in page
 
 
 async def test_custom_emoji_show_as_small_local_images(

@@ -7,9 +7,11 @@ import contextlib
 import logging
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ingest.sources import kinds
+from ingest.sources.bluesky import BlueskySource
 from ingest.worker import run_worker
 from tests.fake_mastodon import FakeMastodon, status
 from tests.fakes import serve
@@ -36,7 +38,26 @@ def test_source_config_is_validated_and_normalized() -> None:
         kinds.configure("twitter", "demo", tag="x")
     with pytest.raises(SourceError, match="rss takes no --server"):
         kinds.configure("rss", "demo", url="https://blog.example/feed", server="x")
-    assert kinds.configure("bluesky", "demo", tag="py").server.startswith("wss://jetstream")
+    assert kinds.configure("bluesky", "demo", tag="py").server == ""  # BLUESKY_JETSTREAM
+
+
+async def test_bluesky_hosts_come_from_the_settings(store: Store) -> None:
+    """A Bluesky source without a server follows BLUESKY_JETSTREAM; AppView and DID
+    directory are BLUESKY_APPVIEW and BLUESKY_PLC."""
+    config = kinds.configure("bluesky", "demo", tag="py")
+    settings = Settings(
+        bluesky_jetstream="ws://127.0.0.1:9/",
+        bluesky_appview="http://127.0.0.1:8",
+        bluesky_plc="http://127.0.0.1:7",
+    )
+    async with httpx.AsyncClient() as client:
+        source = kinds.get("bluesky").build(config, store, client, settings)
+    assert isinstance(source, BlueskySource)
+    assert (source.config.server, source.appview, source.plc) == (
+        "ws://127.0.0.1:9",
+        "http://127.0.0.1:8",
+        "http://127.0.0.1:7",
+    )
 
 
 async def test_cli_added_source_is_run_and_removed_without_restart(

@@ -14,6 +14,12 @@ from wall.settings import Settings
 
 
 @pytest.fixture
+def settings(redis_url: str, tmp_path: Path) -> Settings:
+    """Settings for the real app on the test Redis, with a private data folder, no demo."""
+    return Settings(redis_url=redis_url, data_dir=tmp_path / "data", demo=False)
+
+
+@pytest.fixture
 def app_settings(redis_url: str, tmp_path: Path) -> Settings:
     """Settings for an in-process app: small pages, so paging is exercised with few posts."""
     return Settings(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -16,11 +15,6 @@ from wall.models import Event, Post
 from wall.moderation import State
 from wall.settings import Settings
 from wall.store import Store
-
-
-@pytest.fixture
-def settings(redis_url: str, tmp_path: Path) -> Settings:
-    return Settings(redis_url=redis_url, data_dir=tmp_path / "data", demo=False)
 
 
 @pytest.fixture
@@ -106,3 +100,20 @@ def test_websocket_unknown_event_closed(client: TestClient) -> None:
     with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/e/nope/ws"):
         pass
     assert closed.value.code == 4404
+
+
+@pytest.mark.parametrize(
+    ("layout", "declared"),
+    [
+        ("grid", 'data-engine="grid"'),
+        ("mosaic", 'data-engine="mosaic"'),
+        ("spotlight", 'data-cycles="1" data-fit-photo="1"'),
+        ("ticker", 'data-cycles="1"'),
+    ],
+)
+def test_wall_page_declares_what_its_layout_does(
+    client: TestClient, layout: str, declared: str
+) -> None:
+    """The wall's script learns from the page whether the layout cycles or is placed, and how."""
+    page = client.get(f"/e/testevent/wall?layout={layout}").text
+    assert f'data-layout="{layout}"{" " + declared}' in page

@@ -104,3 +104,20 @@ async def test_atom_feed_has_required_elements_and_parses(
     assert "not yet approved" not in response.text
     assert parsed.entries[0].enclosures[0].href == "http://wall.test/media/stage.jpg"
     assert parsed.entries[1].title.startswith("Ada: First talk")
+
+
+async def test_a_warned_post_is_titled_by_its_warning_and_kept_out_of_the_gallery(
+    client: httpx.AsyncClient, store: Store, event: Event
+) -> None:
+    """Feeds title a content-warned post by its warning (with it as the summary); the photo
+    gallery, whose captions are post text, leaves it out."""
+    photos = [{"url": "/media/twist.jpg", "width": 10, "height": 10, "alt": ""}]
+    warned = at("cw", 1, text="the twist is", content_warning="Spoilers", photos=photos)
+    await store.ingest(event.slug, warned, State.APPROVED)
+    doc = json.loads((await client.get("/e/testevent/feed.json")).text)
+    assert doc["items"][0]["title"] == "Ada: Spoilers"
+    assert doc["items"][0]["summary"] == "Spoilers"
+    atom = feedparser.parse((await client.get("/e/testevent/feed.atom")).content)
+    assert atom.entries[0].title == "Ada: Spoilers"
+    gallery = (await client.get("/e/testevent/gallery")).text
+    assert "twist.jpg" not in gallery and "the twist" not in gallery

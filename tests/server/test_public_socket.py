@@ -13,7 +13,8 @@ from websockets.sync.client import connect
 
 from server.sockets import MAX_CLIENT_MESSAGES_PER_MINUTE, POLICY_VIOLATION
 from server.ws_protocol import FRAMES_PER_MINUTE
-from tests.helpers import WebServer, deadline, eventwall, post_dict, write_jsonl
+from tests.helpers import deadline, eventwall, post_dict, write_jsonl
+from tests.processes import WebServer
 
 
 def test_input_is_ignored_and_a_flood_closes_the_socket(

@@ -8,7 +8,6 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -110,12 +109,6 @@ async def test_live_page_shows_the_event_details(
 
 
 # -- the admins' exports and the details form -----------------------------------------
-
-
-@pytest.fixture
-def settings(redis_url: str, tmp_path: Path) -> Iterator[Settings]:
-    """Settings for the real app on the test Redis with a private media folder."""
-    yield Settings(redis_url=redis_url, data_dir=tmp_path / "data", demo=False)
 
 
 def _seed_posts(redis_url: str, media: Path) -> None:

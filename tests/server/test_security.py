@@ -32,12 +32,6 @@ PAGES = [
 ]
 
 
-@pytest.fixture
-def app(redis_url: str, tmp_path: Path) -> Iterator[Settings]:
-    """Settings for the real app on the test Redis, with a small body limit."""
-    yield Settings(redis_url=redis_url, data_dir=tmp_path / "data", demo=False)
-
-
 def post_routes(settings: Settings) -> list[str]:
     """Every path of the app that takes a POST."""
     return [
@@ -48,13 +42,13 @@ def post_routes(settings: Settings) -> list[str]:
 
 
 def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(
-    app: Settings, redis_url: str
+    settings: Settings, redis_url: str
 ) -> None:
     """Logged in as an admin, each state-changing route answers 403 without the right token."""
     seed(redis_url, admins=("boss@example.org",))
-    routes = post_routes(app)
+    routes = post_routes(settings)
     assert "/e/{slug}/moderate/decide" in routes and "/admin" in routes
-    with TestClient(create_app(app), base_url="http://testserver") as client:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
         assert login(client, "boss@example.org").status_code == 303
         token = csrf_of(client)
         for path in routes:
@@ -68,21 +62,21 @@ def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(
         assert client.get("/e/testevent/moderate/counts").status_code == 200
 
 
-def test_login_form_needs_its_double_submit_token(app: Settings, redis_url: str) -> None:
+def test_login_form_needs_its_double_submit_token(settings: Settings, redis_url: str) -> None:
     """A login POST from another site (no matching cookie and field) is refused with 403."""
     seed(redis_url, moderators={"mod@example.org": "testevent"})
-    with TestClient(create_app(app), base_url="http://testserver") as client:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
         form = {"email": "mod@example.org", "password": "correct horse battery", "csrf": "forged"}
         assert client.post("/login", data=form, follow_redirects=False).status_code == 403
 
 
-def test_planted_session_cookie_is_replaced_at_login(app: Settings, redis_url: str) -> None:
+def test_planted_session_cookie_is_replaced_at_login(settings: Settings, redis_url: str) -> None:
     """Session fixation: a cookie an attacker planted stops working once the victim logs in."""
     seed(redis_url, moderators={"mod@example.org": "testevent", "eve@example.org": "other"})
-    with TestClient(create_app(app), base_url="http://testserver") as attacker:
+    with TestClient(create_app(settings), base_url="http://testserver") as attacker:
         login(attacker, "eve@example.org")
         planted = attacker.cookies["ew_session"]
-        with TestClient(create_app(app), base_url="http://testserver") as victim:
+        with TestClient(create_app(settings), base_url="http://testserver") as victim:
             victim.cookies.set("ew_session", planted)
             response = login(victim, "mod@example.org")
             assert response.status_code == 303
@@ -94,10 +88,10 @@ def test_planted_session_cookie_is_replaced_at_login(app: Settings, redis_url: s
         assert attacker.get("/e/other/moderate/counts").status_code == 401
 
 
-def test_pages_have_a_strict_csp_and_nothing_inline(app: Settings, redis_url: str) -> None:
+def test_pages_have_a_strict_csp_and_nothing_inline(settings: Settings, redis_url: str) -> None:
     """No inline script or style, no eval, images and everything else from this site only."""
     seed(redis_url)
-    with TestClient(create_app(app), base_url="http://testserver") as client:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
         for path in PAGES:
             response = client.get(path)
             assert response.status_code == 200, path
@@ -148,10 +142,12 @@ def test_big_request_bodies_get_413(redis_url: str, tmp_path: Path) -> None:
         assert upload.status_code == 201
 
 
-def test_moderation_socket_closes_on_big_or_many_messages(app: Settings, redis_url: str) -> None:
+def test_moderation_socket_closes_on_big_or_many_messages(
+    settings: Settings, redis_url: str
+) -> None:
     """The console's socket only listens: a big message closes it (1009), a flood too (1008)."""
     seed(redis_url, moderators={"mod@example.org": "testevent"})
-    with TestClient(create_app(app), base_url="http://testserver") as client:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
         login(client, "mod@example.org")
         with client.websocket_connect("/e/testevent/moderate/ws") as ws:
             ws.send_text("x" * 10_000)
@@ -166,10 +162,10 @@ def test_moderation_socket_closes_on_big_or_many_messages(app: Settings, redis_u
         assert getattr(closed.value, "code", None) == 1008
 
 
-def test_admin_page_is_for_admins_only(app: Settings, redis_url: str) -> None:
+def test_admin_page_is_for_admins_only(settings: Settings, redis_url: str) -> None:
     """A moderator who is not an admin gets 403 from /admin, GET and POST alike."""
     seed(redis_url, moderators={"mod@example.org": "testevent"})
-    with TestClient(create_app(app), base_url="http://testserver") as client:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
         login(client, "mod@example.org")
         token = csrf_of(client)
         assert client.get("/admin").status_code == 403
@@ -188,10 +184,12 @@ def test_secret_key_generated_once_with_mode_0600(tmp_path: Path) -> None:
     assert secret_key(Settings(data_dir=tmp_path / "other")) != first
 
 
-def test_moderators_keep_the_opt_out_list_from_the_console(app: Settings, redis_url: str) -> None:
+def test_moderators_keep_the_opt_out_list_from_the_console(
+    settings: Settings, redis_url: str
+) -> None:
     """A moderator adds and removes an author on the opt-out list; the console lists them."""
     seed(redis_url, moderators={"mod@example.org": "testevent"})
-    with TestClient(create_app(app), base_url="http://testserver") as client:
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
         login(client, "mod@example.org")
         token = csrf_of(client)
         url = "/e/testevent/moderate/optout"

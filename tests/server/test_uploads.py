@@ -11,8 +11,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.helpers import WebServer
-from tests.ingest.test_media import gps_exif, jpeg
+from tests.images import gps_exif, jpeg
+from tests.processes import WebServer
 from wall.models import Event
 from wall.moderation import State
 from wall.store import Store

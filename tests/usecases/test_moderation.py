@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from ingest.pipeline import take
 from tests.helpers import eventually, post_dict
 from usecases import Stores
-from usecases.moderation import counts, decide, undo_last
+from usecases.moderation import counts, decide, show_warned_text, undo_last
 from wall.accounts import Moderator
 from wall.actions import ACTIONS
 from wall.changes import channel
@@ -213,3 +213,54 @@ async def test_counts_per_tab(store: Store, stores: Stores) -> None:
     await decide(stores, "testevent", ANN, posts[2].id, "approve")
     await decide(stores, "testevent", ANN, posts[2].id, "hide")
     assert await counts(stores, "testevent") == {"pending": 1, "approved": 1, "rejected": 2}
+
+
+async def test_ban_and_hide_takes_the_authors_earlier_posts_off_the_wall(
+    store: Store, stores: Stores
+) -> None:
+    """ "Ban and hide their posts": the author's approved posts leave the wall (hidden), their
+    pending ones are rejected, other authors' stay; undo lifts the ban on the one post."""
+    ada = [await pending_post(store, str(n)) for n in range(4)]
+    bea = Post.from_dict(post_dict("b1", author={"handle": "@bea@example.org"}))
+    await take(store, Event(slug="testevent", title="T"), bea)
+    for post in (*ada[:2], bea):
+        assert (await decide(stores, "testevent", ANN, post.id, "approve")).ok
+    assert await visible(store, "testevent") == {ada[0].id, ada[1].id, bea.id}
+
+    result = await decide(stores, "testevent", BOB, ada[3].id, "ban-all", "pending")
+    assert result.ok and result.state == "rejected" and "(3 more)" in result.message
+    assert await visible(store, "testevent") == {bea.id}
+    states = [await store.get_state("testevent", p.id) for p in ada]
+    assert states == [State.HIDDEN, State.HIDDEN, State.REJECTED, State.REJECTED]
+    assert "ada@example.org" in (await stores.mod.rules("testevent")).banned
+
+    undone = await undo_last(stores, "testevent", BOB)
+    assert undone.ok and await store.get_state("testevent", ada[3].id) == State.PENDING
+    assert "ada@example.org" not in (await stores.mod.rules("testevent")).banned
+    assert await store.get_state("testevent", ada[0].id) == State.HIDDEN  # restored by hand
+
+
+async def test_a_moderator_shows_a_warned_posts_text_on_the_wall(
+    store: Store, stores: Stores
+) -> None:
+    """ "Show text on the wall" sets the post's flag (the public log carries the update);
+    it is not a decision undo takes back; a post without a warning is refused."""
+    event = Event(slug="testevent", title="T", moderation="post")
+    await store.save_event(event)
+    post = Post.from_dict(post_dict("cw", "the twist", content_warning="Spoilers"))
+    await take(store, event, post)
+    plain = await pending_post(store, "plain")
+    assert (await decide(stores, "testevent", ANN, plain.id, "reject")).ok
+
+    shown = await show_warned_text(stores, "testevent", BOB, post.id)
+    assert shown.ok and shown.state == "approved"
+    stored = await store.get_post("testevent", post.id)
+    assert stored is not None and stored.warning_shown
+    updates = await store.changes_since("testevent", "0-0", stream="public") or []
+    assert any(c.type == "update" and c.post and c.post.warning_shown for c in updates)
+    assert (await undo_last(stores, "testevent", BOB)).problem == "conflict"  # nothing to undo
+    assert (await show_warned_text(stores, "testevent", BOB, post.id, shown=False)).ok
+    again = await store.get_post("testevent", post.id)
+    assert again is not None and not again.warning_shown
+    refused_plain = await show_warned_text(stores, "testevent", BOB, plain.id)
+    assert refused_plain.problem == "invalid"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.media import LocalStorage, PhotoPipeline
-from tests.ingest.test_media import jpeg
+from tests.images import jpeg
 from usecases import Stores
 from usecases.uploads import MAX_TEXT, submit, within_rate
 from wall.models import Event

@@ -15,10 +15,10 @@ def names(state: State) -> set[str]:
 
 def test_buttons_per_state() -> None:
     """Each state offers exactly the actions that can apply to it."""
-    assert names(State.PENDING) == {"approve", "reject", "pin", "trust", "ban"}
-    assert names(State.APPROVED) == {"reject", "hide", "pin", "trust", "ban"}
-    assert names(State.REJECTED) == {"approve", "restore", "trust", "ban"}
-    assert names(State.HIDDEN) == {"approve", "restore", "trust", "ban"}
+    assert names(State.PENDING) == {"approve", "reject", "pin", "trust", "ban", "ban-all"}
+    assert names(State.APPROVED) == {"reject", "hide", "pin", "trust", "ban", "ban-all"}
+    assert names(State.REJECTED) == {"approve", "restore", "trust", "ban", "ban-all"}
+    assert names(State.HIDDEN) == {"approve", "restore", "trust", "ban", "ban-all"}
 
 
 def test_target_states_and_refusals() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from wall import details
-from wall.details import display_time
+from wall.details import display_time, post_time
 from wall.models import Event, PostError
 
 EVENT = Event(slug="meetup", title="Meetup", extra={"custom": 1})
@@ -89,3 +90,17 @@ def test_unknown_or_missing_zone_is_utc() -> None:
 )
 def test_display_time_in_the_events_zone(stored: str, zone: str, shown: str) -> None:
     assert display_time(stored, zone) == shown
+
+
+def test_post_time_in_the_event_zone_with_the_date_when_not_today() -> None:
+    """A post at 13:59 UTC reads 15:59 in Paris; another day adds the date, another year it too."""
+    moment = datetime(2026, 6, 1, 13, 59, tzinfo=UTC)
+    assert post_time(moment, "Europe/Paris", now=datetime(2026, 6, 1, 20, 0, tzinfo=UTC)) == "15:59"
+    assert post_time(moment, "Europe/Paris", now=datetime(2026, 6, 2, 9, 0, tzinfo=UTC)) == (
+        "1 Jun 15:59"
+    )
+    assert post_time(moment, "", now=datetime(2027, 1, 1, tzinfo=UTC)) == "1 Jun 2026 13:59"
+    # Midnight in the zone decides "today", not midnight UTC.
+    late = datetime(2026, 6, 1, 23, 30, tzinfo=UTC)
+    assert post_time(late, "Europe/Paris", now=datetime(2026, 6, 2, 8, 0, tzinfo=UTC)) == "01:30"
+    assert post_time(moment, "Not/AZone", now=moment) == "13:59"

@@ -15,7 +15,6 @@ from wall.display import (
     join_url,
     short_url,
     wall_options,
-    wall_stats,
 )
 from wall.models import Author, Event, Photo, Post, PostError
 
@@ -85,14 +84,6 @@ def test_timings_are_clamped() -> None:
     assert wall_options(event, {"cycle": "99999"}).cycle == 600
     assert wall_options(event, {"cycle": "-3", "idle": "soon"}).cycle == DEFAULT_CYCLE
     assert wall_options(event, {"idle": "soon"}).idle == DEFAULT_IDLE
-
-
-def test_stats_count_people_and_photos() -> None:
-    """Stats: the approved count, distinct authors (case-insensitive), photos."""
-    posts = [_post("1", "@ada", photos=2), _post("2", "@ADA"), _post("3", "@bob", photos=1)]
-    stats = wall_stats(3, posts)
-    assert (stats.posts, stats.people, stats.photos) == (3, 2, 3)
-    assert wall_stats(10, posts[:1]).posts == 10  # the exact count wins over the scan
 
 
 def test_faces_are_distinct_newest_first_and_bounded() -> None:

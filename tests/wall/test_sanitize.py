@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wall.sanitize import clean_html, post_html, text_to_html
+from wall.sanitize import clean_html, emoji_html, post_html, text_to_html
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,14 @@ def test_post_html_prefers_html() -> None:
     """A post with HTML shows its cleaned HTML; one without shows its escaped text."""
     assert post_html("ignored", "<p>from html</p>") == "<p>from html</p>"
     assert post_html("<i>text</i>", "") == "&lt;i&gt;text&lt;/i&gt;"
+
+
+def test_custom_emoji_only_from_this_site_and_only_in_text() -> None:
+    """`:code:` in text becomes a local image (alt `:code:`); remote images and attributes are left."""
+    html = '<p>hi :blob: <a href="https://x.example/:blob:">:blob:</a> :other:</p>'
+    shown = emoji_html(
+        html, [("blob", "/media/e/blob.png"), ("other", "https://evil.example/o.png")]
+    )
+    assert shown.count('<img class="emoji" src="/media/e/blob.png" alt=":blob:"') == 2
+    assert 'href="https://x.example/:blob:"' in shown
+    assert ":other:" in shown and "evil.example" not in shown

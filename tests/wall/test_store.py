@@ -154,6 +154,28 @@ async def test_changes_since_too_many_gives_none(store: Store, event: Event) -> 
     assert await store.changes_since(event.slug, "0-0", limit=6) is not None
 
 
+async def _bytes_sent(store: Store) -> int:
+    return int((await store.redis.info("stats"))["total_net_output_bytes"])
+
+
+async def test_too_far_behind_is_decided_without_fetching_entries(
+    store: Store, event: Event
+) -> None:
+    """A resume point too far behind gets None without the log's entries crossing the wire."""
+    for i in range(50):
+        await store.ingest(event.slug, make(str(i), "x" * 2000), State.APPROVED)
+    before = await _bytes_sent(store)
+    assert await store.changes_since(event.slug, "0-0", stream="mod", limit=40) is None
+    too_far = await _bytes_sent(store) - before
+    before = await _bytes_sent(store)
+    assert await store.changes_since(event.slug, "0-0", stream="mod", limit=50) is not None
+    fetched = await _bytes_sent(store) - before
+    # 50 entries with 2 kB bodies are 100 kB; the refusal reads XINFO (with the first and last
+    # entries) and a nil.
+    assert fetched > 100_000
+    assert too_far < 20_000
+
+
 async def test_snapshot_is_newest_first_with_last_id(store: Store, event: Event) -> None:
     """A snapshot lists approved posts newest first and the public log id it is current at."""
     for i in range(3):

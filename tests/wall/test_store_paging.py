@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
+from tests.helpers import post_dict
 from tests.wall.test_ordering import at
 from wall.models import Event, Post
 from wall.moderation import State
@@ -71,3 +72,21 @@ async def test_posts_before_ignores_unknown_cursor_post(store: Store, event: Eve
     gone = at("gone", 2)
     page = await store.posts_before(event.slug, gone.created_ms, gone.id, limit=5)
     assert [p.native_id for p in page] == ["b", "a"]
+
+
+async def test_iter_posts_reads_every_post_once_oldest_first(store: Store, event: Event) -> None:
+    """Batches cover every post of the state once, oldest first, equal times by id, even
+    when a batch boundary falls among posts of the same time."""
+    same = "2026-01-01T10:00:00Z"
+    for i in range(7):
+        post = Post.from_dict(post_dict(f"t{i}", created_at=same))
+        await store.ingest(event.slug, post, State.APPROVED)
+    for i in range(5):
+        post = Post.from_dict(post_dict(f"n{i}", created_at=f"2026-01-01T11:0{i}:00Z"))
+        await store.ingest(event.slug, post, State.APPROVED)
+    await store.ingest(event.slug, Post.from_dict(post_dict("p")), State.PENDING)
+    batches = [b async for b in store.iter_posts(event.slug, batch=3)]
+    assert all(len(b) <= 3 for b in batches)
+    ids = [p.id for b in batches for p in b]
+    assert ids == await store.post_ids(event.slug)
+    assert len(ids) == 12 and len(set(ids)) == 12

@@ -37,6 +37,8 @@ class Action:
     """The author's standing it sets, `banned` or `trusted` (undone with the decision)."""
     spotlight: bool = False
     """It puts the post in the wall's spotlight."""
+    sweep: bool = False
+    """It also takes the author's other posts off the wall (hidden) and out of the queue."""
     order: int = 100
     """Where its button sits in the console (lower first)."""
 

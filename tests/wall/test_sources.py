@@ -47,6 +47,16 @@ def test_nothing_recorded_or_garbage_reads_as_not_connected() -> None:
     assert garbled == SourceStatus()
 
 
+def test_the_note_says_how_the_source_gets_its_posts() -> None:
+    """A source polling because streaming was refused says so in its one-line status."""
+    status = SourceStatus.of(
+        {"connected": "1", "taken": "3", "note": "streaming refused (401); polling every 15s"}
+    )
+    assert status.summary(NOW) == (
+        "connected · 3 taken · streaming refused (401); polling every 15s"
+    )
+
+
 def test_source_token_is_not_in_repr() -> None:
     """A Mastodon access token never appears in a printed or logged source configuration."""
     config = SourceConfig.create("mastodon", "meetup", server="127.0.0.1:9", token="tok-secret")

@@ -5,32 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
-from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 
 from tests.faults.kit import Web, last_public_id
-from tests.helpers import deadline, eventually, post_dict
+from tests.helpers import deadline, eventually, post_dict, scrape
 from wall.models import Event, Post
 from wall.moderation import State
 from wall.redis_server import free_port
 from wall.store import Store
 
 TOKEN = "scrape-token"
-
-
-async def scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of /metrics (as a holder of METRICS_TOKEN), by name and labels."""
-    async with httpx.AsyncClient() as http:
-        response = await http.get(f"{base}/metrics", headers={"authorization": f"Bearer {TOKEN}"})
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(response.text)
-        for s in family.samples
-    }
 
 
 async def test_metrics_and_json_logs(
@@ -47,12 +32,12 @@ async def test_metrics_and_json_logs(
             await store.ingest(event.slug, Post.from_dict(post_dict("m2")), State.PENDING)
             for client in (wall, live):
                 await asyncio.wait_for(client.recv(), deadline(5))
-            samples = await scrape(web.base)
+            samples = await scrape(web.base, token=TOKEN)
             assert samples[("eventwall_clients_by_page", (("page", "wall"),))] == 1
             assert samples[("eventwall_clients_by_page", (("page", "live"),))] == 1
             assert samples[("eventwall_clients", ())] == 2
         await eventually(lambda: _sent(web.base, 2), message="messages counted")
-        samples = await scrape(web.base)
+        samples = await scrape(web.base, token=TOKEN)
         assert samples[("eventwall_fanout_latency_seconds_count", ())] >= 1
         posts = (("event", event.slug), ("state", "approved"))
         assert samples[("eventwall_posts", posts)] == 1
@@ -66,4 +51,4 @@ async def test_metrics_and_json_logs(
 
 
 async def _sent(base: str, at_least: int) -> bool:
-    return (await scrape(base))[("eventwall_messages_sent_total", ())] >= at_least
+    return (await scrape(base, token=TOKEN))[("eventwall_messages_sent_total", ())] >= at_least
