@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import WebServer
+from tests.processes import WebServer
 from wall.models import Event
 
 
