@@ -226,7 +226,7 @@ def summary(report: Report, caps: dict[str, int], reference_n: int) -> list[str]
 def targets(
     report: Report, caps: dict[str, int], reference_n: int
 ) -> list[tuple[str, str, bool | None]]:
-    """(target, measured, passed) for each of issue 10's targets; None when not measured."""
+    """(target, measured, passed) for each of the benchmark's targets; None when not measured."""
     out: list[tuple[str, str, bool | None]] = []
     ew = report.of("eventwall")
     t1000 = next((t for t in ew if t.clients == 1000 and t.rate == 10), None)

@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ExceptionHandler
 
 from server import (
+    account,
     admin,
     auth,
     export,
@@ -27,6 +28,7 @@ from server import (
     moderate,
     pages,
     recap,
+    screens,
     sockets,
     uploads,
     wall_page,
@@ -112,9 +114,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/e/{slug}/export.{kind}", export.download),
         Route("/e/{slug}/post", uploads.post_form, methods=["GET", "POST"]),
         Route("/e/{slug}/join", join_page.join),
+        Route("/e/{slug}/screens/{screen}", screens.current),
+        Route("/e/{slug}/screens/{screen}/seen", screens.seen, methods=["POST"]),
+        Route("/e/{slug}/moderate/screens", screens.panel),
+        Route("/e/{slug}/moderate/screens/scene", screens.set_scene, methods=["POST"]),
         WebSocketRoute("/e/{slug}/ws", sockets.public_socket),
         Route("/login", auth.login_page, methods=["GET", "POST"]),
         Route("/logout", auth.logout, methods=["POST"]),
+        Route("/account/password", account.password_page, methods=["GET", "POST"]),
         Route("/admin", admin.admin_page, methods=["GET", "POST"]),
         Route("/e/{slug}/moderate", moderate.console),
         Route("/e/{slug}/moderate/counts", moderate.tab_counts),

@@ -24,6 +24,7 @@ COOKIE = "ew_session"
 # long than one address and account: a shared venue address must not lock everyone out.
 IP_FREE = 30
 IP_CAP = 60
+PASSWORD_PAGE = "/account/password"
 UNAUTHORIZED_CLOSE = 4401
 
 
@@ -99,11 +100,21 @@ def auth(conn: HTTPConnection) -> Auth:
 async def require_moderator(request: Request, slug: str) -> tuple[Session, Moderator]:
     """The moderator of this event making the request; else redirect to login (pages)."""
     found = await auth(request).current(request)
+    here = quote(here_path(request), safe="/")
     if found is None:
-        raise HTTPException(303, headers={"location": f"/login?next={quote(request.url.path)}"})
+        raise HTTPException(303, headers={"location": f"/login?next={here}"})
+    if found[1].must_change:
+        # A generated (or reset) password is only good for choosing one's own.
+        raise HTTPException(303, headers={"location": f"{PASSWORD_PAGE}?next={here}"})
     if not found[1].can_moderate(slug):
         raise HTTPException(403, "You are not a moderator of this event.")
     return found
+
+
+def here_path(request: Request) -> str:
+    """This request's path with its query (`/e/demo/moderate?tab=audit`), to come back to."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 async def require_api_moderator(
@@ -113,6 +124,8 @@ async def require_api_moderator(
     found = await auth(request).current(request)
     if found is None:
         raise HTTPException(401, "Log in again: your session is missing or has expired.")
+    if found[1].must_change:
+        raise HTTPException(403, f"Choose your own password first: {PASSWORD_PAGE}")
     if not found[1].can_moderate(slug):
         raise HTTPException(403, "You are not a moderator of this event.")
     if csrf:
@@ -145,9 +158,19 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _safe_next(value: str) -> str:
-    # Only local paths: never an open redirect to another site.
-    local = value.startswith("/") and not value.startswith(("//", "/\\")) and "\\" not in value
+def safe_next(value: str) -> str:
+    """Where to go after logging in: a path on this site (with its query), else "/".
+
+    Never an open redirect: no scheme, no host, no `//` or backslash that a browser would
+    read as another site, no control characters.
+    """
+    local = (
+        value.startswith("/")
+        and not value.startswith(("//", "/\\"))
+        and "\\" not in value
+        and value.isprintable()
+        and len(value) <= 2000
+    )
     return value if local else "/"
 
 
@@ -155,7 +178,7 @@ async def login_page(request: Request) -> Response:
     """GET shows the form; POST checks the password, slowing down repeated failures."""
     svc = services(request)
     the_auth = auth(request)
-    next_url = _safe_next(request.query_params.get("next", "/"))
+    next_url = safe_next(request.query_params.get("next", "/"))
     # A login form's own CSRF token: a double-submit cookie, since there is no session yet.
     login_csrf = request.cookies.get("ew_login_csrf") or secrets.token_urlsafe(24)
     error, status, wait = "", 200, 0
@@ -163,7 +186,7 @@ async def login_page(request: Request) -> Response:
         form = await request.form()
         email = str(form.get("email", "")).strip().casefold()
         password = str(form.get("password", ""))
-        next_url = _safe_next(str(form.get("next", next_url)))
+        next_url = safe_next(str(form.get("next", next_url)))
         ip_key, pair_key = login_keys(_client_ip(request), email)
         wait = await the_auth.accounts.login_wait([ip_key, pair_key])
         if not hmac.compare_digest(
@@ -185,6 +208,8 @@ async def login_page(request: Request) -> Response:
                 if old is not None:
                     await the_auth.accounts.close_session(old[0].sid)
                 session = await the_auth.accounts.open_session(moderator.email)
+                if moderator.must_change:
+                    next_url = f"{PASSWORD_PAGE}?next={quote(next_url, safe='/')}"
                 response = RedirectResponse(next_url, status_code=303)
                 the_auth.set_cookie(request, response, session)
                 response.delete_cookie("ew_login_csrf", path="/login")

@@ -6,21 +6,26 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import functools
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import uvicorn
+from redis.exceptions import ConnectionError as RedisConnectionError
 from starlette.types import ASGIApp
 
 from server import branding, export_cli, logs, optout_cli, sources_cli
-from usecases import Stores, events, rules
+from server.headers import frame_ancestors
+from usecases import Stores, events, moderators, rules
 from wall import details, layouts
-from wall.models import Event, Post
+from wall.accounts import Moderator
+from wall.models import SLUG_RE, Event, Post
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis, EmbeddedRedisError
 from wall.settings import Settings
@@ -143,7 +148,7 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
                 f"\nEventwall is running (Redis: {settings.redis_url})\n"
                 f"  wall:       {base}/e/demo/wall\n"
                 f"  live page:  {base}/e/demo/live\n"
-                f"  moderate:   {base}/e/demo/moderate (eventwall moderator add EMAIL --event demo)\n"
+                f"  moderate:   {base}/e/demo/moderate (.venv/bin/eventwall moderator add EMAIL --event demo)\n"
                 f"  all events: {base}/\n"
                 f"Stop with Ctrl-C.\n",
                 flush=True,
@@ -163,6 +168,7 @@ async def _replay(
     from ingest.sources.replay import BadLine, read_jsonl
 
     failed = taken = seen = refused = 0
+    states: dict[str, int] = {}
     async with (
         open_store(settings) as store,
         safe_client(allow_loopback=settings.fetch_allow_loopback) as client,
@@ -194,6 +200,13 @@ async def _replay(
             )
             taken += sum(o.changed for o in outcomes)
             refused += sum(o.missing for o in outcomes)
+            await count_states([p.id for p, o in zip(posts, outcomes, strict=True) if o.changed])
+
+        async def count_states(new_ids: list[str]) -> None:
+            # New posts by the state the event's rules gave them: pending ones wait for a
+            # moderator, which the summary says.
+            for state in await store.states(event.slug, new_ids) if new_ids else []:
+                states[str(state or "")] = states.get(str(state or ""), 0) + 1
 
         async def send_batch(*, wait_all: bool = False) -> None:
             # Two batches in flight: Redis runs one's scripts while this process prepares
@@ -226,16 +239,32 @@ async def _replay(
                 )
                 taken += outcome.changed
                 refused += outcome.missing  # opted out, or nothing left after sanitizing
+                await count_states([item.id] if outcome.changed else [])
                 await asyncio.sleep(1 / rate)
             await send_batch(wait_all=True)
         finally:
             for task in in_flight:
                 task.cancel()
-    print(
-        f"replayed {path}: {taken} new, {seen - taken - refused} already there, {failed} skipped"
-        + (f", {refused} not taken (author opted out, or nothing to show)" if refused else "")
-    )
+    print(replay_summary(path, event.slug, states, seen - taken - refused, failed, refused))
     return 1 if failed else 0
+
+
+def replay_summary(
+    path: Path, slug: str, states: dict[str, int], already: int, failed: int, refused: int
+) -> str:
+    """What a replay did, by the state its new posts are in: pending ones need a moderator."""
+    taken = sum(states.values())
+    by_state = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    line = f"replayed {path}: {taken} new" + (f" ({by_state})" if by_state else "")
+    line += f", {already} already there, {failed} skipped"
+    if refused:
+        line += f", {refused} not taken (author opted out, or nothing to show)"
+    if states.get("pending"):
+        line += (
+            f"\n{states['pending']} pending: {slug} is pre-moderated, so they wait for a "
+            f"moderator at /e/{slug}/moderate (or `eventwall event mode {slug} post`)"
+        )
+    return line
 
 
 async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
@@ -257,11 +286,14 @@ async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
             event = await branding.brand(
                 settings, event, logo_url=args.logo_url, sponsors=args.sponsor
             )
-            event = await events.create_event(stores, event, _detail_changes(args), replace=True)
+            event = await events.create_event(
+                stores, event, _detail_changes(args), replace=args.replace
+            )
         except (ValueError, branding.BrandingError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            hint = "; add --replace to replace it" if "already exists" in str(exc) else ""
+            print(f"error: {exc}{hint}", file=sys.stderr)
             return 2
-    print(f"saved event {event.slug}: /e/{event.slug}/wall")
+    print(f"saved event {event.slug} ({event.moderation}-moderated): /e/{event.slug}/wall")
     return 0
 
 
@@ -329,17 +361,6 @@ async def _set_mode(settings: Settings, slug: str, moderation: str) -> int:
     return 0
 
 
-async def _remove_moderator(settings: Settings, email: str) -> int:
-    async with open_stores(settings) as stores:
-        key = f"ew:sessions:{email.strip().casefold()}"
-        closed = len(await stores.posts.redis.smembers(key))
-        if not await stores.accounts.remove(email):
-            print(f"error: no moderator {email!r}", file=sys.stderr)
-            return 2
-    print(f"removed {email.strip().casefold()}; {closed} open session(s) closed")
-    return 0
-
-
 async def _rebuild_stats(settings: Settings, slug: str) -> int:
     from wall.aggregates import Aggregates
 
@@ -355,37 +376,71 @@ async def _rebuild_stats(settings: Settings, slug: str) -> int:
     return 0
 
 
-async def _add_moderator(settings: Settings, args: argparse.Namespace) -> int:
-    from wall.accounts import new_password
-
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else new_password()
+async def _moderator(settings: Settings, args: argparse.Namespace) -> int:
+    """`moderator add|reset|remove|list`, through the same use-cases as /admin."""
     async with open_stores(settings) as stores:
         try:
-            moderator = await events.add_moderator(
-                stores, args.email, password, event=args.event, admin=args.admin
+            if args.moderator_command == "list":
+                everyone = await stores.accounts.all()
+                for one in everyone:
+                    print(f"{one.email}\t{_role(one)}")
+                if not everyone:
+                    print(
+                        "no moderators: add one with `eventwall moderator add EMAIL --event SLUG`"
+                    )
+                return 0
+            if args.moderator_command == "remove":
+                removed = await moderators.remove_moderator(stores, args.email)
+                print(f"removed {removed.email}; their sessions are closed")
+                return 0
+            if args.moderator_command == "reset":
+                password = await moderators.reset_password(stores, args.email)
+                print(f"{args.email}: logged out everywhere")
+                print(f"initial password (shown once; changed at first login): {password}")
+                return 0
+            if args.password_stdin:
+                chosen = sys.stdin.readline().rstrip("\n")
+                moderator = await moderators.add_moderator(
+                    stores, args.email, chosen, event=args.event, admin=args.admin
+                )
+                print(f"{moderator.email}: {_role(moderator)}")
+                return 0
+            invited = await moderators.invite(
+                stores, args.email, event=args.event, admin=args.admin
             )
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    role = (
-        "admin (every event)" if moderator.admin else "moderator of " + ", ".join(moderator.events)
-    )
-    print(f"{moderator.email}: {role}")
-    if not args.password_stdin:
-        print(f"one-time password (shown once): {password}")
+    print(f"{invited.moderator.email}: {_role(invited.moderator)}")
+    if invited.password:
+        print(f"initial password (shown once; changed at first login): {invited.password}")
+    else:
+        print(
+            "already had an account: password unchanged "
+            f"(`eventwall moderator reset {invited.moderator.email}` gives a new one)"
+        )
     return 0
 
 
+def _role(moderator: Moderator) -> str:
+    if moderator.admin:
+        return "admin (every event)"
+    return "moderator of " + (", ".join(moderator.events) or "no event")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The command line, every subcommand documented in the README."""
+    """The command line, every subcommand documented in docs/commands.md."""
     parser = argparse.ArgumentParser(prog="eventwall", description=__doc__)
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an unexpected error"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="embedded Redis (unless REDIS_URL), web server and worker")
     web = sub.add_parser("web", help="the web server alone")
     for p in (run, web):
         p.add_argument("--host", default=None, help="listen address (default: HOST)")
-        p.add_argument("--port", type=int, default=None, help="listen port (default: PORT)")
+        p.add_argument("--port", type=port_number, default=None, help="listen port (default: PORT)")
 
     ingest = sub.add_parser("ingest", help="the ingest worker and importers")
     ingest_sub = ingest.add_subparsers(dest="ingest_command", required=True)
@@ -403,11 +458,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     event = sub.add_parser("event", help="manage events")
     event_sub = event.add_subparsers(dest="event_command", required=True)
-    create = event_sub.add_parser("create", help="create or replace an event")
+    create = event_sub.add_parser("create", help="create an event (--replace: replace one)")
     create.add_argument("slug")
     create.add_argument("--title", required=True)
     create.add_argument("--tag", action="append", default=[], help="a hashtag (repeatable)")
     create.add_argument("--description", default="")
+    create.add_argument(
+        "--replace", action="store_true", help="replace an existing event with this slug"
+    )
     create.add_argument("--layout", default="grid", help=f"wall layout ({layouts.described()})")
     create.add_argument("--theme", default="dark", help="wall theme: dark, light or contrast")
     create.add_argument("--accent", default="", help="accent colour as #rrggbb")
@@ -440,15 +498,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     moderator = sub.add_parser("moderator", help="manage moderators")
     moderator_sub = moderator.add_subparsers(dest="moderator_command", required=True)
-    add = moderator_sub.add_parser("add", help="create a moderator; prints a one-time password")
+    add = moderator_sub.add_parser(
+        "add", help="create a moderator; prints an initial password, changed at first login"
+    )
     add.add_argument("email")
     add.add_argument("--event", default="", help="event slug the moderator may moderate")
     add.add_argument("--admin", action="store_true", help="moderates every event, adds others")
     add.add_argument(
-        "--password-stdin", action="store_true", help="read the password from stdin instead"
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin instead (kept: no change at first login)",
     )
-    remove = moderator_sub.add_parser("remove", help="delete a moderator, logging them out")
+    reset = moderator_sub.add_parser(
+        "reset", help="a new initial password for a moderator; logs them out everywhere"
+    )
+    reset.add_argument("email")
+    remove = moderator_sub.add_parser("remove", help="delete a moderator; logs them out")
     remove.add_argument("email")
+    moderator_sub.add_parser("list", help="moderators and their events")
     sources_cli.add_parser(sub)
     export_cli.add_parser(sub)
     optout_cli.add_parser(sub)
@@ -456,10 +523,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `eventwall` console script."""
+    """Entry point of the `eventwall` console script: an exit code, and never a traceback
+    unless `--debug` asks for one."""
     args = build_parser().parse_args(argv)
     try:
+        return _main(args)
+    except KeyboardInterrupt:
+        return 0
+    except (EmbeddedRedisError, DataDirError, PortError) as exc:
+        # Said in one line: a full or read-only disk, another process owning DATA_DIR, a
+        # port taken.
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except RedisConnectionError as exc:
+        if args.debug:
+            raise
+        print(
+            f"error: Redis does not answer ({_first_line(exc)}); check REDIS_URL, "
+            "or leave it empty to use the embedded one",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"error: {type(exc).__name__}: {_first_line(exc)}\n"
+            "(run again with --debug for the details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no details"
+
+
+def _main(args: argparse.Namespace) -> int:
+    try:
         settings = Settings.from_env()
+        frame_ancestors(settings.embed_origins)  # a bad EMBED_ORIGINS, said before starting
         logs.configure(settings.log_format)
     except ValueError as exc:
         print(f"error: bad setting: {exc}", file=sys.stderr)
@@ -467,48 +573,103 @@ def main(argv: list[str] | None = None) -> int:
     host = getattr(args, "host", None) or settings.host
     port = getattr(args, "port", None)
     port = settings.port if port is None else port
-    try:
-        if args.command in LONG_RUNNING:
-            check_writable(settings.media_dir)
-        with redis_url(settings, owner=args.command == "run") as settings:
-            if args.command == "run":
-                asyncio.run(_run_all(settings, host, port))
-            elif args.command == "web":
-                web_server(settings, host, port).run()
-            elif args.command == "ingest" and args.ingest_command == "worker":
-                asyncio.run(_worker(settings))
-            elif args.command == "ingest" and args.ingest_command == "replay":
-                if not args.file.is_file():
-                    print(f"error: no such file: {args.file}", file=sys.stderr)
-                    return 2
-                return asyncio.run(
-                    _replay(settings, args.file, args.event, args.rate, args.moderation)
-                )
-            elif args.command == "source":
-                return asyncio.run(sources_cli.run(settings, args))
-            elif args.command == "optout":
-                return asyncio.run(optout_cli.run(settings, args))
-            elif args.command == "event" and args.event_command == "mode":
-                return asyncio.run(_set_mode(settings, args.slug, args.moderation))
-            elif args.command == "event" and args.event_command == "rebuild-stats":
-                return asyncio.run(_rebuild_stats(settings, args.slug))
-            elif args.command == "event" and args.event_command == "update":
-                return asyncio.run(_update_event(settings, args))
-            elif args.command == "event":
-                return asyncio.run(_create_event(settings, args))
-            elif args.command == "export":
-                return asyncio.run(_export(settings, args))
-            elif args.command == "moderator" and args.moderator_command == "remove":
-                return asyncio.run(_remove_moderator(settings, args.email))
-            elif args.command == "moderator":
-                return asyncio.run(_add_moderator(settings, args))
-    except KeyboardInterrupt:
-        pass
-    except (EmbeddedRedisError, DataDirError) as exc:
-        # Said in one line: a full or read-only disk, or another process owning DATA_DIR.
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    if args.command in LONG_RUNNING:
+        check_writable(settings.media_dir)
+    if args.command in {"run", "web"}:
+        check_port(host, port)
+    if args.command == "ingest" and args.ingest_command == "replay":
+        problem = replay_problem(args.file, args.event)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+    with redis_url(settings, owner=args.command == "run") as settings:
+        if args.command == "run":
+            asyncio.run(_run_all(settings, host, port))
+        elif args.command == "web":
+            web_server(settings, host, port).run()
+        elif args.command == "ingest" and args.ingest_command == "worker":
+            asyncio.run(_worker(settings))
+        elif args.command == "ingest" and args.ingest_command == "replay":
+            return asyncio.run(_replay(settings, args.file, args.event, args.rate, args.moderation))
+        elif args.command == "source":
+            return asyncio.run(sources_cli.run(settings, args))
+        elif args.command == "optout":
+            return asyncio.run(optout_cli.run(settings, args))
+        elif args.command == "event" and args.event_command == "mode":
+            return asyncio.run(_set_mode(settings, args.slug, args.moderation))
+        elif args.command == "event" and args.event_command == "rebuild-stats":
+            return asyncio.run(_rebuild_stats(settings, args.slug))
+        elif args.command == "event" and args.event_command == "update":
+            return asyncio.run(_update_event(settings, args))
+        elif args.command == "event":
+            return asyncio.run(_create_event(settings, args))
+        elif args.command == "export":
+            return asyncio.run(_export(settings, args))
+        elif args.command == "moderator":
+            return asyncio.run(_moderator(settings, args))
     return 0
+
+
+def replay_problem(path: Path, slug: str) -> str:
+    """What makes a replay impossible before it starts (file, event slug), or ""."""
+    if not SLUG_RE.fullmatch(slug):
+        return (
+            f"--event: {slug!r} is not a slug: use lower-case letters, digits and '-' "
+            "(at most 63), e.g. pycon-2026"
+        )
+    if path.is_dir():
+        return (
+            f"{path} is a folder: give a JSONL file, one post a line "
+            "(`eventwall export SLUG --format jsonl` writes one)"
+        )
+    if not path.exists():
+        return f"no such file: {path}"
+    if not os.access(path, os.R_OK):
+        return f"cannot read {path}: permission denied"
+    return ""
+
+
+class PortError(RuntimeError):
+    """The web server cannot listen where it was asked to."""
+
+
+def port_number(text: str) -> int:
+    """`--port`: a TCP port, 0 to 65535 (0: any free one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: use 0 to 65535")
+    return value
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail in one line, before anything starts, if the web server can't listen there."""
+    if port == 0:
+        return
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise PortError(f"cannot listen on {host!r} (HOST): {exc}") from None
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT is free, one with a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortError(
+                    f"port {port} on {host} is already in use (another Eventwall, or another "
+                    f"program): stop it, or pick another port, e.g. PORT={_other(port)} make run"
+                ) from None
+            raise PortError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _other(port: int) -> int:
+    return port + 1 if port < 65535 else 8000
 
 
 LONG_RUNNING = {"run", "web", "ingest"}

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from server.render import Renderer
-from usecases.exports import FORMATS, export_chunks, write_archive
+from usecases.exports import FORMATS, Progress, export_chunks, write_archive
+from wall.models import Event
 from wall.settings import Settings
 from wall.store import Store
 
@@ -66,6 +67,8 @@ def _show(args: argparse.Namespace) -> bool:
 
 
 def _bad_out(out: Path, kind: str) -> str:
+    if str(out) != "-" and not out.parent.is_dir():
+        return f"no folder {out.parent}; create it first"
     if kind == "html" and out.exists() and not out.is_dir():
         return f"{out} is a file; the archive is a folder"
     if kind != "html" and str(out) != "-" and out.is_dir():
@@ -85,6 +88,17 @@ async def run(store: Store, settings: Settings, args: argparse.Namespace) -> int
     if problem:
         print(f"error: --out: {problem}", file=sys.stderr)
         return 2
+    try:
+        return await _write(store, settings, args, event, progress)
+    except OSError as exc:
+        print(f"error: --out: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+async def _write(
+    store: Store, settings: Settings, args: argparse.Namespace, event: Event, progress: Progress
+) -> int:
+    out: Path = args.out
     if args.export_format == "html":
         posts, copied = await write_archive(
             store,

@@ -35,8 +35,11 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             if await stores.posts.get_event(args.event) is None:
                 print(f"error: no event called {args.event!r}", file=sys.stderr)
                 return 2
-            for handle in sorted(await stores.mod.opted_out(args.event)):
+            handles = sorted(await stores.mod.opted_out(args.event))
+            for handle in handles:
                 print(handle)
+            if not handles:
+                print(f"no opt-outs for {args.event}")
             return 0
         out = args.optout_command == "add"
         result = await rules.opt_out(stores, args.event, "command line", args.handle, out=out)

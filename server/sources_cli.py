@@ -35,8 +35,11 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             config = await sources.add_source(stores, args.kind, args.event, **fields)
             print(f"added {config.id}: {config.describe}")
         elif args.source_command == "list":
-            for config, status in await sources.sources_with_status(stores):
+            listed = await sources.sources_with_status(stores)
+            for config, status in listed:
                 print(f"{config.id}\t{config.describe}\t{status}")
+            if not listed:
+                print("no sources: add one with `eventwall source add KIND --event SLUG ...`")
         elif args.source_command == "remove":
             await sources.remove_source(stores, args.id)
             print(f"removed {args.id}")

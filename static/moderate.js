@@ -208,7 +208,10 @@
     var belongs = TAB_STATES[tab].indexOf(change.state) >= 0;
     if (change.type === "delete" || !belongs) {
       if (existing) {
-        if (change.type === "state" && change.actor) toast("Post " + change.state + " by " + change.actor + ".");
+        // Another moderator's decision is worth a word; one's own is not news to oneself.
+        if (change.type === "state" && change.actor && change.actor !== body.dataset.me) {
+          toast("Post " + change.state + " by " + change.actor + ".");
+        }
         removeCard(existing);
       }
       return;

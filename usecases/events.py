@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from usecases import Refused, Stores
+from usecases import Refused, Stores, moderators
 from wall import details
 from wall.accounts import Moderator
 from wall.models import Event, normalize_tag
-
-MIN_PASSWORD = 10
 
 
 def new_event(
@@ -42,7 +40,7 @@ async def create_event(
     if changes:
         event = details.apply(event, changes)
     if not replace and await stores.posts.get_event(event.slug) is not None:
-        raise Refused(f"slug: {event.slug!r} already exists")
+        raise Refused(f"slug: an event {event.slug!r} already exists")
     await stores.posts.save_event(event)
     return event
 
@@ -60,11 +58,5 @@ async def update_details(stores: Stores, slug: str, changes: Mapping[str, str]) 
 async def add_moderator(
     stores: Stores, email: str, password: str, *, event: str = "", admin: bool = False
 ) -> Moderator:
-    """A moderator of one event, or an admin of every event, with this password."""
-    if not event and not admin:
-        raise Refused("event: choose an event, or make the moderator an admin")
-    if len(password) < MIN_PASSWORD:
-        raise Refused(f"password: at least {MIN_PASSWORD} characters")
-    if event and await stores.posts.get_event(event) is None:
-        raise Refused(f"event: no event called {event!r}")
-    return await stores.accounts.add(email, password, event=event, admin=admin)
+    """A moderator with the password they chose (see usecases.moderators)."""
+    return await moderators.add_moderator(stores, email, password, event=event, admin=admin)

@@ -7,7 +7,7 @@ count: it is built from the approved index and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from markupsafe import Markup
 
@@ -81,13 +81,13 @@ def _chart(
     return Chart(chart_id, title, line, svg)
 
 
-def build_recap(event: Event, posts: list[Post], now: datetime | None = None) -> Recap:
+def build_recap(event: Event, posts: list[Post]) -> Recap:
     """The recap of these (approved) posts of the event."""
     zone = event_zone(event)
     start, end = event_time(event, "starts_at"), event_time(event, "ends_at")
-    now = now or datetime.now(UTC)
-    # Made sane again here for posts stored before times were made sane at ingest.
-    times = [sane_time(p.at, now=now, starts_at=start) for p in posts]
+    # Each post where it is ordered: its time made sane at ingest (the chart's span is
+    # bounded whatever times older posts carry).
+    times = [p.at for p in posts]
     overall = timeline(times, zone, starts_at=start, ends_at=end)
     charts = [_chart("chart-all", f"{event.title}: posts per {overall.unit}", overall, start, end)]
     if overall.unit == "day" and start is not None:
@@ -128,7 +128,13 @@ async def load_recap(store: Store, event: Event, *, photo_limit: int = PAGE_PHOT
     start, end = event_time(event, "starts_at"), event_time(event, "ends_at")
     counts = await agg.counts(event.slug)
     charts: list[Chart] = []
-    found = span(_at(counts.first_ms), _at(counts.last_ms), start, end)
+    # The span from sane times: a post stored before times were made sane may say 0001 or 9999.
+    now = datetime.now(UTC)
+    first, last = (
+        None if ms is None else sane_time(_at_ms(ms), now=now, starts_at=start)
+        for ms in (counts.first_ms, counts.last_ms)
+    )
+    found = span(first, last, start, end)
     if found is not None:
         lo, hi, unit = found
         starts, edges = bucket_edges(zone, unit, lo, hi)
@@ -157,6 +163,10 @@ async def load_recap(store: Store, event: Event, *, photo_limit: int = PAGE_PHOT
         else [],
         photos=[(p, ph) for p in photo_posts if not p.sensitive for ph in p.photos][:photo_limit],
     )
+
+
+def _at_ms(ms: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
 
 
 def _at(ms: int | None) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import secrets
 from collections.abc import Callable
@@ -18,6 +19,64 @@ from wall.passwords import check_password
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps timing the same.
 _DUMMY_HASH = _hasher.hash("no such account")
+
+
+@dataclass(frozen=True, slots=True)
+class Moderator:
+    """A moderator account: admins moderate every event, others only their assigned ones."""
+
+    email: str
+    password_hash: str
+    admin: bool = False
+    events: tuple[str, ...] = field(default_factory=tuple)
+    must_change: bool = False
+    """The password was generated (or reset) for them: they choose their own at next login."""
+
+    def can_moderate(self, slug: str) -> bool:
+        """Whether this account may see and decide on the event's posts (not before it has
+        replaced a generated password with its own)."""
+        return not self.must_change and (self.admin or slug in self.events)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "email": self.email,
+            "password_hash": self.password_hash,
+            "admin": self.admin,
+            "events": list(self.events),
+            "must_change": self.must_change,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Moderator:
+        """Read back `to_dict`."""
+        return cls(
+            email=data["email"],
+            password_hash=data["password_hash"],
+            admin=bool(data.get("admin", False)),
+            events=tuple(data.get("events", ())),
+            must_change=bool(data.get("must_change", False)),
+        )
+
+
+def normalize_email(email: str) -> str:
+    """Emails compared case-insensitively, without surrounding space."""
+    return email.strip().casefold()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether the password matches; never raises on a bad hash."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 # Argon2 takes tens of milliseconds and 64 MB per hash: a few at a time, in threads.
 HASH_CONCURRENCY = 2
 T = TypeVar("T")
@@ -42,57 +101,6 @@ class Hashing:
                 return await asyncio.to_thread(work, *args)
             finally:
                 self.running -= 1
-
-
-@dataclass(frozen=True, slots=True)
-class Moderator:
-    """A moderator account: admins moderate every event, others only their assigned ones."""
-
-    email: str
-    password_hash: str
-    admin: bool = False
-    events: tuple[str, ...] = field(default_factory=tuple)
-
-    def can_moderate(self, slug: str) -> bool:
-        """Whether this account may see and decide on the event's posts."""
-        return self.admin or slug in self.events
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
-            "email": self.email,
-            "password_hash": self.password_hash,
-            "admin": self.admin,
-            "events": list(self.events),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Moderator:
-        """Read back `to_dict`."""
-        return cls(
-            email=data["email"],
-            password_hash=data["password_hash"],
-            admin=bool(data.get("admin", False)),
-            events=tuple(data.get("events", ())),
-        )
-
-
-def normalize_email(email: str) -> str:
-    """Emails compared case-insensitively, without surrounding space."""
-    return email.strip().casefold()
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of the password."""
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """Whether the password matches; never raises on a bad hash."""
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def new_password() -> str:
@@ -126,18 +134,20 @@ class Accounts:
         self.hashing = hashing or Hashing()
 
     async def add(
-        self, email: str, password: str, *, event: str = "", admin: bool = False
+        self,
+        email: str,
+        password: str,
+        *,
+        event: str = "",
+        admin: bool = False,
+        must_change: bool = False,
     ) -> Moderator:
-        """Create a moderator, or set a new password and add an event to an existing one.
-
-        The password must pass the password rule (WeakPassword, a ValueError, says why). A
-        new password for an existing account closes its open sessions: whoever held one
-        (someone who learnt the old password, say) is logged out everywhere.
-        """
+        """Create a moderator, or set a new password and add an event to an existing one
+        (whose sessions are then closed: a new password logs the old ones out)."""
         email = normalize_email(email)
         if "@" not in email or len(email) > 254:
             raise ValueError("email: not an email address")
-        check_password(password, email)
+        check_password(password, email)  # WeakPassword (a ValueError) says why
         current = await self.get(email)
         events = set(current.events) if current else set()
         if event:
@@ -147,18 +157,33 @@ class Accounts:
             password_hash=await self.hashing.run(hash_password, password),
             admin=admin or bool(current and current.admin),
             events=tuple(sorted(events)),
+            must_change=must_change,
         )
         await self.redis.hset(self.KEY, email, json.dumps(moderator.to_dict()))
         if current is not None:
             await self.close_sessions(email)
         return moderator
 
-    async def remove(self, email: str) -> bool:
-        """Delete a moderator and close every session of theirs; False if there is none."""
-        email = normalize_email(email)
-        removed = bool(await self.redis.hdel(self.KEY, email))
-        await self.close_sessions(email)
-        return removed
+    async def grant(self, email: str, *, event: str = "", admin: bool = False) -> Moderator:
+        """An existing moderator given one more event (or made admin); password unchanged."""
+        current = await self.get(email)
+        if current is None:
+            raise ValueError(f"email: no moderator {normalize_email(email)!r}")
+        granted = dataclasses.replace(
+            current,
+            admin=current.admin or admin,
+            events=tuple(sorted({*current.events, *([event] if event else [])})),
+        )
+        await self.redis.hset(self.KEY, current.email, json.dumps(granted.to_dict()))
+        return granted
+
+    async def remove(self, email: str) -> Moderator | None:
+        """Delete an account and close its sessions; the removed account, or None."""
+        current = await self.get(email)
+        if current is not None:
+            await self.redis.hdel(self.KEY, current.email)
+            await self.close_sessions(current.email)
+        return current
 
     async def get(self, email: str) -> Moderator | None:
         """The moderator with this email, or None."""
@@ -186,18 +211,46 @@ class Accounts:
         session = Session(
             secrets.token_urlsafe(24), normalize_email(email), secrets.token_urlsafe(24)
         )
-        index = f"ew:sessions:{session.email}"
+        index = self._sessions_key(session.email)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(
                 f"ew:session:{session.sid}",
                 json.dumps({"email": session.email, "csrf": session.csrf}),
                 ex=self.session_seconds,
             )
-            # Each account's session ids, so a password reset can close them all.
+            # Each account's sessions are listed, so a password change can close them all.
             pipe.sadd(index, session.sid)
             pipe.expire(index, self.session_seconds)
             await pipe.execute()
         return session
+
+    @staticmethod
+    def _sessions_key(email: str) -> str:
+        return f"ew:account-sessions:{normalize_email(email)}"
+
+    async def close_sessions(self, email: str) -> int:
+        """Log this account out everywhere (every browser, every console socket); how many."""
+        index = self._sessions_key(email)
+        members = await self.redis.smembers(index)
+        sids = {sid.decode() if isinstance(sid, bytes) else str(sid) for sid in members}
+        if sids:
+            await self.redis.delete(*(f"ew:session:{sid}" for sid in sids))
+        await self.redis.delete(index)
+        return len(sids)
+
+    async def set_password(self, email: str, password: str, *, must_change: bool = False) -> None:
+        """A new password for an existing account; every session it has is closed."""
+        current = await self.get(email)
+        if current is None:
+            raise ValueError(f"email: no moderator {normalize_email(email)!r}")
+        check_password(password, current.email)
+        changed = dataclasses.replace(
+            current,
+            password_hash=await self.hashing.run(hash_password, password),
+            must_change=must_change,
+        )
+        await self.redis.hset(self.KEY, current.email, json.dumps(changed.to_dict()))
+        await self.close_sessions(current.email)
 
     async def get_session(self, sid: str) -> Session | None:
         """The live session with this id, or None if it expired or was closed."""
@@ -212,18 +265,7 @@ class Accounts:
         session = await self.get_session(sid)
         await self.redis.delete(f"ew:session:{sid}")
         if session is not None:
-            await self.redis.srem(f"ew:sessions:{session.email}", sid)
-
-    async def close_sessions(self, email: str) -> int:
-        """Close every session of an account (password changed, account removed); how many."""
-        index = f"ew:sessions:{normalize_email(email)}"
-        sids = [
-            s.decode() if isinstance(s, bytes) else str(s) for s in await self.redis.smembers(index)
-        ]
-        if sids:
-            await self.redis.delete(*(f"ew:session:{sid}" for sid in sids))
-        await self.redis.delete(index)
-        return len(sids)
+            await self.redis.srem(self._sessions_key(session.email), sid)
 
     # -- failed logins -------------------------------------------------------------------
     async def login_wait(self, keys: list[str]) -> int:

@@ -105,7 +105,9 @@ def count_buckets(
 
     Times outside [lo, hi]'s buckets are left out.
     """
-    counts = Counter(int(floor(t, zone, unit).timestamp()) for t in times)
+    # Only times near [lo, hi] are floored: one dated 0001 or 9999 would overflow the zone.
+    near = [t for t in times if lo - timedelta(days=2) <= t <= hi + timedelta(days=2)]
+    counts = Counter(int(floor(t, zone, unit).timestamp()) for t in near)
     buckets = []
     start, last = floor(lo, zone, unit), floor(hi, zone, unit)
     while start <= last:

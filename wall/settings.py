@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -114,6 +114,9 @@ class Settings:
                     raise ValueError(f"{f.name.upper()}: {exc}") from exc
             else:
                 values[f.name] = raw
+            problem = _problem(f.name, values[f.name], f.default)
+            if problem:
+                raise ValueError(f"{f.name.upper()}: {problem}, got {raw!r}")
         return cls(**values)  # type: ignore[arg-type]
 
     @property
@@ -122,6 +125,80 @@ class Settings:
         return self.data_dir / "media"
 
 
+# The range of each number that has one more precise than "not negative".
+_RANGES: dict[str, tuple[float, float]] = {
+    "port": (0, 65535),
+    "client_queue": (1, 1_000_000),
+    "changelog_maxlen": (1, 10**9),
+    "page_size": (1, 10_000),
+    "expected_clients": (1, 10**7),
+    "session_hours": (1, 24 * 365),
+    "upload_window": (1, 10**7),
+    "send_timeout": (0.001, 3600),
+    "media_timeout": (0.001, 3600),
+    "redis_pool_timeout": (0.001, 3600),
+    "source_reload": (0.01, 86400),
+    "poll_interval": (0.1, 86400),
+    "demo_rate": (0.001, 10_000),
+}
+# Text settings with a fixed form: a check and the words saying what is expected.
+_TEXT_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
+    "log_format": (lambda v: v in {"text", "json"}, "expected text or json"),
+    "redis_url": (
+        lambda v: v.startswith(("redis://", "rediss://", "unix://")),
+        "expected redis://host:port/db (or rediss://, unix://)",
+    ),
+    "public_url": (
+        lambda v: v.startswith(("http://", "https://")) and len(v) > len("https://"),
+        "expected an http(s):// URL such as https://wall.example.org",
+    ),
+    "host": (lambda v: bool(v.strip()) and " " not in v, "expected an address such as 127.0.0.1"),
+}
+
+
+def _url_rule(default: object) -> tuple[Callable[[str], bool], str] | None:
+    """A setting whose default is a URL takes a URL of the same kind (http(s) or ws(s))."""
+    if not isinstance(default, str):
+        return None
+    for schemes in (("https://", "http://"), ("wss://", "ws://")):
+        if default.startswith(schemes):
+            expected = f"expected a {schemes[1].rstrip(':/')}(s):// URL"
+            return (lambda v, s=schemes: v.startswith(s) and len(v) > len(s[0])), expected
+    return None
+
+
+def _problem(name: str, value: object, default: object = None) -> str:
+    """What is wrong with one converted value, or "" (every setting is checked at start)."""
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return "expected a finite number"
+        low, high = _RANGES.get(name, (0, float("inf")))
+        if not low <= value <= high:
+            upper = "" if high == float("inf") else f" and {high:g}"
+            return (
+                f"expected a number between {low:g}{upper}"
+                if upper
+                else f"expected at least {low:g}"
+            )
+        return ""
+    rule = _TEXT_RULES.get(name) or _url_rule(default)
+    if isinstance(value, str) and rule:
+        check, expected = rule
+        return "" if check(value) else expected
+    return ""
+
+
+def free_form_names() -> set[str]:
+    """Settings whose any text is acceptable (a key, a list of origins or addresses)."""
+    return {
+        f.name.upper()
+        for f in fields(Settings)
+        if isinstance(f.default, str) and f.name not in _TEXT_RULES and not _url_rule(f.default)
+    }
+
+
 def documented_names() -> list[str]:
-    """The environment variable of every setting, for the README check."""
+    """The environment variable of every setting, for the docs check."""
     return [f.name.upper() for f in fields(Settings)]

@@ -2,7 +2,7 @@
 
 A kind says which of a configuration's fields it uses (with the help the command line and
 the admin form show), what it checks, and how the worker builds it. `eventwall source add`,
-the `/admin` form, the worker and the README's guide all come from here, so a new kind is
+the `/admin` form, the worker and the sources guide all come from here, so a new kind is
 one new module in `ingest/sources/` that calls `register` (found by `discover`).
 """
 

@@ -41,6 +41,7 @@ from ingest.sources.rss import entry_post
 from tests.attack import executable_constructs, load_corpus
 from tests.helpers import deadline, eventwall, post_dict
 from tests.processes import WebServer
+from tests.server.moderation_helpers import PASSWORD
 from wall.mod_store import ModerationStore
 from wall.models import Author, Post
 from wall.moderation import State
@@ -352,13 +353,21 @@ def test_attack_corpus_on_every_page(browser: Any, env: dict[str, str], tmp_path
     env = {**env, "PAGE_SIZE": "1000", "UPLOAD_RATE": "1000"}
     hostile = "<img src=x onerror=alert('event title')>"
     created = eventwall(
-        "event", "create", SLUG, "--title", f"Corpus {hostile}", "--tag", "corpus",
+        "event", "create", "--replace", SLUG, "--title", f"Corpus {hostile}", "--tag", "corpus",
         "--description", f"About {hostile}", "--moderation", "post", env=env,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
-    added = eventwall("moderator", "add", "mod@corpus.example", "--event", SLUG, env=env)
-    password = re.search(r"one-time password \(shown once\): (\S+)", added.stdout)
-    assert password, added.stdout
+    added = eventwall(
+        "moderator",
+        "add",
+        "mod@corpus.example",
+        "--event",
+        SLUG,
+        "--password-stdin",
+        env=env,
+        stdin=f"{PASSWORD}\n",
+    )
+    assert added.returncode == 0, added.stderr
     media = Path(env["DATA_DIR"]) / "media"
     canary = Canary()
     images = image_vectors(canary)
@@ -399,7 +408,7 @@ def test_attack_corpus_on_every_page(browser: Any, env: dict[str, str], tmp_path
         watch(console, origin, problems)
         console.goto(f"{origin}/login?next=/e/{SLUG}/moderate%3Ftab%3Dapproved")
         console.fill("input[name=email]", "mod@corpus.example")
-        console.fill("input[name=password]", password.group(1))
+        console.fill("input[name=password]", PASSWORD)
         console.click("button[type=submit]")
         console.wait_for_url(re.compile(r"/moderate\?tab=approved$"), timeout=WAIT)
         console.wait_for_selector("body[data-connection=online]", state="attached", timeout=WAIT)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import WebServer, deadline, eventwall, post_dict, write_jsonl
+from tests.helpers import deadline, eventwall, post_dict, write_jsonl
+from tests.processes import WebServer
 
 pytestmark = pytest.mark.browser
 WAIT = deadline(20) * 1000
@@ -21,7 +22,9 @@ def test_warned_text_hidden_on_the_wall_and_behind_show_on_the_live_page(
         post_dict("cw1", "The ending of the film, in detail", content_warning="Spoilers"),
         post_dict("cw2", "Shown anyway", content_warning="Mild", warning_shown=True),
     ]
-    made = eventwall("event", "create", "cw", "--title", "CW", "--moderation", "post", env=env)
+    made = eventwall(
+        "event", "create", "--replace", "cw", "--title", "CW", "--moderation", "post", env=env
+    )
     assert made.returncode == 0, made.stderr
     replayed = eventwall(
         "ingest", "replay", str(write_jsonl(tmp_path / "cw.jsonl", lines)), "--event", "cw", env=env

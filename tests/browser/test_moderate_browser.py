@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.helpers import ROOT, deadline, eventwall, post_dict, write_jsonl
 from tests.processes import WebServer
+from tests.server.moderation_helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -25,12 +26,19 @@ def test_phone_moderator_approves_and_wall_shows_it(
     shots = ROOT / "test-artifacts"
     shots.mkdir(exist_ok=True)
     # An event of its own: browser tests share the session's Redis without flushing it.
-    created = eventwall("event", "create", "phone", "--title", "Test Meetup", env=env)
+    created = eventwall("event", "create", "--replace", "phone", "--title", "Test Meetup", env=env)
     assert created.returncode == 0, created.stderr
-    added = eventwall("moderator", "add", "mod@example.org", "--event", "phone", env=env)
+    added = eventwall(
+        "moderator",
+        "add",
+        "mod@example.org",
+        "--event",
+        "phone",
+        "--password-stdin",
+        env=env,
+        stdin=f"{PASSWORD}\n",
+    )
     assert added.returncode == 0, added.stderr
-    password = re.search(r"one-time password \(shown once\): (\S+)", added.stdout)
-    assert password, added.stdout
     first = write_jsonl(
         tmp_path / "first.jsonl", [post_dict("pending", "Waiting for a moderator", sensitive=True)]
     )
@@ -52,7 +60,7 @@ def test_phone_moderator_approves_and_wall_shows_it(
         phone.goto(f"{server.base}/e/phone/moderate")
         assert "/login" in phone.url
         phone.fill("input[name=email]", "mod@example.org")
-        phone.fill("input[name=password]", password.group(1))
+        phone.fill("input[name=password]", PASSWORD)
         phone.screenshot(path=str(shots / "moderate-login-390x844.png"))
         phone.click("button[type=submit]")
         phone.wait_for_url(re.compile(r"/e/phone/moderate$"))
@@ -106,10 +114,20 @@ def test_desktop_keys_and_sensitive_photos(
 ) -> None:
     """A sensitive photo stays blurred until tapped; j/k move and 'a' approves the focused post."""
     # An event of its own: browser tests share the session's Redis without flushing it.
-    assert eventwall("event", "create", "desk", "--title", "T", env=env).returncode == 0
-    added = eventwall("moderator", "add", "desk@example.org", "--event", "desk", env=env)
-    password = re.search(r"one-time password \(shown once\): (\S+)", added.stdout)
-    assert password, added.stdout
+    assert (
+        eventwall("event", "create", "--replace", "desk", "--title", "T", env=env).returncode == 0
+    )
+    added = eventwall(
+        "moderator",
+        "add",
+        "desk@example.org",
+        "--event",
+        "desk",
+        "--password-stdin",
+        env=env,
+        stdin=f"{PASSWORD}\n",
+    )
+    assert added.returncode == 0, added.stderr
     media = Path(env["DATA_DIR"]) / "media"
     media.mkdir(parents=True, exist_ok=True)
     (media / "pixel.png").write_bytes(PIXEL_PNG)
@@ -134,7 +152,7 @@ def test_desktop_keys_and_sensitive_photos(
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(f"{server.base}/login?next=/e/desk/moderate")
         page.fill("input[name=email]", "desk@example.org")
-        page.fill("input[name=password]", password.group(1))
+        page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_selector("body[data-connection=online]", state="attached")
         image = page.locator("#mod-post-test_one .mod-photo img")

@@ -26,7 +26,16 @@ def test_sensitive_photos_blurred_unless_the_event_allows_them(
     lines = [post_dict("s1", "Careful", sensitive=True, photos=[photo])]
     for slug, flags in (("blurred", []), ("shown", ["--show-sensitive"])):
         made = eventwall(
-            "event", "create", slug, "--title", slug, "--moderation", "post", *flags, env=env
+            "event",
+            "create",
+            "--replace",
+            slug,
+            "--title",
+            slug,
+            "--moderation",
+            "post",
+            *flags,
+            env=env,
         )
         assert made.returncode == 0, made.stderr
         replayed = eventwall(

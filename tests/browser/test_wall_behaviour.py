@@ -41,6 +41,7 @@ def test_two_thousand_posts_keep_the_dom_bounded(
     made = eventwall(
         "event",
         "create",
+        "--replace",
         "flood",
         "--title",
         "Flood",
@@ -201,7 +202,17 @@ def test_wall_survives_a_server_restart(browser: Any, env: dict[str, str], tmp_p
 def test_qr_code_uses_public_url(env: dict[str, str]) -> None:
     """PUBLIC_URL: the QR code and short URL name the address people reach, not the projector's."""
     made = eventwall(
-        "event", "create", "pub", "--title", "Pub", "--tag", "pub", "--moderation", "post", env=env
+        "event",
+        "create",
+        "--replace",
+        "pub",
+        "--title",
+        "Pub",
+        "--tag",
+        "pub",
+        "--moderation",
+        "post",
+        env=env,
     )
     assert made.returncode == 0, made.stderr
     with WebServer({**env, "PUBLIC_URL": "https://wall.example.org/"}) as server:

@@ -17,7 +17,15 @@ def test_post_appears_on_wall_live(browser: Any, env: dict[str, str], tmp_path: 
     """A post replayed after the wall page loaded appears on it without a reload."""
     # Post-moderated: this test is about live delivery, not the moderators' queue.
     created = eventwall(
-        "event", "create", "testevent", "--title", "Test", "--moderation", "post", env=env
+        "event",
+        "create",
+        "--replace",
+        "testevent",
+        "--title",
+        "Test",
+        "--moderation",
+        "post",
+        env=env,
     )
     assert created.returncode == 0, created.stderr
     first = write_jsonl(tmp_path / "first.jsonl", [post_dict("first", "Hello from the train")])

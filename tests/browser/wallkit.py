@@ -43,6 +43,7 @@ def seed(env: dict[str, str], tmp: Path, slug: str, *branding: str, count: int =
     made = eventwall(
         "event",
         "create",
+        "--replace",
         slug,
         "--title",
         "Wall Test Night",
@@ -202,6 +203,7 @@ FILL = r"""
 
 SETTLED = (
     "!!document.body.dataset.wallReady && [...document.images].every(i => i.complete)"
+    " && document.fonts.status === 'loaded' && !document.body.dataset.layoutPending"
     " && document.getAnimations().every(a => a.playState !== 'running'"
     " || a.effect?.target?.classList.contains('burn-shift'))"
 )

@@ -114,7 +114,7 @@ async def _count(redis: Redis, n: int) -> bool:
     return len(await demo_posts(redis)) >= n
 
 
-OUTAGE = 5.0  # seconds Redis stays away (the README describes 30)
+OUTAGE = 5.0  # seconds Redis stays away (docs/operating.md describes 30)
 
 
 async def test_redis_away_for_a_while(

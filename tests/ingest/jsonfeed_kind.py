@@ -1,4 +1,4 @@
-"""A source kind in one module, as README's "Adding a source kind" shows: a JSON Feed, polled."""
+"""A source kind in one module, as "Adding a source kind" in docs/sources.md shows: a JSON Feed, polled."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from wall.store import Store
 
 @pytest.fixture
 def jsonfeed() -> Iterator[kinds.SourceKind]:
-    """The README's example kind, registered for one test and taken out after."""
+    """The example kind of docs/sources.md, registered for one test and taken out after."""
     from tests.ingest import jsonfeed_kind
 
     importlib.reload(jsonfeed_kind)  # its import registers it, again after an earlier test

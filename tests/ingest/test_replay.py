@@ -29,7 +29,7 @@ async def test_replay_skips_bad_lines_and_takes_the_rest(
     assert f"{path}:2: skipped: malformed JSON" in result.stderr
     assert f"{path}:3: skipped: author.handle: required" in result.stderr
     assert f"{path}:5: skipped: a post must be a JSON object" in result.stderr
-    assert "2 new, 0 already there, 3 skipped" in result.stdout
+    assert "2 new (2 approved), 0 already there, 3 skipped" in result.stdout
     assert await store.count("replayed", State.APPROVED) == 2
     assert await store.get_event("replayed") is not None
 

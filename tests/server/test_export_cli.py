@@ -100,7 +100,7 @@ async def test_event_update_sets_and_validates_details(store: Store, env: dict[s
     """`event update` stores details in extra; a bad value exits 2 naming the field and
     changes nothing; `event create` takes the same options."""
     created = eventwall(
-        "event", "create", "meet", "--title", "Meet", "--venue", "The Hall",
+        "event", "create", "--replace", "meet", "--title", "Meet", "--venue", "The Hall",
         "--timezone", "Europe/Paris", env=env,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr

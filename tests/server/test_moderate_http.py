@@ -233,10 +233,23 @@ def test_admin_page_creates_event_and_moderator(settings: Settings, redis_url: s
             "/admin",
             data={"kind": "moderator", "email": "new@example.org", "event": "conf", "csrf": token},
         )
-        password = re.search(r"one-time password: (\S+)</p>", page.text)
+        password = re.search(r"one-time password, and then chooses their own: (\S+)</p>", page.text)
         assert page.status_code == 200 and password, page.text
     with client_for(settings) as new:
-        assert login(new, "new@example.org", password.group(1)).status_code == 303
+        first = login(new, "new@example.org", password.group(1))
+        assert first.headers["location"].startswith("/account/password")
+        change = new.get(first.headers["location"])
+        token = re.search(r'name="csrf" value="([^"]+)"', change.text)
+        assert token
+        new.post(
+            "/account/password",
+            data={
+                "csrf": token.group(1),
+                "current": password.group(1),
+                "new": "a sound passphrase",
+                "again": "a sound passphrase",
+            },
+        )
         assert new.get("/e/conf/moderate").status_code == 200
         assert new.get("/e/testevent/moderate").status_code == 403
 
@@ -329,7 +342,7 @@ def test_admin_adds_watches_and_removes_sources(settings: Settings, redis_url: s
         assert again.status_code == 400
 
 
-def test_show_warned_text_from_the_console(app: Settings, redis_url: str) -> None:
+def test_show_warned_text_from_the_console(settings: Settings, redis_url: str) -> None:
     """A warned post's card offers "Show text on the wall"; the CSRF-checked form sets it."""
     seed(redis_url, moderators={"mod@example.org": "testevent"})
 
@@ -338,7 +351,7 @@ def test_show_warned_text_from_the_console(app: Settings, redis_url: str) -> Non
         await store.ingest("testevent", post, State.PENDING)
 
     run(redis_url, warned)
-    with client_for(app) as client:
+    with client_for(settings) as client:
         login(client, "mod@example.org")
         token = csrf_of(client)
         console = client.get("/e/testevent/moderate").text

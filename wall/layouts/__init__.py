@@ -20,7 +20,7 @@ class Layout:
 
     name: str
     help: str
-    """What it looks like, for the command line and the README."""
+    """What it looks like, for the command line and the guides."""
     cycles: bool = False
     """It shows one post at a time and cycles through them (data-cycles on the page)."""
     engine: str = ""
