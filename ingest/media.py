@@ -22,7 +22,9 @@ from typing import Protocol
 import httpx
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ingest.fetch import SafeClient
 from wall.models import Photo
+from wall.sanitize import is_media_path
 from wall.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,10 @@ class MediaStorage(Protocol):
         """Delete the file behind a URL `put` returned; False if it is not ours or gone."""
         ...
 
+    def has(self, url: str) -> bool:
+        """Whether the URL names a file this storage holds (and nothing else)."""
+        ...
+
 
 class LocalStorage:
     """Content-addressed files under a folder served at `url_prefix` (`DATA_DIR/media`)."""
@@ -94,6 +100,13 @@ class LocalStorage:
             partial.replace(path)
         return f"{self.url_prefix}/{name}"
 
+    def has(self, url: str) -> bool:
+        """Whether the URL is a plain media path (no `..`, escapes) to a file we hold."""
+        name = url.removeprefix(self.url_prefix + "/")
+        if name == url or not is_media_path(f"/media/{name}"):
+            return False
+        return (self.root / name).is_file()
+
     def remove(self, url: str) -> bool:
         """Delete a content-addressed file by its URL; only names `put` could have made."""
         name = url.removeprefix(self.url_prefix + "/")
@@ -106,7 +119,7 @@ class LocalStorage:
         return True
 
 
-async def download(client: httpx.AsyncClient, url: str, *, max_bytes: int, timeout: float) -> bytes:
+async def download(client: SafeClient, url: str, *, max_bytes: int, timeout: float) -> bytes:
     """The body at `url`, streamed; MediaError past `max_bytes` or `timeout` seconds in all."""
     if not url.startswith(("http://", "https://")):
         raise MediaError(f"not an http(s) URL: {url[:80]!r}")
@@ -126,8 +139,8 @@ async def download(client: httpx.AsyncClient, url: str, *, max_bytes: int, timeo
                 return bytes(body)
     except TimeoutError as exc:
         raise MediaError(f"download took longer than {timeout}s: {url}") from exc
-    except httpx.HTTPError as exc:
-        raise MediaError(f"download failed: {exc!r}") from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise MediaError(f"download failed: {exc}") from exc
 
 
 def process(data: bytes, *, max_pixels: int) -> Processed:
@@ -174,9 +187,11 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 def _encode(image: Image.Image, longest: int) -> Rendition:
     copy = image.copy()
+    # Pillow carries a source's JPEG COM or GIF comment in `info` and writes it back on save.
+    copy.info.clear()
     copy.thumbnail((longest, longest), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    # A fresh RGB image carries no EXIF, GPS, XMP or ICC: nothing from the source survives.
+    # With `info` cleared, no EXIF, GPS, XMP, ICC or comment from the source survives.
     copy.save(out, "JPEG", quality=85, optimize=True, progressive=True)
     return Rendition(out.getvalue(), copy.width, copy.height)
 
@@ -187,12 +202,15 @@ class PhotoPipeline:
     def __init__(
         self,
         storage: MediaStorage,
-        client: httpx.AsyncClient | None,
+        client: SafeClient | None,
         *,
         max_bytes: int = 15_000_000,
         timeout: float = 15.0,
         max_pixels: int = 40_000_000,
     ) -> None:
+        if client is not None and not isinstance(client, SafeClient):
+            # Photo and avatar URLs come from strangers' posts: never fetch them unchecked.
+            raise TypeError("the photo pipeline fetches through ingest.fetch.safe_client()")
         self.storage = storage
         self.client = client
         self.max_bytes = max_bytes
@@ -202,7 +220,7 @@ class PhotoPipeline:
         self._avatars: dict[str, str] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.AsyncClient | None) -> PhotoPipeline:
+    def from_settings(cls, settings: Settings, client: SafeClient | None) -> PhotoPipeline:
         """A pipeline storing under the media folder, with the configured limits."""
         return cls(
             LocalStorage(settings.media_dir),
@@ -245,8 +263,12 @@ class PhotoPipeline:
         """Every photo that passes, local; refused ones are dropped with the reason logged."""
         kept = []
         for photo in photos:
-            if photo.url.startswith("/media/"):
-                kept.append(photo)  # already ours
+            if photo.url.startswith("/"):
+                if self.storage.has(photo.url):  # already ours
+                    thumb = photo.thumb_url if self.storage.has(photo.thumb_url) else ""
+                    kept.append(dataclasses.replace(photo, thumb_url=thumb))
+                else:
+                    log.warning("photo %s refused: not one of our media files", photo.url[:200])
                 continue
             try:
                 kept.append(await self.localize(photo))
@@ -256,8 +278,10 @@ class PhotoPipeline:
 
     async def avatar(self, url: str) -> str:
         """A remote avatar as a local thumbnail URL; "" (initials shown) if it can't be had."""
-        if not url or url.startswith("/media/"):
-            return url
+        if not url:
+            return ""
+        if url.startswith("/"):
+            return url if self.storage.has(url) else ""
         if url in self._avatars:
             return self._avatars[url]
         local = ""

@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from ingest.media import PhotoPipeline
 from ingest.sources.base import Backfill, Deleted, Edited, Notice, SourceItem
+from wall.details import event_time
 from wall.mod_store import AuditEntry, ModerationStore, now_ms
 from wall.models import MAX_TEXT, Card, Event, Photo, Post, Quote
 from wall.moderation import Decision, History, State, initial_state
+from wall.ordering import sane_time
 from wall.privacy import opt_out_reason
-from wall.sanitize import clean_text, post_html, safe_url
+from wall.sanitize import clean_text, media_url, post_html, safe_url
 from wall.store import Outcome, Store
 
 log = logging.getLogger(__name__)
@@ -22,20 +25,21 @@ MAX_QUOTE = 500  # a quoted post is shown small: its first lines are enough
 
 
 def normalize(post: Post) -> Post:
-    """The post as it is stored: its HTML reduced to the allow-list, every URL http(s) or local."""
+    """The post as it is stored: its HTML reduced to the allow-list, every URL http(s) or
+    local, every image URL one of our media files or an http(s) one for the photo pipeline."""
     author = dataclasses.replace(
         post.author,
         handle=clean_text(post.author.handle)[:MAX_NAME],
         display_name=clean_text(post.author.display_name)[:MAX_NAME],
-        avatar_url=safe_url(post.author.avatar_url),
+        avatar_url=media_url(post.author.avatar_url),
         profile_url=safe_url(post.author.profile_url),
     )
     photos = tuple(
         dataclasses.replace(
-            p, url=safe_url(p.url), thumb_url=safe_url(p.thumb_url), alt=clean_text(p.alt)
+            p, url=media_url(p.url), thumb_url=media_url(p.thumb_url), alt=clean_text(p.alt)
         )
         for p in post.photos
-        if safe_url(p.url)
+        if media_url(p.url)
     )
     # Sources other than the replay file have no length check of their own: cap here.
     text = clean_text(post.text)[:MAX_TEXT]
@@ -51,7 +55,7 @@ def normalize(post: Post) -> Post:
         quote=_clean_quote(post.quote),
         poll=tuple(clean_text(o)[:MAX_NAME] for o in post.poll),
         emoji=tuple(
-            dataclasses.replace(e, url=safe_url(e.url)) for e in post.emoji if safe_url(e.url)
+            dataclasses.replace(e, url=media_url(e.url)) for e in post.emoji if media_url(e.url)
         ),
     )
 
@@ -63,7 +67,7 @@ def _clean_card(card: Card | None) -> Card | None:
         url=safe_url(card.url),
         title=clean_text(card.title)[: MAX_NAME * 2],
         description=clean_text(card.description)[: MAX_NAME * 4],
-        image=safe_url(card.image),
+        image=media_url(card.image),
     )
 
 
@@ -115,6 +119,15 @@ async def _local(post: Post, photos: PhotoPipeline | None) -> Post:
     return dataclasses.replace(post, author=author, photos=local, card=card, emoji=tuple(emoji))
 
 
+def placed(post: Post, event: Event, at_ms: int) -> Post:
+    """The post with its sane time (see `wall.ordering.sane_time`) as it arrives at `at_ms`."""
+    arrived = datetime.fromtimestamp(at_ms / 1000, UTC)
+    start = event_time(event, "starts_at")
+    return dataclasses.replace(
+        post, ordered_at=sane_time(post.created_at, now=arrived, starts_at=start)
+    )
+
+
 async def take(
     store: Store,
     event: Event,
@@ -148,6 +161,7 @@ async def take(
     # The stored event, so a mode switched in the console applies to the next post.
     event = await store.get_event(event.slug) or event
     at = now_ms()
+    clean = placed(clean, event, at)
     rules = await moderation.rules(event.slug)
     if archive:
         rules = dataclasses.replace(rules, flood_limit=0, hold_duplicates=False)
@@ -217,6 +231,10 @@ async def apply(
             log.info("removed %s from %s: %s", item.post.id, event.slug, opted_out)
             return await store.delete(event.slug, item.post.id, reason=opted_out)
         clean = normalize(await _local(item.post, photos))
+        stored = await store.get_post(event.slug, item.post.id)
+        if stored is not None:
+            # An edit keeps the post's place: its time was made sane when it arrived.
+            clean = dataclasses.replace(clean, ordered_at=stored.at)
         return await store.update(event.slug, clean)
     return await take(store, event, item, photos)
 
@@ -266,6 +284,7 @@ async def take_archive(
             log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
             outcomes[i] = _NOT_TAKEN
             continue
+        clean = placed(clean, event, at)
         decision = initial_state(event, clean, rules, History(), at)
         chosen.append(
             (i, clean, decision.state, f"rule:{decision.rule}", decision.reason, decision.rule)

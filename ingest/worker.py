@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from ingest.backoff import Backoff
 from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer
 from ingest.cancel import stop_if_asked, stopping
+from ingest.fetch import safe_client
 from ingest.media import PhotoPipeline
 from ingest.pipeline import apply
 from ingest.retry import until_redis_answers
@@ -186,7 +187,7 @@ async def _run_sources(settings: Settings, store: Store, buffer: IngestBuffer) -
     # Sources record their cursors through the buffer, behind the items it holds.
     cursors = BufferedCursors(store, buffer)
     timeout = httpx.Timeout(30.0, connect=10.0)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+    async with safe_client(allow_loopback=settings.fetch_allow_loopback, timeout=timeout) as client:
         photos = PhotoPipeline.from_settings(settings, client)
         async with asyncio.TaskGroup() as group:
             if settings.demo:

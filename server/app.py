@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         measured.attach(hub)
         app.state.metrics = measured
         app.state.services = Services(settings, redis, store, renderer, hub, stores)
-        accounts = stores.accounts
+        accounts = stores.accounts  # one per process: one cap on concurrent password hashing
         app.state.auth = auth.Auth.create(accounts, settings)
         listener = asyncio.create_task(hub.run(), name="eventwall-hub")
         with contextlib.suppress(TimeoutError):

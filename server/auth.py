@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.exceptions import HTTPException
@@ -19,6 +20,10 @@ from wall.accounts import Accounts, Moderator, Session
 from wall.settings import Settings
 
 COOKIE = "ew_session"
+# One address trying many accounts (password spraying) is slowed too, later and for less
+# long than one address and account: a shared venue address must not lock everyone out.
+IP_FREE = 30
+IP_CAP = 60
 PASSWORD_PAGE = "/account/password"
 UNAUTHORIZED_CLOSE = 4401
 
@@ -139,6 +144,16 @@ async def check_csrf(request: Request, session: Session) -> None:
         raise HTTPException(403, "Missing or wrong CSRF token: reload the page and try again.")
 
 
+def login_keys(ip: str, email: str) -> tuple[str, str]:
+    """The back-off keys of a login attempt: its address, and its address with the account.
+
+    Never the account alone: a stranger failing on purpose would lock its owner out. The
+    account's owner, from another address, is never slowed by a stranger's failures.
+    """
+    account = hashlib.sha256(email.encode()).hexdigest()[:24]
+    return f"ip:{ip}", f"ipacct:{ip}:{account}"
+
+
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -172,8 +187,8 @@ async def login_page(request: Request) -> Response:
         email = str(form.get("email", "")).strip().casefold()
         password = str(form.get("password", ""))
         next_url = safe_next(str(form.get("next", next_url)))
-        keys = [f"ip:{_client_ip(request)}", f"acct:{email}"]
-        wait = await the_auth.accounts.login_wait(keys)
+        ip_key, pair_key = login_keys(_client_ip(request), email)
+        wait = await the_auth.accounts.login_wait([ip_key, pair_key])
         if not hmac.compare_digest(
             str(form.get("csrf", "")), request.cookies.get("ew_login_csrf", "-")
         ):
@@ -183,10 +198,11 @@ async def login_page(request: Request) -> Response:
         else:
             moderator = await the_auth.accounts.authenticate(email, password)
             if moderator is None:
-                await the_auth.accounts.login_failed(keys)
+                await the_auth.accounts.login_failed([pair_key])
+                await the_auth.accounts.login_failed([ip_key], free=IP_FREE, cap=IP_CAP)
                 error, status = "Wrong email or password.", 401
             else:
-                await the_auth.accounts.login_succeeded([f"acct:{email}"])
+                await the_auth.accounts.login_succeeded([pair_key])
                 # Always a fresh session at login: a session id planted before cannot be reused.
                 old = await the_auth.current(request)
                 if old is not None:
@@ -228,9 +244,27 @@ async def logout(request: Request) -> Response:
 
 
 def same_origin(conn: HTTPConnection) -> bool:
-    """Whether a websocket handshake comes from one of our own pages (or a non-browser client)."""
+    """Whether a websocket handshake comes from one of our own pages (or a non-browser client):
+    the whole origin must match, scheme, host and port, not just the host."""
     origin = conn.headers.get("origin")
     if origin is None:
         return True
-    host = conn.headers.get("host", "")
-    return origin.split("://", 1)[-1] == host
+    secure = conn.url.scheme in ("https", "wss")
+    ours = origin_key(f"{'https' if secure else 'http'}://{conn.headers.get('host', '')}")
+    return ours is not None and origin_key(origin) == ours
+
+
+def origin_key(origin: str) -> tuple[str, str, int] | None:
+    """An origin as (scheme, host, port) with the default port filled in; None if it is not
+    an http(s) origin (`null`, `evil://host`, one with a path or credentials)."""
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.username or parts.password or parts.path not in ("", "/") or parts.query:
+        return None
+    default = 443 if parts.scheme == "https" else 80
+    return parts.scheme, parts.hostname, port or default

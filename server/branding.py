@@ -7,10 +7,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-import httpx
-
+from ingest.fetch import SafeClient, safe_client
 from ingest.media import MediaError, PhotoPipeline
 from wall.models import Event, Photo
+from wall.sanitize import is_media_path
 from wall.settings import Settings
 
 MAX_SPONSORS = 8
@@ -21,9 +21,9 @@ class BrandingError(Exception):
     """A logo that could not be had; the message is one line naming it and why."""
 
 
-def fetch_client(settings: Settings) -> httpx.AsyncClient:
-    """The HTTP client branding is fetched with: the same kind the ingest worker uses."""
-    return httpx.AsyncClient(timeout=settings.media_timeout, follow_redirects=True)
+def fetch_client(settings: Settings) -> SafeClient:
+    """The HTTP client branding is fetched with: the worker's, public addresses only."""
+    return safe_client(allow_loopback=settings.fetch_allow_loopback, timeout=settings.media_timeout)
 
 
 async def localize(settings: Settings, urls: Sequence[str]) -> list[str]:
@@ -31,11 +31,17 @@ async def localize(settings: Settings, urls: Sequence[str]) -> list[str]:
     local: list[str] = []
     remote = [u for u in urls if not u.startswith("/")]
     if not remote:
+        bad = [u for u in urls if not is_media_path(u)]
+        if bad:
+            raise BrandingError(f"logo {bad[0][:200]}: not a file under /media/")
         return list(urls)
     async with fetch_client(settings) as client:
         photos = PhotoPipeline.from_settings(settings, client)
         for url in urls:
             if url.startswith("/"):
+                if not is_media_path(url):
+                    # Every wall view loads it: never another path on this site.
+                    raise BrandingError(f"logo {url[:200]}: not a file under /media/")
                 local.append(url)
                 continue
             try:

@@ -85,6 +85,8 @@ class _Server(uvicorn.Server):
 
 def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uvicorn.Config:
     """How uvicorn serves Eventwall (the tests of the direct frame path use it too)."""
+    from server.ws_protocol import GuardedWebSocketProtocol
+
     return uvicorn.Config(
         app,
         host=host,
@@ -96,6 +98,13 @@ def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uv
         # reconnect, elsewhere or here once restarted) and waits this long for the rest.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout)),
         ws_max_size=64 * 1024,
+        # uvicorn's sans-io protocol with every frame counted, pings included.
+        ws=GuardedWebSocketProtocol,
+        # Forwarding headers only from the proxies named, never by default: uvicorn would
+        # believe any from loopback, so behind a local proxy every client could pick its
+        # own address (and get past the rate limits keyed on it).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or "",
         # Long enough that a slow but live client is closed by our own 1013 (which it
         # resumes from) before the keepalive cuts it without a close frame.
         ws_ping_interval=settings.ws_ping_interval or None,
@@ -152,8 +161,7 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
 async def _replay(
     settings: Settings, path: Path, slug: str, rate: float, moderation: str = "post"
 ) -> int:
-    import httpx
-
+    from ingest.fetch import safe_client
     from ingest.media import PhotoPipeline
     from ingest.pipeline import ARCHIVE_BATCH, take, take_archive
     from ingest.retry import until_redis_answers
@@ -161,7 +169,10 @@ async def _replay(
 
     failed = taken = seen = refused = 0
     states: dict[str, int] = {}
-    async with open_store(settings) as store, httpx.AsyncClient(follow_redirects=True) as client:
+    async with (
+        open_store(settings) as store,
+        safe_client(allow_loopback=settings.fetch_allow_loopback) as client,
+    ):
         # Remote photos and avatars are fetched and stored locally, as the worker does:
         # pages only load images from this site.
         photos = PhotoPipeline.from_settings(settings, client)

@@ -30,7 +30,8 @@ def absolute(base: str, url: str) -> str:
 
 
 def _updated(posts: list[Post]) -> datetime:
-    return max((p.created_at for p in posts), default=datetime(1970, 1, 1, tzinfo=UTC))
+    # The sane time, not the claimed one: a post dated 9999 would date the feed to it.
+    return max((p.at for p in posts), default=datetime(1970, 1, 1, tzinfo=UTC))
 
 
 def json_feed(event: Event, posts: list[Post], base: str) -> str:
@@ -44,7 +45,7 @@ def json_feed(event: Event, posts: list[Post], base: str) -> str:
             "title": entry_title(post),
             "content_html": post_html(post.text, post.html),
             "content_text": post.text,
-            "date_published": post.created_at.isoformat(),
+            "date_published": post.at.isoformat(),
             "authors": [
                 {
                     key: value
@@ -106,8 +107,8 @@ def atom_feed(event: Event, posts: list[Post], base: str) -> bytes:
         entry = sub(feed, "entry")
         sub(entry, "id", f"{page}#{post.dom_id}")
         sub(entry, "title", entry_title(post))
-        sub(entry, "updated", post.created_at.isoformat())
-        sub(entry, "published", post.created_at.isoformat())
+        sub(entry, "updated", post.at.isoformat())
+        sub(entry, "published", post.at.isoformat())
         sub(entry, "link", rel="alternate", href=post.url or f"{page}#{post.dom_id}")
         if post.content_warning:
             sub(entry, "summary", post.content_warning)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
@@ -64,7 +65,7 @@ def direct_writer(scope: Scope) -> DirectWrite | None:
     connection is closing, or the socket's buffer is backed up (the client is slow).
     """
     connection: Any = getattr(scope.get(SEND_KEY), "__self__", None)
-    if type(connection).__name__ != "WebSocketsSansIOProtocol":
+    if not isinstance(connection, WebSocketsSansIOProtocol):
         return None
     transport = getattr(connection, "transport", None)
     protocol = getattr(connection, "conn", None)

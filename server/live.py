@@ -17,6 +17,7 @@ from server.feeds import absolute, atom_feed, json_feed
 from server.headers import frame_ancestors
 from server.pages import event_or_404, screen_extras
 from server.services import Services, services
+from server.site import site_base
 from wall.details import EventInfo
 from wall.models import Post
 from wall.ordering import Cursor, next_cursor
@@ -27,7 +28,7 @@ EMBED_POSTS = 20
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    return site_base(request, services(request).settings)
 
 
 def _before(request: Request) -> Cursor | None:

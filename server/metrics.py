@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import Iterator
 
@@ -21,6 +22,7 @@ from starlette.responses import Response
 
 from server.hub import Hub
 from server.services import services
+from wall.moderation import PUBLIC_STATES, State
 from wall.sources import SourceRegistry
 from wall.store import Store
 
@@ -50,10 +52,15 @@ class Metrics:
         """Collect the hub's numbers at every scrape."""
         self.registry.register(_HubCollector(hub, self))
 
-    async def refresh(self, store: Store) -> None:
-        """Read what lives in Redis (posts per state, source lag); skipped while it is away."""
+    async def refresh(self, store: Store, *, private: bool = False) -> None:
+        """Read what lives in Redis (posts per state, source lag); skipped while it is away.
+
+        Without `private`, posts are counted in the public state only: how many posts each
+        event holds pending, rejected or hidden is the moderators' business.
+        """
+        states = tuple(State) if private else tuple(PUBLIC_STATES)
         try:
-            self.redis_families = await asyncio.wait_for(_redis_families(store), 2)
+            self.redis_families = await asyncio.wait_for(_redis_families(store, states), 2)
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("metrics: redis unreachable (%s)", exc)
             self.redis_families = []
@@ -88,7 +95,7 @@ class _HubCollector(Collector):
         yield from self.metrics.redis_families
 
 
-async def _redis_families(store: Store) -> list[Metric]:
+async def _redis_families(store: Store, states: tuple[State, ...]) -> list[Metric]:
     posts = GaugeMetricFamily(
         "eventwall_posts", "Posts per moderation state, per event.", labels=["event", "state"]
     )
@@ -96,7 +103,8 @@ async def _redis_families(store: Store) -> list[Metric]:
     counts = await store.counts([e.slug for e in events])
     for slug, sizes in counts.items():
         for state, count in sizes.items():
-            posts.add_metric([slug, state.value], count)
+            if state in states:
+                posts.add_metric([slug, state.value], count)
     lag = GaugeMetricFamily(
         "eventwall_ingest_lag_seconds",
         "Seconds between a source's newest item's creation and its taking by the worker.",
@@ -118,8 +126,18 @@ async def _redis_families(store: Store) -> list[Metric]:
 
 
 async def metrics(request: Request) -> Response:
-    """Counters, gauges and histograms of this web process."""
+    """Counters, gauges and histograms of this web process; with METRICS_TOKEN set, for its
+    bearers only and with every state's counts, else for anyone without the private ones."""
     svc = services(request)
+    token = svc.settings.metrics_token
+    if token:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return Response(
+                "401: /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.\n",
+                status_code=401,
+                headers={"www-authenticate": 'Bearer realm="metrics"'},
+            )
     collected: Metrics = request.app.state.metrics
-    await collected.refresh(svc.store)
+    await collected.refresh(svc.store, private=bool(token))
     return Response(generate_latest(collected.registry), media_type=CONTENT_TYPE)

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 
 from server.pages import event_or_404, screen_extras
 from server.services import services
+from server.site import site_base
 from wall.display import Stats, WallOptions, faces, join_prompt, join_url, short_url, wall_options
 from wall.models import Event
 from wall.screens import Scene, ScreenStore, screen_name
@@ -52,7 +53,7 @@ async def wall(request: Request) -> Response:
     await svc.store.aggregates.ensure(slug)
     counts = await svc.store.aggregates.counts(slug)
     stats = Stats(posts=counts.posts, people=counts.people, photos=counts.photos)
-    url = join_url(event, svc.settings.public_url or str(request.base_url))
+    url = join_url(event, site_base(request, svc.settings))
     screen = screen_name(request.query_params.get("screen"))
     scene = await ScreenStore(svc.redis).scene(slug, screen)
     own = wall_options(event, request.query_params)

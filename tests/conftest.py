@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,6 +14,34 @@ from redis.asyncio import Redis
 from wall.models import Event
 from wall.redis_server import EmbeddedRedis
 from wall.store import Store
+
+
+class OffLoopback(RuntimeError):
+    """A test tried to open a connection to an address off this machine's loopback."""
+
+
+def _loopback_only(event: str, args: tuple[object, ...]) -> None:
+    """Abort, before it happens, any connect or send of this process off loopback: a broken
+    guard under test fails its test instead of sending traffic anywhere."""
+    if event not in ("socket.connect", "socket.sendto"):
+        return
+    address = args[-1]
+    if not isinstance(address, tuple) or not address or not isinstance(address[0], str):
+        return  # a Unix socket path
+    host = address[0].split("%")[0]
+    if host == "localhost":
+        return
+    try:
+        ip = ipaddress.ip_address(host)
+        if ip.is_loopback or (isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped):
+            if ip.is_loopback or ip.ipv4_mapped.is_loopback:  # type: ignore[union-attr]
+                return
+    except ValueError:
+        pass
+    raise OffLoopback(f"tests only connect to loopback, not {host}")
+
+
+sys.addaudithook(_loopback_only)
 
 
 @pytest.fixture(scope="session")

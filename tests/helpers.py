@@ -95,13 +95,15 @@ def eventwall(
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-async def scrape(base: str) -> Samples:
-    """Every sample of a server's /metrics, parsed as Prometheus does, by name and labels."""
+async def scrape(base: str, token: str = "") -> Samples:
+    """Every sample of a server's /metrics, parsed as Prometheus does, by name and labels
+    (as a holder of METRICS_TOKEN when `token` is given)."""
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
+    headers = {"authorization": f"Bearer {token}"} if token else {}
     async with httpx.AsyncClient() as http:
-        response = await http.get(f"{base}/metrics")
+        response = await http.get(f"{base}/metrics", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     return {

@@ -7,13 +7,14 @@ count: it is built from the approved index and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from markupsafe import Markup
 
 from wall.chart import bar_chart
 from wall.details import EventInfo, event_time, event_zone
 from wall.models import Event, Photo, Post
+from wall.ordering import sane_time
 from wall.recap import (
     DEFAULT_LENGTH,
     Bucket,
@@ -30,6 +31,8 @@ from wall.recap import (
 )
 from wall.recap import totals as count_totals
 from wall.store import Store
+
+FIRST_TIMERS_SHOWN = 100  # the page's size is bounded whatever the number of people
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,9 @@ def build_recap(event: Event, posts: list[Post]) -> Recap:
     """The recap of these (approved) posts of the event."""
     zone = event_zone(event)
     start, end = event_time(event, "starts_at"), event_time(event, "ends_at")
-    times = [p.created_at for p in posts]
+    # Each post where it is ordered: its time made sane at ingest (the chart's span is
+    # bounded whatever times older posts carry).
+    times = [p.at for p in posts]
     overall = timeline(times, zone, starts_at=start, ends_at=end)
     charts = [_chart("chart-all", f"{event.title}: posts per {overall.unit}", overall, start, end)]
     if overall.unit == "day" and start is not None:
@@ -101,7 +106,7 @@ def build_recap(event: Event, posts: list[Post]) -> Recap:
         totals=count_totals(posts),
         charts=tuple(charts),
         most_active=most_active(posts),
-        first_timers=first_timers(posts, start, end),
+        first_timers=first_timers(posts, start, end)[:FIRST_TIMERS_SHOWN],
         photos=photos,
     )
 
@@ -123,7 +128,13 @@ async def load_recap(store: Store, event: Event, *, photo_limit: int = PAGE_PHOT
     start, end = event_time(event, "starts_at"), event_time(event, "ends_at")
     counts = await agg.counts(event.slug)
     charts: list[Chart] = []
-    found = span(_at(counts.first_ms), _at(counts.last_ms), start, end)
+    # The span from sane times: a post stored before times were made sane may say 0001 or 9999.
+    now = datetime.now(UTC)
+    first, last = (
+        None if ms is None else sane_time(_at_ms(ms), now=now, starts_at=start)
+        for ms in (counts.first_ms, counts.last_ms)
+    )
+    found = span(first, last, start, end)
     if found is not None:
         lo, hi, unit = found
         starts, edges = bucket_edges(zone, unit, lo, hi)
@@ -152,6 +163,10 @@ async def load_recap(store: Store, event: Event, *, photo_limit: int = PAGE_PHOT
         else [],
         photos=[(p, ph) for p in photo_posts if not p.sensitive for ph in p.photos][:photo_limit],
     )
+
+
+def _at_ms(ms: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
 
 
 def _at(ms: int | None) -> datetime | None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
+
+from wall.passwords import check_password
 
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps timing the same.
@@ -73,6 +77,32 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+# Argon2 takes tens of milliseconds and 64 MB per hash: a few at a time, in threads.
+HASH_CONCURRENCY = 2
+T = TypeVar("T")
+
+
+class Hashing:
+    """Runs password hashing in worker threads, never on the event loop, at most `limit` at
+    once: a burst of logins waits its turn instead of stalling every page and socket."""
+
+    def __init__(self, limit: int = HASH_CONCURRENCY) -> None:
+        self.limit = limit
+        self._slots = asyncio.Semaphore(limit)
+        self.running = 0
+        self.peak = 0
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` in a thread once a slot is free."""
+        async with self._slots:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            try:
+                return await asyncio.to_thread(work, *args)
+            finally:
+                self.running -= 1
+
+
 def new_password() -> str:
     """A one-time password to print once: 16 URL-safe characters."""
     return secrets.token_urlsafe(12)
@@ -92,9 +122,16 @@ class Accounts:
 
     KEY = "ew:moderators"
 
-    def __init__(self, redis: Redis, *, session_seconds: int = 12 * 3600) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        session_seconds: int = 12 * 3600,
+        hashing: Hashing | None = None,
+    ) -> None:
         self.redis = redis
         self.session_seconds = session_seconds
+        self.hashing = hashing or Hashing()
 
     async def add(
         self,
@@ -110,13 +147,14 @@ class Accounts:
         email = normalize_email(email)
         if "@" not in email or len(email) > 254:
             raise ValueError("email: not an email address")
+        check_password(password, email)  # WeakPassword (a ValueError) says why
         current = await self.get(email)
         events = set(current.events) if current else set()
         if event:
             events.add(event)
         moderator = Moderator(
             email=email,
-            password_hash=hash_password(password),
+            password_hash=await self.hashing.run(hash_password, password),
             admin=admin or bool(current and current.admin),
             events=tuple(sorted(events)),
             must_change=must_change,
@@ -162,7 +200,9 @@ class Accounts:
     async def authenticate(self, email: str, password: str) -> Moderator | None:
         """The moderator if the password is right, else None (same work either way)."""
         moderator = await self.get(email)
-        ok = verify_password(moderator.password_hash if moderator else "", password)
+        ok = await self.hashing.run(
+            verify_password, moderator.password_hash if moderator else "", password
+        )
         return moderator if ok and moderator else None
 
     # -- sessions ----------------------------------------------------------------------
@@ -191,7 +231,8 @@ class Accounts:
     async def close_sessions(self, email: str) -> int:
         """Log this account out everywhere (every browser, every console socket); how many."""
         index = self._sessions_key(email)
-        sids = {str(sid) for sid in await self.redis.smembers(index)}
+        members = await self.redis.smembers(index)
+        sids = {sid.decode() if isinstance(sid, bytes) else str(sid) for sid in members}
         if sids:
             await self.redis.delete(*(f"ew:session:{sid}" for sid in sids))
         await self.redis.delete(index)
@@ -202,8 +243,11 @@ class Accounts:
         current = await self.get(email)
         if current is None:
             raise ValueError(f"email: no moderator {normalize_email(email)!r}")
+        check_password(password, current.email)
         changed = dataclasses.replace(
-            current, password_hash=hash_password(password), must_change=must_change
+            current,
+            password_hash=await self.hashing.run(hash_password, password),
+            must_change=must_change,
         )
         await self.redis.hset(self.KEY, current.email, json.dumps(changed.to_dict()))
         await self.close_sessions(current.email)

@@ -39,8 +39,21 @@ def jsonl_line(post: Post) -> str:
     return json.dumps(post.to_dict(), ensure_ascii=False, sort_keys=True)
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: one that would start a formula gets a leading `'`."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
 def csv_row(post: Post) -> list[str]:
-    """The post as a spreadsheet row, in CSV_COLUMNS order."""
+    """The post as a spreadsheet row, in CSV_COLUMNS order; every cell safe from formulas."""
+    return [csv_cell(value) for value in _csv_values(post)]
+
+
+def _csv_values(post: Post) -> list[str]:
     return [
         post.id,
         post.created_at.isoformat(),

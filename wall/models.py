@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from wall import layouts
+from wall.sanitize import is_media_path, safe_url
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_TEXT = 20_000
@@ -109,6 +111,9 @@ class Post:
     emoji: tuple[Emoji, ...] = ()
     warning_shown: bool = False
     """A moderator chose to show this content-warned post's text on the wall."""
+    ordered_at: datetime | None = None
+    """Where the post sits in time for ordering and counting: `created_at` made sane at
+    ingest (see `wall.ordering.sane_time`); None: `created_at` itself. Pages show `created_at`."""
 
     @property
     def id(self) -> str:
@@ -126,9 +131,14 @@ class Post:
         return dom_id(self.id)
 
     @property
+    def at(self) -> datetime:
+        """The post's time for ordering, feeds and the recap's counts (`ordered_at` if set)."""
+        return self.ordered_at or self.created_at
+
+    @property
     def created_ms(self) -> int:
-        """Creation time in milliseconds since the epoch, the ordering score."""
-        return int(self.created_at.timestamp() * 1000)
+        """The ordering score: the post's sane time (`at`) in milliseconds since the epoch."""
+        return int(self.at.timestamp() * 1000)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `from_dict` reads it back."""
@@ -136,6 +146,10 @@ class Post:
         data: dict[str, Any] = _plain(self)
         data["id"] = self.id
         data["created_at"] = self.created_at.isoformat()
+        if self.ordered_at is None:
+            del data["ordered_at"]
+        else:
+            data["ordered_at"] = self.ordered_at.isoformat()
         return data
 
     @classmethod
@@ -186,6 +200,7 @@ class Post:
             poll=_poll(data.get("poll") or []),
             emoji=_emoji(data.get("emoji") or []),
             warning_shown=bool(data.get("warning_shown", False)),
+            ordered_at=parse_time(data["ordered_at"]) if data.get("ordered_at") else None,
         )
 
 
@@ -217,10 +232,12 @@ class Event:
             raise PostError(f"theme: one of {', '.join(THEMES)}")
         if self.accent and not COLOUR_RE.fullmatch(self.accent):
             raise PostError("accent: a colour as #rrggbb")
-        for name in ("logo_url", "join_url"):
-            value = getattr(self, name)
-            if value and not re.match(r"^(https?://|/(?!/))", value):
-                raise PostError(f"{name}: an http(s) URL or a path starting with /")
+        if self.logo_url and not is_media_path(self.logo_url):
+            # Every wall view loads it: one of our media files, never another path on this
+            # site (`/media/../e/x/export.zip`) or another server (the CSP would refuse it).
+            raise PostError("logo_url: a file under /media/ (an https logo is fetched into it)")
+        if self.join_url and not safe_url(self.join_url):
+            raise PostError("join_url: an http(s) URL or a path starting with /")
         if self.moderation not in MODERATION_MODES:
             raise PostError("moderation: 'pre' or 'post'")
 
@@ -242,7 +259,8 @@ class Event:
             layout=data.get("layout") or "grid",
             theme=data.get("theme") or "dark",
             accent=data.get("accent", ""),
-            logo_url=data.get("logo_url", ""),
+            # An event saved before logos were confined keeps working, without its logo.
+            logo_url=logo if is_media_path(logo := str(data.get("logo_url") or "")) else "",
             join_url=data.get("join_url", ""),
             moderation=data.get("moderation", "pre"),
         )
@@ -257,9 +275,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_PLAIN_ID = re.compile(r"[a-z0-9-]+:[A-Za-z0-9-]+")
+
+
 def dom_id(post_id: str) -> str:
-    """The HTML element id of a post: `post-` and its id with unsafe characters replaced."""
-    return "post-" + re.sub(r"[^A-Za-z0-9_-]", "_", post_id)
+    """The HTML element id of a post, safe in CSS selectors, and never another post's.
+
+    A plain `source:native` id (letters, digits, `-`) reads as `post-source_native`, with
+    exactly one `_`. Any other id has its unsafe characters replaced and `__` and a hash of
+    the whole id added: `import:x.1` and `import:x_1` must not both be `post-import_x_1`,
+    or hiding one would take the other off every open wall.
+    """
+    if _PLAIN_ID.fullmatch(post_id):
+        return "post-" + post_id.replace(":", "_", 1)
+    digest = hashlib.sha256(post_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"post-{re.sub(r'[^A-Za-z0-9_-]', '_', post_id)[:80]}__{digest}"
 
 
 def parse_time(value: Any) -> datetime:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from wall.models import Event, Post, normalize_tag
+from wall.sanitize import html_text
 
 DUPLICATE_WINDOW_MS = 10 * 60 * 1000
 FLOOD_WINDOW_MS = 60 * 1000
@@ -87,16 +88,54 @@ def banned_author(post: Post, rules: Rules, history: History, now_ms: int) -> De
     return None
 
 
+# Characters that show nothing but split a word for a naive match: zero-width spaces and
+# joiners, soft hyphens, word joiners, BOMs (all of Unicode's "format" category), plus a few
+# invisible letters and marks outside it.
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+# Cyrillic and Greek letters drawn like Latin ones (after case folding): `ѕрам` is `spam`.
+_LOOK_ALIKES = str.maketrans(
+    "аеорсухіјѕԁһӏԛԝвкмнтαοριυνκχεаɡ",
+    "aeopcyxijsdhlqwbkmhtaopiuvkxeag",
+)
+
+
+def folded(text: str) -> str:
+    """Text as the rules compare it: NFKC, case-folded, invisible characters removed and
+    look-alike letters read as the Latin ones they imitate."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if c not in _INVISIBLE and unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFKC", text.casefold()).translate(_LOOK_ALIKES)
+
+
+def _checked_text(post: Post) -> str:
+    """Every piece of the post a reader sees, for the word rules: text, the text of its HTML,
+    the author's display name, the content warning, a card, a quote and poll options."""
+    parts = [
+        post.text,
+        html_text(post.html),
+        post.author.display_name,
+        post.content_warning,
+        *(post.poll or ()),
+    ]
+    if post.card is not None:
+        parts += [post.card.title, post.card.description]
+    if post.quote is not None:
+        parts.append(post.quote.text)
+    return folded("\n".join(parts))
+
+
 def blocked_content(post: Post, rules: Rules, history: History, now_ms: int) -> Decision | None:
-    """A post with a blocked word (whole word, any case) or a blocked hashtag is rejected."""
-    tags = {normalize_tag(t) for t in post.hashtags}
-    tags |= {normalize_tag(t) for t in re.findall(r"#(\w+)", post.text)}
+    """A post with a blocked word (whole word, any case, any disguise) anywhere a reader sees
+    it, or with a blocked hashtag, is rejected."""
+    text = _checked_text(post)
+    tags = {folded(normalize_tag(t)) for t in post.hashtags}
+    tags |= {normalize_tag(t) for t in re.findall(r"#(\w+)", text)}
     for tag in rules.blocked_tags:
-        if normalize_tag(tag) in tags:
+        if folded(normalize_tag(tag)) in tags:
             return Decision(State.REJECTED, f"blocked hashtag #{normalize_tag(tag)}", "blocked")
-    text = post.text.casefold()
     for word in rules.blocked_words:
-        if word.strip() and re.search(rf"(?<!\w){re.escape(word.strip().casefold())}(?!\w)", text):
+        needle = folded(word.strip())
+        if needle and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", text):
             return Decision(State.REJECTED, f"blocked word {word.strip()!r}", "blocked")
     return None
 

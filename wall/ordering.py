@@ -4,8 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from wall.models import Post
+
+FUTURE_SKEW = timedelta(minutes=5)
+"""How far ahead of our clock a post's time may be (clocks differ) and still be believed."""
+PAST_LIMIT = timedelta(days=365)
+"""How long before its event's start a post may be placed."""
+TIME_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+"""The earliest a post is placed when its event has no start."""
+
+
+def sane_time(created_at: datetime, *, now: datetime, starts_at: datetime | None) -> datetime:
+    """Where a post claiming `created_at` sits in time: a future one at its arrival (`now`),
+    one from long before its event at the earliest believable moment, others as they say.
+
+    A source's time is whatever its author's client wrote: `9999-12-31` would sit first on
+    every screen forever, `0001-01-01` would stretch the recap over two thousand years.
+    """
+    if created_at > now + FUTURE_SKEW:
+        return now
+    earliest = TIME_FLOOR
+    if starts_at is not None:
+        try:
+            earliest = starts_at - PAST_LIMIT
+        except OverflowError:
+            pass
+    return max(created_at, min(earliest, now))
 
 
 def newest_first(posts: Iterable[Post]) -> list[Post]:

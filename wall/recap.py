@@ -22,6 +22,8 @@ from wall.moderation import author_key
 
 Unit = Literal["hour", "day"]
 HOURLY_SPAN = timedelta(days=3)
+MAX_SPAN = timedelta(days=400)
+"""The longest span a chart covers (about 400 day bars), whatever the posts' or event's dates."""
 DEFAULT_LENGTH = timedelta(hours=3)
 """How long an event without `ends_at` is taken to last, for the first-timers window."""
 CLOSE_UP_MARGIN = timedelta(hours=6)
@@ -103,7 +105,9 @@ def count_buckets(
 
     Times outside [lo, hi]'s buckets are left out.
     """
-    counts = Counter(int(floor(t, zone, unit).timestamp()) for t in times)
+    # Only times near [lo, hi] are floored: one dated 0001 or 9999 would overflow the zone.
+    near = [t for t in times if lo - timedelta(days=2) <= t <= hi + timedelta(days=2)]
+    counts = Counter(int(floor(t, zone, unit).timestamp()) for t in near)
     buckets = []
     start, last = floor(lo, zone, unit), floor(hi, zone, unit)
     while start <= last:
@@ -145,13 +149,24 @@ def span(
     marks = [t for t in (first, last, starts_at, ends_at) if t is not None]
     if not marks:
         return None
-    lo, hi = min(marks), max(marks)
+    lo, hi = bounded(min(marks), max(marks), starts_at)
     return lo, hi, choose_unit(lo, hi)
+
+
+def bounded(lo: datetime, hi: datetime, starts_at: datetime | None) -> tuple[datetime, datetime]:
+    """A span cut to MAX_SPAN: around the event's start when it has one, else the latest
+    stretch, so no date in the data can make a chart of thousands of bars."""
+    if hi - lo <= MAX_SPAN:
+        return lo, hi
+    if starts_at is not None:
+        lo = max(lo, starts_at - MAX_SPAN / 2)
+        return lo, min(hi, lo + MAX_SPAN)
+    return hi - MAX_SPAN, hi
 
 
 def close_up_span(starts_at: datetime, ends_at: datetime | None) -> tuple[datetime, datetime]:
     """The hourly close-up's span: CLOSE_UP_MARGIN either side of the event."""
-    end = ends_at or starts_at + DEFAULT_LENGTH
+    end = min(ends_at or starts_at + DEFAULT_LENGTH, starts_at + HOURLY_SPAN)
     return starts_at - CLOSE_UP_MARGIN, end + CLOSE_UP_MARGIN
 
 
@@ -167,7 +182,7 @@ def timeline(
     span = [*times, *marks]
     if not span:
         return Timeline("hour", ())
-    lo, hi = min(span), max(span)
+    lo, hi = bounded(min(span), max(span), starts_at)
     unit = choose_unit(lo, hi)
     return Timeline(unit, count_buckets(times, zone, unit, lo=lo, hi=hi))
 
@@ -176,7 +191,7 @@ def close_up(
     times: Sequence[datetime], zone: tzinfo, starts_at: datetime, ends_at: datetime | None
 ) -> Timeline:
     """The event itself per hour: from CLOSE_UP_MARGIN before its start to as long after its end."""
-    end = ends_at or starts_at + DEFAULT_LENGTH
+    end = min(ends_at or starts_at + DEFAULT_LENGTH, starts_at + HOURLY_SPAN)
     lo, hi = starts_at - CLOSE_UP_MARGIN, end + CLOSE_UP_MARGIN
     inside = [t for t in times if lo <= t <= hi]
     return Timeline("hour", count_buckets(inside, zone, "hour", lo=lo, hi=hi))
@@ -199,10 +214,10 @@ def people(posts: Iterable[Post]) -> list[Person]:
     for post in posts:
         handle = author_key(post.author.handle)
         counts[handle] += 1
-        if handle not in latest or post.created_at > latest[handle].created_at:
+        if handle not in latest or post.at > latest[handle].at:
             latest[handle] = post
-        if handle not in first or post.created_at < first[handle]:
-            first[handle] = post.created_at
+        if handle not in first or post.at < first[handle]:
+            first[handle] = post.at
     return [Person(latest[h].author, counts[h], first[h]) for h in counts]
 
 

@@ -28,6 +28,14 @@ def _absolute_links_only(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+def html_text(raw: str) -> str:
+    """The text a reader sees in some HTML: tags dropped (script and style with their
+    content), entities read; for matching words, never for display."""
+    if not raw:
+        return ""
+    return html.unescape(nh3.clean(raw, tags=set(), attributes={}))
+
+
 def clean_html(raw: str) -> str:
     """Sanitize HTML from a source to the allow-list; idempotent."""
     return nh3.clean(
@@ -89,18 +97,41 @@ def emoji_html(sanitized: str, emoji: Iterable[tuple[str, str]]) -> str:
 def safe_url(url: str) -> str:
     """The URL if it is http(s) or a path on this site, else empty: no javascript:, data:, //."""
     url = url.strip()
-    if url.startswith("/") and not url.startswith(("//", "/\\")):
-        return url
+    if url.startswith("/"):
+        # Browsers drop tabs and new lines and read `\` as `/`: `/\t/host` is `//host`.
+        odd = any(c.isspace() or c == "\\" or ord(c) < 32 for c in url)
+        return "" if odd or url.startswith("//") else url
     scheme, sep, rest = url.partition("://")
     if sep and scheme.lower() in URL_SCHEMES and rest and not any(c.isspace() for c in url):
         return url
     return ""
 
 
+# A file we serve under /media/: plain segments, none starting with a dot (so no "." or ".."),
+# and no percent-escape, backslash, space or control that a browser would read otherwise.
+_MEDIA_PATH = re.compile(r"/media/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def is_media_path(url: str) -> bool:
+    """Whether the URL names a file under /media/ and nothing else (no `..`, `%2e`, `\\`)."""
+    return _MEDIA_PATH.fullmatch(url) is not None
+
+
+def media_url(url: str) -> str:
+    """An image URL as a post may hold it: one of our /media/ files, or an http(s) URL that
+    the photo pipeline fetches and replaces; anything else (other paths on this site
+    included: `/media/../e/x/export.zip`, `/metrics`) empty."""
+    url = url.strip()
+    if url.startswith("/"):
+        return url if is_media_path(url) else ""
+    return safe_url(url) if url[:8].lower().startswith(("http://", "https://")) else ""
+
+
 # C0 controls (but tab, newline, carriage return), DEL, and the bidi embeddings and overrides
 # (U+202A..U+202E), which can make a name or a link read backwards. Isolates and marks stay:
 # right-to-left writers need them, and they cannot reach past their element.
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e]")
+# Lone surrogates too: a source's JSON may spell one, and no UTF-8 text (Redis, a page) holds it.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:

@@ -80,6 +80,18 @@ class Settings:
     """Websocket clients one web process expects at once; sizes its Redis pool (1 per 4, 16-1000)."""
     redis_pool_timeout: float = 10.0
     """Seconds a request waits for a free Redis connection before it gets 503 (a socket: 1013)."""
+    fetch_allow_loopback: bool = False
+    """Let outbound fetches (sources, photos, avatars) reach loopback; for tests and local demos."""
+    allowed_hosts: str = ""
+    """Host names (comma- or space-separated, `*` for any) whose Host header builds absolute
+    links when PUBLIC_URL is empty; localhost and loopback addresses always do."""
+    metrics_token: str = ""
+    """Bearer token /metrics asks for; then it also counts each event's pending, rejected and
+    hidden posts. Empty: /metrics is open, with approved posts counted only."""
+    forwarded_allow_ips: str = ""
+    """Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or networks, `*`);
+    empty: no forwarding header is believed, the connection's own address counts."""
+    """Let outbound fetches (sources, photos, avatars) reach loopback; for tests and local demos."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -16,10 +16,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from ingest.cancel import stop_if_asked
+from ingest.fetch import safe_connect
 from ingest.media import USER_AGENT
 from ingest.sources.base import CursorSource, Deleted, Edited, SourceItem
 from ingest.sources.bluesky_record import embed_media, quote_of, quoted_uri, record_html
@@ -287,8 +287,8 @@ class BlueskySource(CursorSource):
             # a post seen twice is taken once (its id is stable).
             params["cursor"] = str(max(0, self._cursor - REWIND_US))
         url = f"{self.config.server}/subscribe?{urlencode(params)}"
-        async with connect(
-            url, user_agent_header=USER_AGENT, open_timeout=10, max_size=2**20
+        async with safe_connect(
+            self.client, url, user_agent_header=USER_AGENT, open_timeout=10, max_size=2**20
         ) as socket:
             log.info("%s: following #%s on %s", self.name, self.config.tag, self.config.server)
             try:

@@ -10,10 +10,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from ingest.cancel import stop_if_asked
+from ingest.fetch import safe_open
 from ingest.media import USER_AGENT
 from ingest.sources.base import Backfill, Deleted, Edited, Notice, PolledSource, SourceItem
 from ingest.sources.kinds import Option, SourceKind, register
@@ -226,7 +227,8 @@ class MastodonSource(PolledSource):
         return str(url).rstrip("/") if str(url).startswith(("ws://", "wss://")) else ""
 
     async def _open(self, base: str) -> ClientConnection:
-        return await connect(
+        return await safe_open(
+            self.client,
             f"{base}/api/v1/streaming",
             additional_headers={"Authorization": f"Bearer {self.config.token}"},
             user_agent_header=USER_AGENT,

@@ -40,6 +40,13 @@ def parse_line(raw: bytes, number: int) -> Post | BadLine | None:
     except (json.JSONDecodeError, RecursionError) as exc:
         return BadLine(number, f"malformed JSON: {exc}")
     try:
+        # JSON may spell a lone surrogate (`"\\ud800"`), which no UTF-8 text can hold: the
+        # post could never be stored or shown.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
+        return BadLine(number, f"not valid Unicode: a lone surrogate ({bad})")
+    try:
         return Post.from_dict(data, default_source="import")
     except PostError as exc:
         return BadLine(number, str(exc))

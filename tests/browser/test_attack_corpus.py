@@ -12,9 +12,12 @@ violation, any markup outside the allow-list in a post, fails the test.
 from __future__ import annotations
 
 import asyncio
+import csv
 import html
 import json
 import re
+import socket
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +31,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from ingest.fetch import safe_client
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.pipeline import take
 from ingest.sources.bluesky import commit_post, parse_commit
@@ -35,7 +39,7 @@ from ingest.sources.mastodon import status_post
 from ingest.sources.replay import BadLine, parse_line
 from ingest.sources.rss import entry_post
 from tests.attack import executable_constructs, load_corpus
-from tests.helpers import deadline, eventwall
+from tests.helpers import deadline, eventwall, post_dict
 from tests.processes import WebServer
 from tests.server.moderation_helpers import PASSWORD
 from wall.mod_store import ModerationStore
@@ -47,8 +51,19 @@ pytestmark = pytest.mark.browser
 SLUG = "corpus"
 CASES = load_corpus()
 START = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
-# Refused at once (connection refused on the discard port): the avatar falls back to initials.
+# Refused before connecting (loopback): the avatar falls back to initials.
 DEAD_AVATAR = "http://127.0.0.1:9/avatar.png"
+# Other paths of this very site an image URL may try to make every viewer's browser load.
+SAME_SITE = [
+    "/media/../e/corpus/export.zip",
+    "/media/%2e%2e/metrics",
+    "/media/..%2fe/corpus/export.csv",
+    "/\t/canary.invalid/x.png",
+    "/metrics",
+    "/e/corpus/export.jsonl",
+]
+# Addresses off the public internet a photo or avatar may name (refused before connecting).
+PRIVATE = ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/x.png"]
 WAIT = deadline(20) * 1000
 
 # Run before any page script: record CSP violations, so a payload the CSP merely blocked
@@ -94,14 +109,52 @@ AUDIT = """
 """
 
 
+class Canary:
+    """A loopback TCP server in a thread that only counts the connections it gets."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.1)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def urls(self) -> list[str]:
+        """The canary under several spellings of loopback."""
+        hosts = ["127.0.0.1", "localhost", "2130706433", "[::ffff:127.0.0.1]", "0x7f000001"]
+        return [f"http://{host}:{self.port}/canary.png" for host in hosts]
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._stop.set()
+        self._thread.join()
+        self.server.close()
+
+
+def image_vectors(canary: Canary) -> list[str]:
+    """Every hostile image URL a post may carry: loopback, private, same-site."""
+    return [*canary.urls(), *PRIVATE, *SAME_SITE]
+
+
 def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """Run a coroutine from this sync test (Playwright holds the main thread's loop)."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def mastodon_posts() -> list[Post]:
-    """Each case as a Mastodon status: content, display name, links and a dead avatar."""
+def mastodon_posts(images: list[str]) -> list[Post]:
+    """Each case as a Mastodon status: content, display name, links and a hostile avatar."""
     posts = []
     for n, case in enumerate(CASES):
         status = {
@@ -110,7 +163,7 @@ def mastodon_posts() -> list[Post]:
             "account": {
                 "acct": f"user{n}@masto.example",
                 "display_name": case["html"][:300],
-                "avatar": DEAD_AVATAR,
+                "avatar": images[n % len(images)] if n % 2 else DEAD_AVATAR,
                 "url": "javascript:alert('profile')",
                 "note": "",
             },
@@ -171,19 +224,30 @@ def rss_posts() -> list[Post]:
     return [p for p in posts if p is not None]
 
 
-def replay_posts() -> list[Post]:
-    """Each case as a JSONL replay line (text and html); an oversized one is refused by name."""
+def replay_posts(images: list[str]) -> list[Post]:
+    """Each case as a JSONL replay line (text and html) with a hostile avatar and photo URL,
+    some dated 0001 or 9999; an oversized one is refused by name."""
     posts = []
     for n, case in enumerate(CASES):
+        created = (START + timedelta(minutes=10, seconds=n)).isoformat()
+        if n < len(CASES) - 1 and n % 11 == 3:
+            created = "9999-12-31T23:59:59+00:00"  # placed at its arrival, not first forever
+        elif n < len(CASES) - 1 and n % 13 == 5:
+            created = "0001-01-01T00:00:00+00:00"  # must not stretch the recap over millennia
         line = {
             "source": "import",
             "native_id": f"c{n}",
-            "created_at": (START + timedelta(minutes=10, seconds=n)).isoformat(),
-            "author": {"handle": f"@replay{n}@example.org", "display_name": case["html"][:100]},
+            "created_at": created,
+            "author": {
+                "handle": f"@replay{n}@example.org",
+                "display_name": case["html"][:100],
+                "avatar_url": images[n % len(images)],
+            },
             "text": case["html"],
             "html": case["html"],
             "url": "javascript:alert('replay url')",
             "content_warning": case["html"][:50] if n % 7 == 0 else "",
+            "photos": [{"url": images[(n + 3) % len(images)], "thumb_url": SAME_SITE[0]}],
         }
         parsed = parse_line(json.dumps(line).encode(), n + 1)
         if isinstance(parsed, BadLine):
@@ -205,10 +269,21 @@ async def ingest(redis_url: str, media: Path, posts: list[Post]) -> None:
         await ModerationStore(redis).set_rules(
             SLUG, blocked_words=[], blocked_tags=[], flood_limit=0, hold_duplicates=False
         )
-        async with httpx.AsyncClient() as client:
+        # The worker's own client: public addresses only, so every loopback, private and
+        # same-site image URL above is refused before any connection.
+        async with safe_client() as client:
             photos = PhotoPipeline(LocalStorage(media), client, timeout=deadline(2))
             for post in posts:
                 await take(store, event, post, photos)
+    finally:
+        await redis.aclose()
+
+
+async def hide(redis_url: str, post_id: str) -> None:
+    """Hide a post, as a moderator would."""
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await Store(redis).set_state(SLUG, post_id, State.HIDDEN, actor="test")
     finally:
         await redis.aclose()
 
@@ -247,6 +322,10 @@ def watch(page: Any, origin: str, problems: list[str]) -> None:
         parts = urlsplit(request.url)
         if f"{parts.scheme}://{parts.netloc}" != origin or "canary" in request.url:
             problems.append(f"request: {request.url[:200]}")
+        # Same origin, but not a page asset: an image URL reaching another path of this site.
+        lowered = request.url.lower()
+        if any(bad in lowered for bad in ("/metrics", "/export.", "..", "%2e", "%2f", "%5c")):
+            problems.append(f"same-site request: {request.url[:200]}")
 
     page.on("dialog", on_dialog)
     page.on("request", on_request)
@@ -290,8 +369,10 @@ def test_attack_corpus_on_every_page(browser: Any, env: dict[str, str], tmp_path
     )
     assert added.returncode == 0, added.stderr
     media = Path(env["DATA_DIR"]) / "media"
-    before_live = mastodon_posts() + bluesky_posts() + rss_posts()
-    live_posts = replay_posts()
+    canary = Canary()
+    images = image_vectors(canary)
+    before_live = mastodon_posts(images) + bluesky_posts() + rss_posts()
+    live_posts = replay_posts(images)
     run(ingest(env["REDIS_URL"], media, before_live))
 
     problems: list[str] = []
@@ -363,6 +444,21 @@ def test_attack_corpus_on_every_page(browser: Any, env: dict[str, str], tmp_path
         recap.wait_for_load_state("load")
         audit(recap, problems, "recap")
         assert recap.locator("#most-active li").count() > 0
+        # Posts dated 0001 and 9999 are among them: the recap stays small.
+        assert len(recap.content()) < 3_000_000
+        # Two ids the old DOM-id rule made one: hiding one leaves the other on open pages.
+        twins = [
+            Post.from_dict({**post_dict(native, f"twin {native}"), "source": "import"})
+            for native in ("x.1", "x_1")
+        ]
+        run(ingest(env["REDIS_URL"], media, twins))
+        live = pages["live"]
+        for twin in twins:
+            live.wait_for_selector(f"#{twin.dom_id}", state="attached", timeout=WAIT)
+        run(hide(env["REDIS_URL"], twins[0].id))
+        live.wait_for_selector(f"#{twins[0].dom_id}", state="detached", timeout=WAIT)
+        assert live.locator(f"#{twins[1].dom_id}").count() == 1
+        everything += 1
         context.close()
 
         with httpx.Client(base_url=origin) as client:
@@ -395,4 +491,16 @@ def test_attack_corpus_on_every_page(browser: Any, env: dict[str, str], tmp_path
     assert audit(offline, problems, "archive") == everything
     offline.close()
 
+    # The CSV export: no cell a spreadsheet would run as a formula.
+    table = tmp_path / "posts.csv"
+    exported = eventwall("export", SLUG, "--format", "csv", "--out", str(table), env=env)
+    assert exported.returncode == 0, exported.stderr
+    with table.open(newline="", encoding="utf-8") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    formulas = [c[:40] for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert formulas == [] and any(c.startswith("'=HYPERLINK") for c in cells)
+
+    # No image URL of any post made Eventwall connect to loopback, in any spelling.
+    canary.close()
+    assert canary.connections == 0
     assert problems == []

@@ -10,9 +10,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
+from ingest.fetch import safe_client
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.sources.bluesky import REWIND_US, BlueskySource
 from ingest.worker import run_source
@@ -44,7 +44,7 @@ async def start(
     """Starts the Bluesky source under `run_source`; tasks cancelled after the test."""
     _, base = jetstream
     tasks: list[asyncio.Task[None]] = []
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with safe_client(allow_loopback=True, timeout=10) as client:
         photos = PhotoPipeline(LocalStorage(tmp_path / "media"), client)
 
         def run() -> asyncio.Task[None]:
@@ -165,7 +165,7 @@ async def test_deletes_and_malformed_messages(
 async def test_filter_keeps_up_with_the_firehose(store: Store, event: Event) -> None:
     """The tag filter handles far more than the firehose's few hundred posts a second."""
     config = SourceConfig.create("bluesky", event.slug, server="ws://127.0.0.1:9", tag="testevent")
-    async with httpx.AsyncClient() as client:
+    async with safe_client(allow_loopback=True) as client:
         source = BlueskySource(config, store, client)
         messages = [
             json.dumps(

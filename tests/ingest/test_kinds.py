@@ -7,13 +7,13 @@ import contextlib
 import importlib
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ingest.fetch import safe_client
 from ingest.sources import kinds
 from ingest.worker import build_source, run_source
 from server.cli import build_parser
@@ -73,7 +73,7 @@ async def test_the_worker_runs_a_registered_kind(
 
     async with serve(Starlette(routes=[Route("/f.json", feed)])) as base:
         config = kinds.configure("jsonfeed", event.slug, url=f"{base}/f.json")
-        async with httpx.AsyncClient() as client:
+        async with safe_client(allow_loopback=True) as client:
             source = build_source(config, store, client, Settings(poll_interval=0.05))
             task = asyncio.create_task(run_source(store, event, source))
             try:

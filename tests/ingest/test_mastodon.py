@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ingest.fetch import safe_client
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.sources.mastodon import MastodonSource
 from ingest.worker import run_source
@@ -36,7 +37,7 @@ async def fake() -> AsyncIterator[tuple[FakeMastodon, str]]:
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the source and the photo pipeline."""
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with safe_client(allow_loopback=True, timeout=10) as http:
         yield http
 
 

@@ -7,9 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
+from ingest.fetch import safe_client
 from ingest.sources.mastodon import MastodonSource
 from ingest.worker import run_source
 from tests.fake_mastodon import TOKEN, FakeMastodon, recorded, status
@@ -41,7 +41,7 @@ async def running(
     registry: SourceRegistry | None = None,
 ) -> AsyncIterator[MastodonSource]:
     """The Mastodon source for #testevent running through run_source."""
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with safe_client(allow_loopback=True, timeout=10) as client:
         config = SourceConfig.create(
             "mastodon", event.slug, server=base, tag="testevent", token=token
         )

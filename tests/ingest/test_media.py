@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
 
+from ingest.fetch import safe_client
 from ingest.media import LocalStorage, MediaError, PhotoPipeline, download, process
 from ingest.pipeline import take
 from tests.images import gps_exif, jpeg, png_bomb
@@ -22,7 +22,7 @@ from wall.store import Store
 @pytest.fixture
 async def pipeline(tmp_path: Path) -> AsyncIterator[PhotoPipeline]:
     """A pipeline storing under a temporary media folder with tight limits."""
-    async with httpx.AsyncClient() as client:
+    async with safe_client(allow_loopback=True) as client:
         yield PhotoPipeline(
             LocalStorage(tmp_path / "media"), client, max_bytes=1_000_000, timeout=1.0
         )
@@ -100,7 +100,7 @@ def test_image_over_the_configured_pixel_limit_is_refused_before_decoding() -> N
 
 async def test_endless_slow_download_is_aborted_at_the_time_limit(files: str) -> None:
     """A download that never ends is aborted at the time limit, not waited on forever."""
-    async with httpx.AsyncClient() as client:
+    async with safe_client(allow_loopback=True) as client:
         started = time.monotonic()
         with pytest.raises(MediaError, match="longer than"):
             await download(client, f"{files}/endless-slow.jpg", max_bytes=10**9, timeout=0.5)
@@ -109,7 +109,7 @@ async def test_endless_slow_download_is_aborted_at_the_time_limit(files: str) ->
 
 async def test_endless_fast_download_is_aborted_at_the_size_limit(files: str) -> None:
     """A download past the size limit is aborted while streaming, never held whole."""
-    async with httpx.AsyncClient() as client:
+    async with safe_client(allow_loopback=True) as client:
         with pytest.raises(MediaError, match="too large"):
             await download(client, f"{files}/endless-fast.jpg", max_bytes=500_000, timeout=30)
 

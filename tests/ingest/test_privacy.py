@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
 
+from ingest.fetch import safe_client
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.pipeline import apply, take
 from ingest.sources.base import Deleted, Edited
@@ -38,7 +38,7 @@ def make(native_id: str, text: str, *, handle: str = "@ada@example.org", **extra
 @pytest.fixture
 async def photos(tmp_path: Path) -> AsyncIterator[PhotoPipeline]:
     """A pipeline storing under a temporary media folder."""
-    async with httpx.AsyncClient() as client:
+    async with safe_client(allow_loopback=True) as client:
         yield PhotoPipeline(LocalStorage(tmp_path / "media"), client, timeout=2.0)
 
 

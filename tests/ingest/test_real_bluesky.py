@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from ingest.fetch import safe_client
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.sources.bluesky import BlueskySource
 from ingest.worker import run_source
@@ -51,7 +51,7 @@ async def running(
     store: Store, event: Event, base: str, tmp_path: Path, tag: str = "EventWall"
 ) -> AsyncIterator[BlueskySource]:
     """The Bluesky source running through run_source with a real photo pipeline."""
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with safe_client(allow_loopback=True, timeout=10) as client:
         config = SourceConfig.create(
             "bluesky", event.slug, server=base.replace("http", "ws"), tag=tag
         )

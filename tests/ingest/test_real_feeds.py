@@ -8,9 +8,9 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from ingest.fetch import safe_client
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.sources.rss import FeedSource
 from ingest.worker import run_source
@@ -45,7 +45,7 @@ async def running(
     registry: SourceRegistry | None = None,
 ) -> AsyncIterator[FeedSource]:
     """A feed source running through run_source with a real photo pipeline."""
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with safe_client(allow_loopback=True, timeout=10) as client:
         config = SourceConfig.create("rss", event.slug, url=url, tag=tag)
         source = FeedSource(config, store, client, poll_interval=0.05)
         photos = PhotoPipeline(LocalStorage(tmp_path / "media"), client)

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ingest.fetch import safe_client
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.sources.mastodon import MastodonSource
 from ingest.worker import run_source
@@ -80,7 +81,7 @@ async def running(
     registry: SourceRegistry | None = None,
 ) -> AsyncIterator[MastodonSource]:
     """The Mastodon source running through run_source with a real photo pipeline."""
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with safe_client(allow_loopback=True, timeout=10) as client:
         config = SourceConfig.create("mastodon", event.slug, server=base, tag="hoot", token=token)
         source = MastodonSource(config, store, client, poll_interval=0.05)
         photos = PhotoPipeline(LocalStorage(tmp_path / "media"), client)

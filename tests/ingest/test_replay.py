@@ -62,3 +62,19 @@ def test_replay_missing_file(env: dict[str, str], tmp_path: Path) -> None:
     """A missing file is a clear error, not a traceback."""
     result = eventwall("ingest", "replay", str(tmp_path / "nope.jsonl"), "--event", "e", env=env)
     assert result.returncode == 2 and "no such file" in result.stderr
+
+
+async def test_replay_skips_a_line_with_a_lone_surrogate(
+    env: dict[str, str], tmp_path: Path, store: Store
+) -> None:
+    """A line whose JSON spells a lone surrogate is skipped with a one-line reason; the
+    lines around it are taken and nothing crashes."""
+    bad = '{"native_id": "s", "author": {"handle": "@a"}, "text": "hi \\ud800 there"}'
+    name = '{"native_id": "n", "author": {"handle": "@b", "display_name": "\\udfff"}, "text": "x"}'
+    path = write_jsonl(tmp_path / "posts.jsonl", [post_dict("1"), bad, name, post_dict("2")])
+    result = eventwall("ingest", "replay", str(path), "--event", "surrogates", env=env)
+    assert result.returncode == 1, result.stderr
+    assert f"{path}:2: skipped: not valid Unicode: a lone surrogate (\\ud800)" in result.stderr
+    assert f"{path}:3: skipped: not valid Unicode: a lone surrogate (\\udfff)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert await store.count("surrogates", State.APPROVED) == 2

@@ -7,12 +7,12 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ingest.fetch import safe_client
 from ingest.sources.rss import FeedSource
 from ingest.worker import run_source
 from tests.fakes import serve
@@ -78,7 +78,7 @@ async def test_feed_entries_are_taken_and_etag_makes_repeat_polls_cheap(
     """Entries are taken once, sanitized; later polls send If-None-Match and get 304; restarts resume."""
     fake = FakeFeed(entries=[("1", "First"), ("2", "Second")])
     app = Starlette(routes=[Route("/feed.xml", fake.feed)])
-    async with serve(app) as base, httpx.AsyncClient() as client:
+    async with serve(app) as base, safe_client(allow_loopback=True) as client:
         config = SourceConfig.create("rss", event.slug, url=f"{base}/feed.xml", tag="testevent")
 
         def start() -> asyncio.Task[None]:
@@ -114,7 +114,7 @@ async def test_feed_honours_retry_after(store: Store, event: Event) -> None:
     """A feed answering 429 with Retry-After is asked again only after that many seconds."""
     fake = FakeFeed(entries=[("1", "First")], busy=1)
     app = Starlette(routes=[Route("/feed.xml", fake.feed)])
-    async with serve(app) as base, httpx.AsyncClient() as client:
+    async with serve(app) as base, safe_client(allow_loopback=True) as client:
         config = SourceConfig.create("rss", event.slug, url=f"{base}/feed.xml")
         source = FeedSource(config, store, client, poll_interval=0.05)
         task = asyncio.create_task(run_source(store, event, source))

@@ -76,6 +76,7 @@ async def test_cli_added_source_is_run_and_removed_without_restart(
         demo=False,
         source_reload=0.05,
         poll_interval=0.05,
+        fetch_allow_loopback=True,  # the fake Mastodon is on loopback
     )
     async with serve(fake.app()) as base:
         worker = asyncio.create_task(run_worker(settings, store))

@@ -28,6 +28,7 @@ def app_settings(redis_url: str, tmp_path: Path) -> Settings:
         demo=False,
         page_size=5,
         embed_origins="https://organizer.example https://blog.example:8443",
+        allowed_hosts="wall.test",  # the in-process client's host, for absolute links
     )
 
 

@@ -58,6 +58,9 @@ async def test_csv_export_parses_with_a_header_row(
     store: Store, env: dict[str, str], tmp_path: Path
 ) -> None:
     """The CSV has a header and one row per approved post, quotes and new lines intact."""
+    photo = Path(env["DATA_DIR"]) / "media" / "p" / "aa" / "one.jpg"  # a local photo is a file
+    photo.parent.mkdir(parents=True, exist_ok=True)
+    photo.write_bytes(b"a stored photo")
     source = write_jsonl(tmp_path / "in.jsonl", _posts())
     assert eventwall("ingest", "replay", str(source), "--event", "first", env=env).returncode == 0
     out = tmp_path / "posts.csv"
@@ -67,7 +70,8 @@ async def test_csv_export_parses_with_a_header_row(
         rows = list(csv.DictReader(handle))
     assert [r["id"] for r in rows] == ["test:1", "test:2", "test:3"]
     assert rows[1]["text"] == 'Commas, "quotes"\nand a new line'
-    assert rows[1]["author_handle"] == "@bob@example.org" and rows[1]["sensitive"] == "true"
+    # A handle starts with @, which a spreadsheet would read as a formula: quoted.
+    assert rows[1]["author_handle"] == "'@bob@example.org" and rows[1]["sensitive"] == "true"
     assert rows[0]["photo_urls"] == "/media/p/aa/one.jpg" and rows[2]["text"] == "Grüße 👋"
 
 

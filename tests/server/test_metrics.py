@@ -15,12 +15,15 @@ from wall.moderation import State
 from wall.redis_server import free_port
 from wall.store import Store
 
+TOKEN = "scrape-token"
+
 
 async def test_metrics_and_json_logs(
     env: dict[str, str], redis: Redis, store: Store, event: Event
 ) -> None:
     """Clients per page, messages sent, fan-out latency, posts per state; every log line JSON."""
-    web = await asyncio.to_thread(Web({**env, "LOG_FORMAT": "json"}, free_port()).start)
+    settings = {**env, "LOG_FORMAT": "json", "METRICS_TOKEN": TOKEN}
+    web = await asyncio.to_thread(Web(settings, free_port()).start)
     try:
         since = await last_public_id(redis, event.slug)
         base = f"{web.ws_base}/e/{event.slug}/ws?since={since}"
@@ -29,12 +32,12 @@ async def test_metrics_and_json_logs(
             await store.ingest(event.slug, Post.from_dict(post_dict("m2")), State.PENDING)
             for client in (wall, live):
                 await asyncio.wait_for(client.recv(), deadline(5))
-            samples = await scrape(web.base)
+            samples = await scrape(web.base, token=TOKEN)
             assert samples[("eventwall_clients_by_page", (("page", "wall"),))] == 1
             assert samples[("eventwall_clients_by_page", (("page", "live"),))] == 1
             assert samples[("eventwall_clients", ())] == 2
         await eventually(lambda: _sent(web.base, 2), message="messages counted")
-        samples = await scrape(web.base)
+        samples = await scrape(web.base, token=TOKEN)
         assert samples[("eventwall_fanout_latency_seconds_count", ())] >= 1
         posts = (("event", event.slug), ("state", "approved"))
         assert samples[("eventwall_posts", posts)] == 1
@@ -48,4 +51,4 @@ async def test_metrics_and_json_logs(
 
 
 async def _sent(base: str, at_least: int) -> bool:
-    return (await scrape(base))[("eventwall_messages_sent_total", ())] >= at_least
+    return (await scrape(base, token=TOKEN))[("eventwall_messages_sent_total", ())] >= at_least

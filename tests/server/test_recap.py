@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -10,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import httpx
+import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
@@ -211,3 +213,28 @@ def test_admin_page_sets_event_details_with_csrf(settings: Settings, redis_url: 
     assert event is not None
     assert event.extra["timezone"] == "Europe/Paris" and event.extra["venue"] == "The Hall"
     assert event.extra["next_event"] == {"title": "Next one", "url": "https://example.org/next"}
+
+
+@pytest.mark.parametrize("starts_at", ["", START])
+async def test_recap_size_is_bounded_whatever_the_dates(
+    client: httpx.AsyncClient, store: Store, event: Event, starts_at: str
+) -> None:
+    """Posts dated 0001-01-01 and 9999-12-31 (stored as they came, before times were made
+    sane) give a recap of at most about 400 day bars, not one of two thousand years."""
+    from wall.recap import MAX_SPAN
+
+    if starts_at:
+        event = dataclasses.replace(event, extra={"starts_at": starts_at})
+        await store.save_event(event)
+    for native_id, when in [
+        ("ancient", "0001-01-01T00:00:00+00:00"),
+        ("future", "9999-12-31T23:59:59+00:00"),
+        ("usual", START),
+    ]:
+        await store.ingest(event.slug, at(native_id, when), State.APPROVED)
+    response = await client.get(f"/e/{event.slug}/recap")
+    assert response.status_code == 200
+    rows = re.findall(r'<tr><th scope="row">', response.text)
+    assert 0 < len(rows) <= MAX_SPAN.days + 2 + 3 * 24 + 13  # the day chart and a close-up
+    assert len(response.text) < 1_000_000
+    assert 'id="total-posts">3<' in response.text

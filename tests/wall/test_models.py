@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.helpers import post_dict
@@ -83,7 +85,7 @@ def test_hashtags_normalized() -> None:
 def test_dom_id_is_css_safe() -> None:
     """The element id of a post contains only characters safe in a CSS selector."""
     post = Post.from_dict(post_dict("a/b:c d"))
-    assert post.dom_id == "post-test_a_b_c_d"
+    assert re.fullmatch(r"post-test_a_b_c_d__[0-9a-f]{16}", post.dom_id)
 
 
 @pytest.mark.parametrize("slug", ["", "Has Caps", "-leading", "a" * 64, "dots.no"])
@@ -91,3 +93,28 @@ def test_event_slug_validated(slug: str) -> None:
     """Event slugs are URL-safe lower-case words."""
     with pytest.raises(PostError, match="slug"):
         Event(slug=slug, title="x")
+
+
+def test_dom_ids_never_collide() -> None:
+    """Ids that the old replace-unsafe-characters rule made equal get different DOM ids;
+    plain ids keep their readable form; every DOM id is safe in a CSS selector."""
+    from wall.models import dom_id
+
+    tricky = [
+        "import:x.1",
+        "import:x_1",
+        "import:x:1",
+        "import:x/1",
+        "import_x:1",
+        "import:x_1__0",
+        "im_port:x1",
+        "im:port_x1",
+        "test:two",
+        "test_two",
+        "a:" + "é" * 100,
+        "a:" + "è" * 100,
+    ]
+    ids = [dom_id(i) for i in tricky]
+    assert len(set(ids)) == len(ids), ids
+    assert dom_id("test:two") == "post-test_two" and dom_id("demo:42") == "post-demo_42"
+    assert all(re.fullmatch(r"post-[A-Za-z0-9_-]+", i) and len(i) < 120 for i in ids)

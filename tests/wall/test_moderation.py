@@ -124,3 +124,57 @@ def test_event_mode_is_validated_and_defaults_to_pre() -> None:
     assert Event.from_dict(POST.to_dict()).moderation == "post"
     with pytest.raises(ValueError, match="moderation"):
         Event(slug="x", title="X", moderation="sometimes")
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        ("text", "buy spo\u200biler now"),  # zero-width space
+        ("text", "buy spo\u00adiler now"),  # soft hyphen
+        ("text", "buy spo\u2060iler now"),  # word joiner
+        ("text", "buy \uff53\uff50\uff4f\uff49\uff4c\uff45\uff52 now"),  # fullwidth
+        ("text", "buy SPOILER now"),
+        ("text", "buy \u0455\u0440\u043e\u0456l\u0435r now"),  # Cyrillic look-alikes
+        ("html", "<p>buy spo<b>il</b>er now</p>"),  # only in the HTML
+        ("display_name", "Spoiler King"),
+        ("content_warning", "spoiler ahead"),
+    ],
+)
+def test_blocked_words_are_found_however_disguised(where: str, value: str) -> None:
+    """Invisible characters, fullwidth and look-alike letters, HTML-only text, the display
+    name and the content warning don't get a blocked word past the rule."""
+    extra: dict[str, object] = {}
+    text = "a harmless post"
+    if where == "text":
+        text = value
+    elif where == "html":
+        text, extra = "", {"html": value}
+    elif where == "content_warning":
+        extra = {"content_warning": value}
+    data = post_dict("1", text, **extra)
+    data["author"] = {"handle": "@ada@example.org"}
+    if where == "display_name":
+        data["author"]["display_name"] = value
+    if where == "html":
+        data["text"] = ""
+    decision = blocked_content(
+        Post.from_dict(data), Rules(blocked_words=("spoiler",)), History(), NOW
+    )
+    assert decision is not None and decision.state == State.REJECTED, (where, value)
+
+
+def test_blocked_tags_are_found_however_disguised() -> None:
+    """A blocked hashtag written fullwidth or with a zero-width space is still blocked."""
+    for text in (
+        "join #\uff43\uff52\uff59\uff50\uff54\uff4f",
+        "join #cry\u200bpto",
+        "join #CRYPTO",
+    ):
+        decision = blocked_content(make(text), Rules(blocked_tags=("crypto",)), History(), NOW)
+        assert decision is not None, text
+    assert (
+        blocked_content(
+            make("a cryptography talk"), Rules(blocked_tags=("crypto",)), History(), NOW
+        )
+        is None
+    )

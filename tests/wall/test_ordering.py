@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -9,7 +10,16 @@ from hypothesis import strategies as st
 
 from tests.helpers import post_dict
 from wall.models import Post
-from wall.ordering import Cursor, newest_first, next_cursor, page_before
+from wall.ordering import (
+    FUTURE_SKEW,
+    PAST_LIMIT,
+    TIME_FLOOR,
+    Cursor,
+    newest_first,
+    next_cursor,
+    page_before,
+    sane_time,
+)
 
 BASE = datetime(2026, 5, 1, 19, 0, tzinfo=UTC)
 
@@ -72,3 +82,37 @@ def test_paging_while_posts_arrive_never_skips_or_repeats(
     initial_ids = {p.id for p in posts[:initial]}
     assert initial_ids <= set(seen), "a post that was there from the start was skipped"
     assert [p.id for p in newest_first(p for p in posts if p.id in set(seen))] == seen
+
+
+def test_sane_time_places_future_and_ancient_posts() -> None:
+    """A post from the future sits at its arrival, one from long before its event at a year
+    before the start (or the fixed floor), others where they say; clock skew is believed."""
+    now = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    start = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
+    far_future = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    ancient = datetime(1, 1, 1, tzinfo=UTC)
+    assert sane_time(far_future, now=now, starts_at=start) == now
+    assert sane_time(now + timedelta(hours=1), now=now, starts_at=None) == now
+    skewed = now + FUTURE_SKEW - timedelta(seconds=1)
+    assert sane_time(skewed, now=now, starts_at=start) == skewed
+    assert sane_time(ancient, now=now, starts_at=start) == start - PAST_LIMIT
+    assert sane_time(ancient, now=now, starts_at=None) == TIME_FLOOR
+    usual = now - timedelta(days=2)
+    assert sane_time(usual, now=now, starts_at=start) == usual
+    # An event years ahead: an older post is placed at the latest now, never in the future.
+    assert sane_time(usual, now=now, starts_at=now + timedelta(days=900)) == now
+    # A start the calendar can't go a year before is no reason to fail.
+    odd_start = datetime(1, 6, 1, tzinfo=UTC)
+    assert sane_time(ancient, now=now, starts_at=odd_start) == TIME_FLOOR
+
+
+def test_a_post_keeps_its_own_time_for_display_and_sorts_by_the_sane_one() -> None:
+    """`created_at` is what the source said; ordering uses `ordered_at`; both round-trip."""
+    claimed = datetime(9999, 1, 1, tzinfo=UTC)
+    post = Post.from_dict(post_dict("future", created_at=claimed.isoformat()))
+    placed = dataclasses.replace(post, ordered_at=BASE)
+    assert placed.created_at == claimed and placed.at == BASE
+    assert placed.created_ms == int(BASE.timestamp() * 1000)
+    assert Post.from_dict(placed.to_dict()) == placed
+    assert "ordered_at" not in post.to_dict() and Post.from_dict(post.to_dict()) == post
+    assert newest_first([placed, at("now", 1)])[0].native_id == "now"

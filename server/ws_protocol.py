@@ -1,0 +1,107 @@
+"""uvicorn's websocket protocol, with every frame a client sends counted, pings included.
+
+Control frames never reach the app: uvicorn answers a ping with a pong itself, however
+many arrive and whether or not the client reads them, so a ping flood grows the server's
+write buffers without bound while the app's message limit sees nothing. Here each frame
+(text, binary, ping, pong) counts towards the per-connection limit; past it the connection
+is closed with 1008, and a client pinging while it leaves our answers unread is cut.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+
+# The same budget as the app's own limit on messages: no page of ours sends anything.
+FRAMES_PER_MINUTE = 60
+WINDOW = 60.0
+POLICY_VIOLATION = 1008
+# Unread bytes we hold for a client that still pings: past this it is not reading at all.
+UNREAD_LIMIT = 1024 * 1024
+PONG_HEADER = bytes((0x80 | Opcode.PONG.value,))  # FIN and the pong opcode
+
+
+class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """Counts every frame a client sends; closes a connection that floods or does not read."""
+
+    frames_per_minute = FRAMES_PER_MINUTE
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._window_start = 0.0
+        self._frames = 0
+        self.flooded = False
+
+    def _allow(self) -> bool:
+        """Count one frame; False (and the connection closing) when it is one too many."""
+        if self.flooded:
+            return False
+        now = self.loop.time()
+        if now - self._window_start > WINDOW:
+            self._window_start, self._frames = now, 0
+        self._frames += 1
+        if self._frames <= self.frames_per_minute:
+            return True
+        self.flooded = True
+        self.logger.info("closing a websocket that sent over %d frames a minute", self._frames - 1)
+        self.conn.send_close(POLICY_VIOLATION, "too many messages")
+        self.handle_parser_exception()  # tells the app, sends the close frame, closes
+        return False
+
+    def handle_events(self) -> None:
+        """uvicorn's dispatch, with pings answered here one by one within the limit."""
+        # websockets queues a pong for every ping as it parses it, all of a read's at once:
+        # those are dropped, and each ping within the limit is answered below.
+        queued = self.conn.data_to_send()
+        kept = [frame for frame in queued if frame[:1] != PONG_HEADER]
+        if kept:
+            self.transport.write(b"".join(kept))
+        for event in self.conn.events_received():
+            if isinstance(event, Request):
+                self.handle_connect(event)
+            elif not isinstance(event, Frame):
+                continue  # a server never receives a Response
+            elif event.opcode == Opcode.PING:
+                self._answer_ping(event)
+            elif event.opcode == Opcode.CONT:
+                self.handle_cont(event)
+            elif event.opcode == Opcode.TEXT:
+                self.handle_text(event)
+            elif event.opcode == Opcode.BINARY:
+                self.handle_bytes(event)
+            elif event.opcode == Opcode.PONG:
+                self.handle_pong(event)
+            elif event.opcode == Opcode.CLOSE:
+                self.handle_close(event)
+
+    def _answer_ping(self, event: Frame) -> None:
+        """Answer a ping only within the limit, and only to a client that reads."""
+        if not self._allow():
+            return
+        if self.transport.get_write_buffer_size() > UNREAD_LIMIT:
+            # Pinging but not reading what we send: it can't take a close frame either.
+            self.logger.info("cutting a websocket that pings without reading")
+            self.flooded = True
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": 1006})
+            self.transport.abort()
+            return
+        self.conn.send_pong(event.data)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+
+    def handle_pong(self, event: Frame) -> None:
+        """Pongs count too: unsolicited ones are a flood like any other."""
+        if self._allow():
+            super().handle_pong(event)
+
+    def handle_text(self, event: Frame) -> None:
+        """A text message, counted."""
+        if self._allow():
+            super().handle_text(event)
+
+    def handle_bytes(self, event: Frame) -> None:
+        """A binary message, counted."""
+        if self._allow():
+            super().handle_bytes(event)
