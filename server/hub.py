@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -232,7 +232,7 @@ class Hub:
         *,
         limit: int,
         lost: Callable[[], Awaitable[tuple[str, str]]],
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """What the client missed after `since`, in order, for its socket to send.
 
         The client's resume position moves past each message only once the caller asks for
@@ -292,12 +292,17 @@ class Hub:
                 await self._listen()
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except Exception as exc:
                 if self.subscribed.is_set() or self._down_since is None:
                     # It was live (or this is the first try): a new outage, a fresh backoff.
                     self._down_since = time.monotonic()
                     delay = RETRY_FIRST
-                    log.warning("pub/sub connection lost (%s); resubscribing", exc)
+                    if isinstance(exc, RedisError | OSError):
+                        log.warning("pub/sub connection lost (%s); resubscribing", exc)
+                    else:
+                        # Never let a surprise end the one listener: every screen of this
+                        # process would stay connected and silent.
+                        log.exception("the live listener failed; restarting it")
                 self.subscribed.clear()
                 # Connections idle in the pool were cut with Redis: drop them, so the next
                 # attempt (and the catch-up after it) dials afresh instead of failing on one.
@@ -380,4 +385,8 @@ class Hub:
                     client.drop()
                 continue
             for change in changes:
-                self.dispatch(change)
+                try:
+                    self.dispatch(change)
+                except Exception:
+                    self.stats.render_errors += 1
+                    log.exception("skipped a change that could not be rendered")

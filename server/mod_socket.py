@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 # How often an open console's session is re-checked: a moderator logged out elsewhere
 # (or whose session expired) stops receiving the queue within this many seconds.
-SESSION_RECHECK = 1.0
+SESSION_RECHECK = 0.5
 
 
 async def moderator_socket(websocket: WebSocket) -> None:

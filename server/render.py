@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from server.mod_render import announcement, mod_change, spotlight
+from server.scene_render import scene_fragment
 from wall import actions, layouts
 from wall.changes import Change
 from wall.details import display_time, post_time
@@ -85,6 +86,8 @@ class Renderer:
             return announcement(self, change)
         if change.type == "spotlight":
             return spotlight(self, change)
+        if change.type == "scene":
+            return scene_fragment(self, change)
         zone = self._zones.get(change.event, "")
         if change.type in {"show", "new"} and change.post is not None:
             inner = self.post(change.post, zone=zone)

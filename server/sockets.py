@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -60,11 +60,13 @@ async def public_socket(websocket: WebSocket) -> None:
         await close_socket(websocket, *closing)
 
 
-async def send_missed(websocket: WebSocket, missed: AsyncIterator[str]) -> Closing | None:
+async def send_missed(websocket: WebSocket, missed: AsyncGenerator[str, None]) -> Closing | None:
     """Send the messages a client missed; the close to send instead of going live, if any."""
     try:
-        async for data in missed:
-            await websocket.send_text(data)
+        # aclosing: a replay cut short (the client left) closes its generator at once.
+        async with contextlib.aclosing(missed):
+            async for data in missed:
+                await websocket.send_text(data)
     except (WebSocketDisconnect, RuntimeError, OSError):
         return GONE
     except RedisError as exc:

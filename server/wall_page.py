@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 import segno
@@ -11,8 +12,9 @@ from starlette.responses import HTMLResponse, Response
 
 from server.pages import event_or_404, screen_extras
 from server.services import services
-from wall.display import Stats, faces, join_prompt, join_url, short_url, wall_options
+from wall.display import Stats, WallOptions, faces, join_prompt, join_url, short_url, wall_options
 from wall.models import Event
+from wall.screens import Scene, ScreenStore, screen_name
 
 
 @lru_cache(maxsize=64)
@@ -21,6 +23,16 @@ def qr_svg(url: str) -> Markup:
     code = segno.make(url, error="m", micro=False)
     svg = code.svg_inline(scale=1, border=2, dark="#000", light="#fff", omitsize=True)
     return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code" ', 1))
+
+
+def scene_options(own: WallOptions, scene: Scene) -> WallOptions:
+    """The wall's own options (event and URL) with what a moderator chose for its screen."""
+    return dataclasses.replace(
+        own,
+        layout=scene.layout or own.layout,
+        theme=scene.theme or own.theme,
+        cycle=scene.cycle or own.cycle,
+    )
 
 
 def sponsor_logos(event: Event) -> list[str]:
@@ -41,12 +53,18 @@ async def wall(request: Request) -> Response:
     counts = await svc.store.aggregates.counts(slug)
     stats = Stats(posts=counts.posts, people=counts.people, photos=counts.photos)
     url = join_url(event, svc.settings.public_url or str(request.base_url))
+    screen = screen_name(request.query_params.get("screen"))
+    scene = await ScreenStore(svc.redis).scene(slug, screen)
+    own = wall_options(event, request.query_params)
     html = svc.renderer.page(
         "wall.html",
         event=event,
         posts=posts,
         since=since,
-        options=wall_options(event, request.query_params),
+        own=own,
+        options=scene_options(own, scene),
+        screen=screen,
+        scene=scene,
         stats=stats,
         faces=faces(posts),
         join_url=url,

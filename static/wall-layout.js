@@ -75,7 +75,7 @@
 
   // -- grid: columns; the count that the posts fill best, then each column justified ---------
   function arrangeGrid(list, W, H, unit) {
-    var gap = 0.7 * unit;
+    var gap = 0.55 * unit;
     var minCol = 13 * unit;
     var maxCol = 22 * unit;
     var nMin = Math.max(1, Math.ceil((W + gap) / (maxCol + gap)));
@@ -253,9 +253,11 @@
     var engine = ENGINES[name];
     if (engineOn && engineOn !== name) clear();
     engineOn = engine ? name : "";
-    if (!engine) return;
     var box = posts.getBoundingClientRect();
-    if (!box.width || !box.height) return;
+    if (!engine || !box.width || !box.height) {
+      delete body.dataset.layoutPending;
+      return;
+    }
     var unit = parseFloat(getComputedStyle(posts).fontSize) || 16;
     // Measure at the sizes being tried, not at a size halfway through a transition.
     var from = new Map();
@@ -274,11 +276,26 @@
     requestAnimationFrame(function () {
       articles().forEach(function (a) { a.classList.remove("fresh"); });
       body.dataset.arranged = String(Date.now());
+      // A card whose words grew after it was measured (a font arriving late): measure again,
+      // a few times at most.
+      var grew = articles().some(function (a) {
+        return a.classList.contains("placed") && a.scrollHeight > a.clientHeight + 1;
+      });
+      if (grew && retries < MAX_RETRIES) {
+        retries++;
+        schedule();
+      } else {
+        retries = 0;
+        delete body.dataset.layoutPending;
+      }
     });
   }
 
+  var MAX_RETRIES = 3;
+  var retries = 0;
   var pending = false;
   function schedule() {
+    body.dataset.layoutPending = "1";
     if (pending) return;
     pending = true;
     requestAnimationFrame(function () {
@@ -291,7 +308,11 @@
   new MutationObserver(schedule).observe(body, { childList: true }); // the pin, swapped out of band
   new ResizeObserver(schedule).observe(posts);
   posts.addEventListener("load", schedule, true); // a photo without declared size has loaded
-  if (document.fonts) document.fonts.ready.then(schedule);
+  if (document.fonts) {
+    // An emoji subset arriving late makes its lines taller: measure again.
+    document.fonts.ready.then(schedule);
+    document.fonts.addEventListener("loadingdone", schedule);
+  }
 
   window.EventwallLayout = { schedule: schedule, arrangeNow: arrange };
   arrange();

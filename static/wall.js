@@ -224,6 +224,93 @@
     }
   }).observe(posts, { childList: true });
 
+  // -- named screens: a moderator's scene, followed live -------------------------------------
+  function swapClass(prefix, value) {
+    Array.prototype.slice.call(body.classList).forEach(function (c) {
+      if (c.indexOf(prefix) === 0) body.classList.remove(c);
+    });
+    body.classList.add(prefix + value);
+  }
+
+  // Empty values give the wall back its own choice (the event's, or its URL's).
+  function applyScene(scene) {
+    if ((scene.screen || "main") !== (body.dataset.screen || "main")) return;
+    var layout = scene.layout || body.dataset.ownLayout || "grid";
+    var theme = scene.theme || body.dataset.ownTheme || "dark";
+    var cycle = seconds(String(scene.cycle || ""), 0) || seconds(body.dataset.ownCycle, 8);
+    var was = body.dataset.layout;
+    var known = document.querySelector('#layouts > li[data-name="' + CSS.escape(layout) + '"]');
+    if (!known) { // a layout this page does not know: keep the one it shows
+      layout = was;
+      known = document.querySelector('#layouts > li[data-name="' + CSS.escape(was) + '"]');
+    }
+    swapClass("layout-", layout);
+    swapClass("theme-", theme);
+    body.dataset.layout = layout;
+    // The layout's behaviour, as the page declares it for each (wall/layouts/).
+    ["engine", "cycles", "fitPhoto"].forEach(function (key) {
+      if (known && known.dataset[key]) body.dataset[key] = known.dataset[key];
+      else delete body.dataset[key];
+    });
+    body.dataset.theme = theme;
+    body.dataset.cycle = String(cycle);
+    cycleMs = cycle * 1000;
+    var holding = scene.holding || "";
+    var slide = document.getElementById("holding");
+    var text = document.getElementById("holding-text");
+    if (text) text.textContent = holding;
+    if (slide) slide.hidden = !holding;
+    body.classList.toggle("holding", !!holding);
+    if (was !== layout) {
+      if (current) {
+        var leaving = current;
+        current = null;
+        leaving.classList.remove("is-spotlit");
+        fitPhoto(leaving); // back to the layout's own photo size
+      }
+      relayout();
+      if (cycling()) show(articles()[0]);
+    }
+    body.dataset.sceneAt = String(Date.now());
+  }
+
+  new MutationObserver(function (records) {
+    records.forEach(function (record) {
+      Array.prototype.forEach.call(record.addedNodes, function (node) {
+        if (node.nodeType !== 1 || !node.classList.contains("scene-change")) return;
+        applyScene(node.dataset);
+        node.remove(); // read once; the DOM stays bounded
+      });
+    });
+  }).observe(body, { childList: true });
+
+  // On every (re)connect, the scene as it is now: the log replays what was missed, but not
+  // what was trimmed off it while the wall was away.
+  document.addEventListener("htmx:wsOpen", function () {
+    if (!body.dataset.slug || !window.fetch) return;
+    fetch("/e/" + body.dataset.slug + "/screens/" + (body.dataset.screen || "main"), {
+      credentials: "same-origin", headers: { accept: "application/json" },
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (scene) {
+      if (scene) applyScene(scene);
+    }).catch(function () {});
+  });
+
+  // "This wall shows this screen", every few seconds: the console counts the walls per screen.
+  var HEARTBEAT_MS = 10000;
+  var wallId = Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  function heartbeat() {
+    if (!body.dataset.slug || !window.fetch) return;
+    var data = new FormData();
+    data.set("wall", wallId.replace(/[^a-z0-9]/g, ""));
+    fetch("/e/" + body.dataset.slug + "/screens/" + (body.dataset.screen || "main") + "/seen", {
+      method: "POST", body: data, credentials: "same-origin",
+    }).catch(function () {});
+  }
+  heartbeat();
+  setInterval(heartbeat, HEARTBEAT_MS);
+
   // -- the sponsor strip: one logo at a time, cross-faded ---------------------------------
   var SPONSOR_MS = 6000;
   var sponsors = document.querySelectorAll("#sponsors .sponsor");

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import WebServer, deadline, eventwall, post_dict, write_jsonl
+from tests.helpers import deadline, eventwall, post_dict, write_jsonl
+from tests.processes import WebServer
 
 pytestmark = pytest.mark.browser
 WAIT = deadline(20) * 1000

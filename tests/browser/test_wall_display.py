@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 SLUG = "walltest"
 SIZES = [(1280, 720), (1920, 1080), (3840, 2160)]
-LAYOUTS = ["grid", "spotlight", "ticker"]
+LAYOUTS = ["grid", "mosaic", "spotlight", "ticker"]
 THEMES = ["dark", "light", "contrast"]
 SHOTS = ROOT / "test-artifacts"
 ACCENT = "#ff0066"
@@ -61,7 +61,7 @@ def test_wall_legible_at_every_size(
     page.goto(f"{wall_server.base}/e/{SLUG}/wall?layout={layout}&theme={theme}&cycle=1")
     page.wait_for_selector("body[data-wall-ready]", state="attached")
     where = f"{layout}/{theme}/{width}x{height}"
-    if layout == "grid":
+    if layout in ("grid", "mosaic"):
         wait_until(
             page, "[...document.querySelectorAll('#posts .photo img')].every(i => i.complete)"
         )
@@ -172,9 +172,12 @@ def test_cursor_hides_and_f_toggles_fullscreen(browser: Any, wall_server: WebSer
 
 
 def test_layout_screenshots_exist() -> None:
-    """Every layout has its screenshot in docs/screenshots for the README."""
+    """Every layout has its screenshots, landscape and portrait, in docs/screenshots and the README."""
+    readme = (ROOT / "README.md").read_text()
     for layout in LAYOUTS:
-        assert (ROOT / "docs" / "screenshots" / f"wall-{layout}.png").is_file()
+        for name in (f"wall-{layout}.png", f"wall-{layout}-portrait.png"):
+            assert (ROOT / "docs" / "screenshots" / name).is_file(), name
+            assert f"docs/screenshots/{name}" in readme, name
 
 
 JOIN_LINES = r"""

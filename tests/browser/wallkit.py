@@ -202,6 +202,7 @@ FILL = r"""
 
 SETTLED = (
     "!!document.body.dataset.wallReady && [...document.images].every(i => i.complete)"
+    " && document.fonts.status === 'loaded' && !document.body.dataset.layoutPending"
     " && document.getAnimations().every(a => a.playState !== 'running'"
     " || a.effect?.target?.classList.contains('burn-shift'))"
 )

@@ -162,6 +162,10 @@ async def test_more_than_a_page_behind_is_caught_up_in_order(
     server.statuses.append(status(1))
     task = runner(base)
     await eventually(lambda: _count(store, event, 1), message="first")
+    # The cursor is saved once the worker asks for the next item, just after the post is
+    # stored: wait for it, or the stop below can land in between (a race of the test).
+    key = f"mastodon:{base.removeprefix('http://')}:testevent:{event.slug}"
+    await eventually(lambda: _cursor_is(store, key, "1"), message="cursor at 1")
     await stop(task)
     server.statuses += [status(i) for i in range(2, 92)]
     runner(base)

@@ -329,7 +329,7 @@ def test_admin_adds_watches_and_removes_sources(settings: Settings, redis_url: s
         assert again.status_code == 400
 
 
-def test_show_warned_text_from_the_console(app: Settings, redis_url: str) -> None:
+def test_show_warned_text_from_the_console(settings: Settings, redis_url: str) -> None:
     """A warned post's card offers "Show text on the wall"; the CSRF-checked form sets it."""
     seed(redis_url, moderators={"mod@example.org": "testevent"})
 
@@ -338,7 +338,7 @@ def test_show_warned_text_from_the_console(app: Settings, redis_url: str) -> Non
         await store.ingest("testevent", post, State.PENDING)
 
     run(redis_url, warned)
-    with client_for(app) as client:
+    with client_for(settings) as client:
         login(client, "mod@example.org")
         token = csrf_of(client)
         console = client.get("/e/testevent/moderate").text

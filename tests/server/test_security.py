@@ -20,6 +20,7 @@ from wall.settings import Settings
 NO_SESSION_CSRF = {
     "/login": "double-submit cookie instead (no session yet): tested below",
     "/e/{slug}/post": "anonymous attendee uploads: no session to ride, rate-limited per IP",
+    "/e/{slug}/screens/{screen}/seen": "a wall's anonymous 'I show this screen': bounded counts",
 }
 PAGES = [
     "/",
@@ -28,6 +29,7 @@ PAGES = [
     "/e/testevent/embed",
     "/e/testevent/gallery",
     "/e/testevent/post",
+    "/e/testevent/join",
     "/login",
 ]
 
