@@ -105,5 +105,6 @@ def test_sources_show_their_event_and_status(admin: TestClient) -> None:
     assert refused.status_code == 400 and "no event" in refused.text
     added = admin.post("/admin", data={**form, "event": "testevent"})
     assert added.status_code == 200
-    assert 'href="/e/testevent/moderate">testevent</a>' in added.text
+    assert "rss https://example.org/f -&gt; testevent" in added.text
+    assert 'href="/e/testevent/moderate">its console</a>' in added.text
     assert re.search(r'class="source-status">[^<]+<', added.text)
