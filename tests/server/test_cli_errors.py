@@ -195,7 +195,7 @@ def _bad_value(name: str, default: object) -> str | None:
 
 
 # Any text is a valid value of these: there is no bad one to try.
-FREE_FORM = {"SECRET_KEY", "FORWARDED_ALLOW_IPS"}
+FREE_FORM = {"SECRET_KEY", "METRICS_TOKEN", "FORWARDED_ALLOW_IPS", "ALLOWED_HOSTS"}
 # Checked by a test of its own (a folder that is a file, for a server).
 OWN_TEST = {"DATA_DIR"}
 
