@@ -74,6 +74,10 @@
   }
 
   // -- grid: columns; the count that the posts fill best, then each column justified ---------
+  // The column count a wall of this width has now: it changes only when another fills clearly
+  // more, so a post arriving doesn't slide and resize every card on the wall.
+  var gridColumns = { width: 0, n: 0 };
+
   function arrangeGrid(list, W, H, unit) {
     var gap = 0.55 * unit;
     var minCol = 13 * unit;
@@ -81,12 +85,16 @@
     var nMin = Math.max(1, Math.ceil((W + gap) / (maxCol + gap)));
     var nMax = Math.max(nMin, Math.floor((W + gap) / (minCol + gap)));
     var best = null;
+    var bestScore = 0;
+    var current = gridColumns.width === W ? gridColumns.n : 0;
     for (var n = nMin; n <= nMax; n++) {
       var plan = planGrid(list, n, W, H, gap);
+      var score = plan.score + (n === current ? 0.04 : 0);
       // Fewer, wider columns unless more columns fill clearly more of the screen.
-      if (!best || plan.score > best.score + 0.03) best = plan;
+      if (!best || score > bestScore + 0.03) { best = plan; bestScore = score; }
     }
     if (!best) return;
+    gridColumns = { width: W, n: best.n };
     if (best.n !== nMax) planGrid(list, best.n, W, H, gap); // restore its widths
     var placed = new Set();
     best.cols.forEach(function (col) {
