@@ -47,7 +47,7 @@ from wall.store import Store
 
 AUTHORS = 2000
 BUILD_BATCH = 500
-PASSWORD = "bench-password-not-secret"
+PASSWORD = "scale-run-loopback-only-7f3e"  # passes the password rule (not the email name)
 ADMIN = "bench@example.org"
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- scale:begin -->", "<!-- scale:end -->"
