@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 
 from server.auth import UNAUTHORIZED_CLOSE, auth, same_origin
 from server.services import Services, services
-from server.sockets import close_socket, send_missed, serve_client
+from server.sockets import close_socket, resume, serve_client
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,7 @@ async def moderator_socket(websocket: WebSocket) -> None:
         return json.dumps({"type": "reload"}), await svc.store.last_change_id(slug, "mod")
 
     async with svc.hub.subscribe(slug, "mod", kind="moderate") as client:
-        missed = svc.hub.missed(
-            client,
-            websocket.query_params.get("since", ""),
-            limit=svc.settings.resume_limit,
-            lost=lost,
-        )
-        closing = await send_missed(websocket, missed)
+        closing = await resume(svc, websocket, client, lost)
         if closing is None:
             watcher = asyncio.create_task(_watch_session(svc, websocket, found[0].sid))
             try:

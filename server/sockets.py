@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -46,18 +46,29 @@ async def public_socket(websocket: WebSocket) -> None:
         return svc.renderer.reset(posts, last_id, event=slug), last_id
 
     async with svc.hub.subscribe(slug, "public", direct_writer(websocket.scope), kind) as client:
-        missed = svc.hub.missed(
-            client,
-            websocket.query_params.get("since", ""),
-            limit=svc.settings.resume_limit,
-            lost=lost,
-        )
-        closing = await send_missed(websocket, missed)
+        closing = await resume(svc, websocket, client, lost)
         if closing is None:
             closing = await serve_client(svc, websocket, client)
     # Unsubscribed before closing: a slow client's close may wait for its buffer to drain.
     if closing is not None:
         await close_socket(websocket, *closing)
+
+
+async def resume(
+    svc: Services,
+    websocket: WebSocket,
+    client: Client,
+    lost: Callable[[], Awaitable[tuple[str, str]]],
+) -> Closing | None:
+    """Send what the client missed after its `?since=` id (or `lost()`'s one message when the
+    log can't say); the close to send instead of going live, if any."""
+    missed = svc.hub.missed(
+        client,
+        websocket.query_params.get("since", ""),
+        limit=svc.settings.resume_limit,
+        lost=lost,
+    )
+    return await send_missed(websocket, missed)
 
 
 async def send_missed(websocket: WebSocket, missed: AsyncGenerator[str, None]) -> Closing | None:
