@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.browser.wallkit import FILL, SETTLED, seed, wait_until
-from tests.helpers import ROOT
+from tests.helpers import ROOT, deadline
 from tests.processes import WebServer
 
 pytestmark = pytest.mark.browser
@@ -60,7 +61,9 @@ def test_layout_fills_the_screen(
 
 SPOTLIT_PHOTO = r"""
 () => {
+  // The spotlight cycles: measure only a loaded portrait photo, in one evaluation.
   const img = document.querySelector("#posts > .is-spotlit .photo img");
+  if (!img || !img.complete || img.naturalHeight <= img.naturalWidth) return null;
   const post = img.closest("article");
   const r = img.getBoundingClientRect();
   const portrait = innerHeight > innerWidth;
@@ -82,15 +85,15 @@ def test_spotlight_photo_at_its_own_aspect(
     """Spotlight: a photo keeps its aspect and is as large as the room the layout gives it."""
     page = browser.new_page(viewport={"width": shape[0], "height": shape[1]})
     page.goto(f"{fill_server.base}/e/{SLUG}/wall?layout=spotlight&cycle=1")
-    # The seeded portrait photos are 600x900.
-    wait_until(
-        page,
-        "(i => i && i.complete && i.naturalHeight > i.naturalWidth)"
-        "(document.querySelector('#posts > .is-spotlit .photo img'))",
-        timeout=20,
-        message="a portrait photo in the spotlight",
-    )
-    m = page.evaluate(SPOTLIT_PHOTO)
+    # The seeded portrait photos are 600x900. The same photo measured twice, 50 ms apart,
+    # has finished any transition.
+    end = time.monotonic() + deadline(20)
+    m, last = None, None
+    while m is None or m != last:
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for a settled portrait photo in the spotlight: {m}")
+        last, m = m, page.evaluate(SPOTLIT_PHOTO)
+        page.wait_for_timeout(50)
     assert abs(m["shown"] - m["natural"]) < 0.02 * m["natural"], m
     assert m["height"] >= 0.9 * m["roomH"] or m["width"] >= 0.95 * m["roomW"], m
     page.close()
