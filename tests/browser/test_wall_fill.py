@@ -91,7 +91,9 @@ def test_spotlight_photo_at_its_own_aspect(
     m, last = None, None
     while m is None or m != last:
         if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for a settled portrait photo in the spotlight: {m}")
+            raise AssertionError(
+                f"timed out waiting for a settled portrait photo in the spotlight: {m}"
+            )
         last, m = m, page.evaluate(SPOTLIT_PHOTO)
         page.wait_for_timeout(50)
     assert abs(m["shown"] - m["natural"]) < 0.02 * m["natural"], m
