@@ -76,6 +76,8 @@ class Settings:
     """Seconds between keepalive pings to each websocket client (0: no pings)."""
     ws_ping_timeout: float = 60.0
     """Seconds a client may take to answer a ping, or to take a close frame, before it is cut."""
+    web_workers: int = 0
+    """Web processes `eventwall run` starts on its one port; 0: one per core, at most 8."""
     expected_clients: int = 1000
     """Websocket clients one web process expects at once; sizes its Redis pool (1 per 4, 16-1000)."""
     redis_pool_timeout: float = 10.0
@@ -132,6 +134,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "changelog_maxlen": (1, 10**9),
     "page_size": (1, 10_000),
     "expected_clients": (1, 10**7),
+    "web_workers": (0, 64),
     "session_hours": (1, 24 * 365),
     "upload_window": (1, 10**7),
     "send_timeout": (0.001, 3600),

@@ -1,0 +1,153 @@
+"""`eventwall run --workers N`: N web processes on one port, one embedded Redis, one worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from server.cli import build_parser
+from server.procs import MAX_AUTO_WORKERS, worker_count
+from tests.faults.kit import (
+    MODERATOR_PASSWORD,
+    ResumingClient,
+    last_public_id,
+    moderator_session,
+    public_log,
+)
+from tests.helpers import eventually, post_dict
+from tests.processes import RealProcess
+from wall.accounts import Accounts
+from wall.models import Event, Post
+from wall.moderation import State
+from wall.redis_server import free_port
+from wall.store import Store
+
+BATCH = 12  # clients opened at a time, until both processes serve some
+MAX_CLIENTS = 96
+
+
+def test_worker_count_defaults_to_the_cores_capped() -> None:
+    """WEB_WORKERS=0 means one web process per core, at most 8; a number given is kept."""
+    assert worker_count(0) == min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
+    assert worker_count(3) == 3
+
+
+async def served_clients(url: str, since: str) -> list[ResumingClient]:
+    """Connected clients, opened in batches until both processes serve at least one."""
+    clients: list[ResumingClient] = []
+
+    def connected() -> bool:
+        return all(c.connects for c in clients)
+
+    while len(clients) < MAX_CLIENTS:
+        clients += [ResumingClient(url, since).start() for _ in range(BATCH)]
+        await eventually(connected, timeout=30, message="clients")
+        if len({c.served_by[0] for c in clients}) >= 2:
+            break
+    return clients
+
+
+async def clients_by_process(base: str) -> dict[str, int]:
+    """Each web process's own `eventwall_clients`, asked until both have answered /metrics."""
+    seen: dict[str, int] = {}
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+
+        async def both() -> bool:
+            # A new connection each time: the kernel picks the process per connection.
+            answer = await http.get("/metrics", headers={"connection": "close"})
+            found = re.search(r"^eventwall_clients (\S+)$", answer.text, re.M)
+            assert found, answer.text
+            seen[answer.headers["x-eventwall-process"]] = int(float(found.group(1)))
+            return len(seen) >= 2
+
+        await eventually(both, timeout=20, message="/metrics from both processes")
+    return seen
+
+
+async def test_run_workers_serves_from_every_process(tmp_path: Path) -> None:
+    """Clients spread over 2 web processes on one port; an approval reaches all; SIGTERM: 1012."""
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "DEMO": "false"}
+    env.pop("REDIS_URL", None)  # the embedded Redis, as `make run` has it
+    env.pop("WEB_WORKERS", None)
+    run = RealProcess(
+        ["-m", "server.cli", "run", "--workers", "2", "--port", str(port)],
+        env,
+        ready=r"Eventwall is running \(Redis: (\S+), 2 web processes\)",
+        startup=60,
+        inherit=False,
+    ).start()
+    assert run.ready_match is not None
+    redis = Redis.from_url(run.ready_match.group(1), decode_responses=True)
+    clients: list[ResumingClient] = []
+    http: httpx.AsyncClient | None = None
+    try:
+        store = Store(redis)
+        await store.save_event(Event(slug="testevent", title="Test", moderation="pre"))
+        await Accounts(redis).add("mod@example.org", MODERATOR_PASSWORD, event="testevent")
+        since = await last_public_id(redis, "testevent")
+        clients = await served_clients(f"ws://127.0.0.1:{port}/e/testevent/ws", since)
+        served = Counter(c.served_by[0] for c in clients)
+        assert len(served) == 2, served
+        # Each process counts its own clients in its own /metrics.
+
+        async def metrics_agree() -> bool:
+            return await clients_by_process(f"http://127.0.0.1:{port}") == dict(served)
+
+        await eventually(
+            metrics_agree,
+            timeout=20,
+            message=f"/metrics per process to count {dict(served)}",
+        )
+
+        # Held for moderation, then approved by a moderator whose requests land on either
+        # process (one session key, sessions in Redis).
+        await store.ingest("testevent", Post.from_dict(post_dict("held")), State.PENDING)
+        http, csrf = await moderator_session(f"http://127.0.0.1:{port}", "mod@example.org")
+        decided = await http.post(
+            "/e/testevent/moderate/decide",
+            data={"post_id": "test:held", "action": "approve", "expected": "pending"},
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+        )
+        assert decided.status_code in (200, 303), decided.text
+        expected = await public_log(redis, "testevent", since)
+        assert len(expected) == 1
+        await eventually(
+            lambda: all(c.applied == expected for c in clients),
+            timeout=20,
+            message="the approval at the clients of both processes",
+        )
+
+        run.terminate()
+        await eventually(
+            lambda: all(1012 in c.closes for c in clients),
+            timeout=20,
+            message="1012 from both processes",
+        )
+        assert await asyncio.to_thread(run.wait, 30) == 0, run.output
+    finally:
+        if http is not None:
+            await http.aclose()
+        for client in clients:
+            await client.stop()
+        await redis.aclose()
+        run.stop()
+    assert "Traceback" not in run.output, run.output
+    assert "worker stopped" in run.output
+    assert not (tmp_path / "data" / "redis" / "server.json").exists(), "redis left running"
+
+
+@pytest.mark.parametrize("given", ["-1", "65", "two"])
+def test_bad_workers_is_refused_in_one_line(given: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--workers` out of range or not a number: a usage line naming it and exit 2."""
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["run", "--workers", given])
+    assert stopped.value.code == 2
+    assert "--workers" in capsys.readouterr().err
