@@ -143,8 +143,12 @@ class _SharedPortServer(uvicorn.Server):
             )
 
 
-def _serve_web(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
+def _serve_web(
+    settings: Settings, host: str, port: int, reuse_port: bool, supervisor: int | None
+) -> None:
     """`eventwall web`: on its own port, or (`--reuse-port`) sharing it with its siblings."""
+    if supervisor is not None:
+        procs.exit_with_parent(supervisor)
     if not reuse_port:
         web_server(settings, host, port).run()
         return
@@ -522,6 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="share the port with other `eventwall web --reuse-port` processes (SO_REUSEPORT)",
     )
+    # Set by `eventwall run --workers N` for its children: stop when it dies.
+    web.add_argument("--supervisor", type=int, default=None, help=argparse.SUPPRESS)
 
     ingest = sub.add_parser("ingest", help="the ingest worker and importers")
     ingest_sub = ingest.add_subparsers(dest="ingest_command", required=True)
@@ -674,7 +680,7 @@ def _main(args: argparse.Namespace) -> int:
         elif args.command == "run":
             asyncio.run(_run_all(settings, host, port))
         elif args.command == "web":
-            _serve_web(settings, host, port, args.reuse_port)
+            _serve_web(settings, host, port, args.reuse_port, args.supervisor)
         elif args.command == "ingest" and args.ingest_command == "worker":
             asyncio.run(_worker(settings))
         elif args.command == "ingest" and args.ingest_command == "replay":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import errno
 import logging
 import os
@@ -35,6 +36,18 @@ RESTART_DELAY = 1.0
 def worker_count(configured: int) -> int:
     """Web processes to run: the configured count, or one per core (at most 8) for 0."""
     return configured if configured > 0 else min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def exit_with_parent(parent: int) -> None:
+    """Have Linux send this process SIGTERM when `parent` (its supervisor) dies, even by
+    SIGKILL: a web process must not outlive `eventwall run` holding its port."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _address(host: str, port: int) -> tuple[socket.AddressFamily, tuple[str, int]]:
@@ -134,6 +147,7 @@ class WebProcesses:
         self.stopping = False
         args = [sys.executable, "-m", "server.cli", "web"]
         args += ["--host", host, "--port", str(port), "--reuse-port"]
+        args += ["--supervisor", str(os.getpid())]
         # The children use the run's Redis (the embedded one's URL, or REDIS_URL).
         env = {**os.environ, "REDIS_URL": settings.redis_url, "PYTHONUNBUFFERED": "1"}
         self.children = [WebProcess(i, args, env) for i in range(count)]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import re
+import signal
+import socket
 from collections import Counter
 from pathlib import Path
 
@@ -151,3 +155,47 @@ def test_bad_workers_is_refused_in_one_line(given: str, capsys: pytest.CaptureFi
         build_parser().parse_args(["run", "--workers", given])
     assert stopped.value.code == 2
     assert "--workers" in capsys.readouterr().err
+
+
+def _running(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting to be reaped does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+async def test_web_processes_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    """kill -9 of `eventwall run --workers 2`: its web processes stop too, freeing the port."""
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "DEMO": "false"}
+    env.pop("WEB_WORKERS", None)
+    port = free_port()
+    run = RealProcess(
+        ["-m", "server.cli", "run", "--workers", "2", "--port", str(port)],
+        env,
+        ready=r"Eventwall is running",
+        startup=60,
+        inherit=False,
+    ).start()
+    children = [int(m) for m in re.findall(r"Started server process \[(\d+)\]", run.output)]
+    redis = json.loads((tmp_path / "data" / "redis" / "server.json").read_text())
+    try:
+        assert len(children) == 2 and all(_running(pid) for pid in children), run.output
+        assert run.process is not None
+        run.process.kill()
+        run.process.wait()
+        await eventually(
+            lambda: not any(_running(pid) for pid in children),
+            timeout=20,
+            message="the web processes to stop with their supervisor",
+        )
+    finally:
+        # The embedded Valkey outlives a SIGKILL (the next `eventwall run` stops it); it
+        # also holds our end of the output pipe, so it goes before the pipe is closed.
+        for pid in [*children, int(redis["pid"])]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        run.stop()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # nobody holds the port any more
