@@ -199,7 +199,10 @@ async def _run_many(settings: Settings, host: str, port: int, workers: int) -> N
                 raise PortError(str(exc)) from None
             print(_banner(settings, host, port, workers), flush=True)
             worker = asyncio.create_task(run_worker(settings, store))
-            await stopping.wait()
+            stop = asyncio.create_task(stopping.wait())
+            # Until told to stop, or until the worker fails (then the command fails with it).
+            await asyncio.wait({stop, worker}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
             # Web processes first (1012 to every screen), then the worker drains.
             await web.stop()
             worker.cancel()
