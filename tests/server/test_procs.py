@@ -76,7 +76,7 @@ async def clients_by_process(base: str) -> dict[str, int]:
 
 
 async def test_run_workers_serves_from_every_process(tmp_path: Path) -> None:
-    """Clients spread over 2 web processes on one port; an approval reaches all; SIGTERM: 1012."""
+    """2 web processes on one port: clients spread, approvals reach all, kill -9 heals, 1012."""
     port = free_port()
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "DEMO": "false"}
     env.pop("REDIS_URL", None)  # the embedded Redis, as `make run` has it
@@ -128,6 +128,25 @@ async def test_run_workers_serves_from_every_process(tmp_path: Path) -> None:
             timeout=20,
             message="the approval at the clients of both processes",
         )
+
+        # A web process killed: restarted by `eventwall run`, its screens resume meanwhile.
+        victim = served.most_common(1)[0][0]
+        os.kill(int(victim), signal.SIGKILL)
+        await eventually(
+            lambda: run.output.count("port shared: SO_REUSEPORT") == 3,
+            timeout=30,
+            message="the killed web process started again",
+        )
+        assert f"(pid {victim}) exited with -9; starting it again" in run.output
+        await store.ingest("testevent", Post.from_dict(post_dict("after")), State.APPROVED)
+        expected = await public_log(redis, "testevent", since)
+        assert len(expected) == 2
+        await eventually(
+            lambda: all(c.applied == expected for c in clients),
+            timeout=20,
+            message="every screen resumed after the kill",
+        )
+        assert all(c.served_by[-1] != victim for c in clients)
 
         run.terminate()
         await eventually(
