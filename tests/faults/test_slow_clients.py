@@ -8,7 +8,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from tests.faults.kit import ResumingClient, Web, caught_up, last_public_id, public_log
+from tests.faults.kit import ResumingClient, Web, caught_up, last_public_id, public_changes
 from tests.helpers import eventually, metric, post_dict
 from wall.models import Event, Post
 from wall.moderation import State
@@ -61,7 +61,7 @@ async def test_slow_clients_dropped_resume_and_others_unaffected(
                 post = Post.from_dict(post_dict(f"n{sent}", BIG))
                 await store.ingest("testevent", post, State.APPROVED)
                 sent += 1
-        expected = await public_log(redis, "testevent", since)
+        expected = await public_changes(redis, "testevent", since)
         await caught_up(fast, expected, web.lines)
         growth = rss(web.process.pid) - before
         assert growth < MAX_GROWTH, f"server memory grew by {growth / 2**20:.0f} MB"
