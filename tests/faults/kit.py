@@ -313,3 +313,81 @@ async def caught_up(
             f"resumes from {late.since}\n"
             + "".join([x for x in log if "connection " not in x and "[accepted]" not in x][-40:])
         ) from None
+
+
+class SlowReader:
+    """A raw socket reading its websocket at `rate` bytes a second at most, kernel buffers
+    left as the system sizes them (a screen on a poor link, or too busy to keep up).
+
+    Frames are parsed by the `websockets` sans-I/O client, which also answers pings and the
+    server's close frame as a browser would. `read` cleared: it reads nothing until set.
+    """
+
+    def __init__(self, url: str, rate: float, *, read: asyncio.Event | None = None) -> None:
+        self.url = url
+        self.rate = rate
+        self.read = read
+        self.received = 0  # bytes read from the socket
+        self.messages = 0
+        self.close_code: int | None = None  # the server's close frame, once read
+        self.ended = asyncio.Event()  # the connection is over (close frame read, or cut)
+        self.opened = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> SlowReader:
+        """Connect and read until the connection ends."""
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def stop(self) -> None:
+        """Stop reading and drop the connection."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.frames import Frame, Opcode
+        from websockets.http11 import Response
+        from websockets.uri import parse_uri
+
+        loop = asyncio.get_running_loop()
+        protocol = ClientProtocol(parse_uri(self.url), max_size=None)
+        host, port = self.url.split("//", 1)[1].split("/", 1)[0].split(":")
+        sock = socket.socket()
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, (host, int(port)))
+            protocol.send_request(protocol.connect())
+            await loop.sock_sendall(sock, b"".join(protocol.data_to_send()))
+            while True:
+                if self.read is not None and self.opened.is_set():
+                    await self.read.wait()
+                data = await loop.sock_recv(sock, 4096)
+                self.received += len(data)
+                if not data:
+                    protocol.receive_eof()
+                else:
+                    protocol.receive_data(data)
+                for event in protocol.events_received():
+                    if isinstance(event, Response):
+                        self.opened.set()
+                    elif isinstance(event, Frame) and event.opcode == Opcode.TEXT:
+                        self.messages += 1
+                    elif isinstance(event, Frame) and event.opcode == Opcode.CLOSE:
+                        assert protocol.close_rcvd is not None
+                        self.close_code = protocol.close_rcvd.code
+                replies = protocol.data_to_send()
+                if any(replies):
+                    with contextlib.suppress(OSError):
+                        await loop.sock_sendall(sock, b"".join(replies))
+                if not data or self.close_code is not None:
+                    return
+                # The pace of a slow link: this client's behaviour, not a wait for anything.
+                await asyncio.sleep(len(data) / self.rate)
+        except OSError:
+            return  # cut: no close frame
+        finally:
+            sock.close()
+            self.ended.set()
