@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.frames import abort_connection, direct_writer
+from server.frames import abort_connection, cut_for_slowness, direct_writer
 from server.hub import TRY_AGAIN_LATER, Client, SlowClient, pump
 from server.services import Services, services
 
@@ -104,6 +104,11 @@ async def serve_client(svc: Services, websocket: WebSocket, client: Client) -> C
             svc.hub.stats.dropped_slow += 1
         log.info("closing a slow client of %s with 1013", client.event)
         return TRY_AGAIN_LATER, "too slow; reconnect and resume"
+    if cut_for_slowness(websocket.scope):
+        # The keepalive found it behind before the hub did; it has its 1013 already.
+        svc.hub.stats.dropped_slow += 1
+        log.info("closed a slow client of %s with 1013 (its ping went unanswered)", client.event)
+        return GONE
     if reader in done:
         return reader.result()
     return None
