@@ -16,7 +16,7 @@ from tests.faults.kit import (
     Worker,
     caught_up,
     last_public_id,
-    public_log,
+    public_changes,
 )
 from tests.helpers import eventually
 from wall.moderation import State
@@ -97,7 +97,7 @@ async def test_redis_restarted_loses_nothing(
         posts = await demo_posts(redis)
         assert contiguous(posts), sorted(posts)
         # ...and so do the web process and its clients, with what was published meanwhile.
-        expected = await public_log(redis, DEMO, since)
+        expected = await public_changes(redis, DEMO, since)
         await caught_up(clients, expected, web.lines)
         assert not any(c.duplicates or c.resets for c in clients)
         assert await health(web.base) == 200
@@ -153,7 +153,7 @@ async def test_redis_away_for_a_while(
         posts = await demo_posts(redis)
         assert contiguous(posts), sorted(posts)
         assert any("holding items in memory" in line for line in worker.lines)
-        expected = await public_log(redis, DEMO, since)
+        expected = await public_changes(redis, DEMO, since)
         await caught_up(clients, expected, web.lines)
         assert not any(c.duplicates or c.resets for c in clients)
         if not all(c.connects == 1 for c in clients):
