@@ -4,8 +4,9 @@ Each web process is `eventwall web --reuse-port`: its own listening socket with 
 so the kernel spreads new connections evenly over the processes (a shared accept queue would
 let whichever loop wakes first take a whole burst). Each process keeps its own Redis
 subscription, its own clients and its own /metrics. The supervisor holds the port for the
-run's life with a bound, never listening, socket (`shared_socket(listen=False)`) of the same group: it receives no
-connections, but keeps another program off the port while a web process restarts.
+run's life with a bound, never listening, socket of the same group (`shared_socket(listen=
+False)`): it receives no connections, but keeps another program off the port while a web
+process restarts.
 """
 
 from __future__ import annotations
