@@ -3,10 +3,10 @@
 Each web process is `eventwall web --reuse-port`: its own listening socket with SO_REUSEPORT,
 so the kernel spreads new connections evenly over the processes (a shared accept queue would
 let whichever loop wakes first take a whole burst). Each process keeps its own Redis
-subscription, its own clients and its own /metrics. The supervisor holds the port for the
-run's life with a bound, never listening, socket of the same group (`shared_socket(listen=
-False)`): it receives no connections, but keeps another program off the port while a web
-process restarts.
+subscription and its own clients; /metrics sums them all (see server/metrics.py). The
+supervisor holds the port for the run's life with a bound, never listening, socket of the same
+group (`shared_socket(listen=False)`): it receives no connections, but keeps another program
+off the port while a web process restarts.
 """
 
 from __future__ import annotations
@@ -149,8 +149,22 @@ class WebProcesses:
         args = [sys.executable, "-m", "server.cli", "web"]
         args += ["--host", host, "--port", str(port), "--reuse-port"]
         args += ["--supervisor", str(os.getpid())]
+        # Where the children sum their /metrics: emptied first, or this run would count the
+        # last run's messages as its own.
+        self.metrics_dir = settings.prometheus_multiproc_dir or str(
+            (settings.data_dir / "metrics").resolve()
+        )
+        os.makedirs(self.metrics_dir, exist_ok=True)
+        for name in os.listdir(self.metrics_dir):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(self.metrics_dir, name))
         # The children use the run's Redis (the embedded one's URL, or REDIS_URL).
-        env = {**os.environ, "REDIS_URL": settings.redis_url, "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "REDIS_URL": settings.redis_url,
+            "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir,
+            "PYTHONUNBUFFERED": "1",
+        }
         self.children = [WebProcess(i, args, env) for i in range(count)]
         self._watchers: list[asyncio.Task[None]] = []
 
@@ -172,6 +186,7 @@ class WebProcesses:
         """Start a child again when it dies on its own (killed, crashed), not when stopped."""
         while True:
             code = await child.wait()
+            self._forget(child)
             if self.stopping:
                 return
             log.warning(
@@ -184,6 +199,13 @@ class WebProcesses:
             if self.stopping:
                 return
             await child.start()
+
+    def _forget(self, child: WebProcess) -> None:
+        """Drop a dead child's live gauges (its clients) from the summed /metrics."""
+        from prometheus_client import multiprocess
+
+        if child.pid is not None:
+            multiprocess.mark_process_dead(child.pid, self.metrics_dir)  # type: ignore[no-untyped-call]
 
     async def stop(self) -> None:
         """SIGTERM to every process (each closes its websockets with 1012), then wait.
@@ -205,6 +227,7 @@ class WebProcesses:
                 log.warning("web process %s did not stop in time: killed", child.pid)
                 child.signal(signal.SIGKILL)
                 await child.wait()
+            self._forget(child)
 
 
 def _why_not_started(child: WebProcess) -> str:
