@@ -27,6 +27,7 @@ from wall.changes import CHANNEL_PREFIX, Change, Stream, stream_id
 from wall.keys import as_text, event_key
 from wall.models import Event, Post
 from wall.moderation import PUBLIC_STATES, State
+from wall.redis_pool import publish_command
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class Store:
     def __init__(self, redis: Redis, *, log_maxlen: int = 10_000) -> None:
         self.redis = redis
         self.log_maxlen = log_maxlen
+        self.publish = publish_command(redis)
         self._apply = redis.register_script(store_scripts.APPLY)
         self._snapshot = redis.register_script(store_scripts.SNAPSHOT)
         self._since = redis.register_script(store_scripts.SINCE)
@@ -123,6 +125,7 @@ class Store:
             expected,
             ",".join(PUBLIC_STATES),
             facts or (aggregates.facts(post) if post else ""),
+            self.publish,
         ]
         if pipe is not None:  # queued on a pipeline: its execute() gives the reply
             await self._apply(keys=keys, args=args, client=pipe)

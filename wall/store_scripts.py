@@ -11,7 +11,8 @@ from wall import aggregates
 # KEYS: posts, state, idx:pending, idx:approved, idx:rejected, idx:hidden, log:public, log:mod,
 #       then aggregates.NAMES and agg:built
 # ARGV: op, post_id, post_json, new_state, score, maxlen, channel_prefix, slug, actor, reason,
-#       expected_state, public_states (comma-separated), the post's aggregate facts
+#       expected_state, public_states (comma-separated), the post's aggregate facts,
+#       publish command (PUBLISH, or SPUBLISH on a cluster)
 APPLY = (
     aggregates.LUA
     + r"""
@@ -25,7 +26,7 @@ local cur = redis.call('HGET', KEYS[2], id)
 if cur == false then cur = nil end
 local A = {posts = KEYS[1], meta = KEYS[9], totals = KEYS[10], byauthor = KEYS[11],
            first = KEYS[12], active = KEYS[13], photos = KEYS[14], media = KEYS[15]}
-local facts = ARGV[13]
+local facts, publish = ARGV[13], ARGV[14]
 
 -- The public log keeps no post body: a replay reads the post as it is now, and only while
 -- the public may see it, so a post hidden or deleted later can't be read back from the log.
@@ -36,7 +37,7 @@ local function log(stream_key, stream, kind, body, state)
   local xid = redis.call('XADD', stream_key, 'MAXLEN', '~', maxlen, '*',
     'type', kind, 'post_id', id, 'post', kept, 'state', state,
     'actor', actor, 'reason', reason)
-  redis.call('PUBLISH', prefix .. slug .. ':' .. stream, cjson.encode({
+  redis.call(publish, prefix .. '{' .. slug .. '}:' .. stream, cjson.encode({
     id = xid, event = slug, stream = stream, type = kind, post_id = id,
     post = body, state = state, actor = actor, reason = reason}))
   return xid
