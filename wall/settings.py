@@ -13,7 +13,8 @@ class Settings:
     """Eventwall's settings; each field is the lower-case name of its environment variable."""
 
     redis_url: str = ""
-    """Redis to use (redis://host:port/db). Empty: start the embedded Valkey under DATA_DIR."""
+    """Redis to use (redis://host:port/db; redis+cluster://host:port for a Redis Cluster, any
+    node a seed). Empty: start the embedded Valkey under DATA_DIR."""
     host: str = "127.0.0.1"
     """Address the web server listens on."""
     port: int = 8000
@@ -145,8 +146,10 @@ _RANGES: dict[str, tuple[float, float]] = {
 _TEXT_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
     "log_format": (lambda v: v in {"text", "json"}, "expected text or json"),
     "redis_url": (
-        lambda v: v.startswith(("redis://", "rediss://", "unix://")),
-        "expected redis://host:port/db (or rediss://, unix://)",
+        lambda v: v.startswith(
+            ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+        ),
+        "expected redis://host:port/db (or rediss://, unix://, redis+cluster://host:port)",
     ),
     "public_url": (
         lambda v: v.startswith(("http://", "https://")) and len(v) > len("https://"),
