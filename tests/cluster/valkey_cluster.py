@@ -26,6 +26,7 @@ class Node:
     """One valkey-server of the cluster, on its own port and folder."""
 
     port: int
+    bus_port: int  # the cluster bus; not port + 10000, which may be taken or out of range
     dir: Path
     process: subprocess.Popen[bytes] | None = None
     id: str = ""
@@ -45,6 +46,7 @@ class Node:
             "--bind", "127.0.0.1",
             "--dir", str(self.dir),
             "--cluster-enabled", "yes",
+            "--cluster-port", str(self.bus_port),
             "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
             # Keep the shape the tests expect: no replica wanders to another primary.
@@ -73,7 +75,8 @@ class Node:
     def kill(self) -> None:
         """SIGKILL, as a crash: no shutdown, no last write."""
         if self.process is not None:
-            self.process.kill()
+            if self.process.poll() is None:
+                self.process.kill()
             self.process.wait()
             self.process = None
 
@@ -101,7 +104,15 @@ class ValkeyCluster:
 
     def start(self) -> ValkeyCluster:
         """Start six nodes, give the primaries the slots, join them, attach the replicas."""
-        self.nodes = [Node(free_port(), self.root / f"node{i}") for i in range(6)]
+        self.nodes = [Node(free_port(), free_port(), self.root / f"node{i}") for i in range(6)]
+        try:
+            self._form()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _form(self) -> None:
         for node in self.nodes:
             node.start()
         for node in self.nodes:
@@ -114,13 +125,12 @@ class ValkeyCluster:
                 client.execute_command("CLUSTER", "ADDSLOTSRANGE", i * per, last)
         with self.nodes[0].client() as client:
             for node in self.nodes[1:]:
-                client.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port)
+                client.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port, node.bus_port)
         _until(self._all_known, "every node to know the other five")
         for primary, replica in zip(self.nodes[:3], self.nodes[3:], strict=True):
             with replica.client() as client:
                 client.execute_command("CLUSTER", "REPLICATE", primary.id)
         self.wait_healthy()
-        return self
 
     def _all_known(self) -> bool:
         for node in self.nodes:
