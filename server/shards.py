@@ -117,7 +117,12 @@ class ShardSubscription:
         """Hand on one node's messages; ConnectionError if it goes silent or drops a channel."""
         loop = asyncio.get_running_loop()
         heard, pinged = loop.time(), None
+        task = asyncio.current_task()
         while True:
+            # redis-py's own timeouts can swallow a cancellation that lands as a read ends
+            # (see Hub._listen): honour it here, or ending this life would wait forever.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             async with asyncio.timeout(10.0):
                 item = await pubsub.get_message(timeout=1.0)
             now = loop.time()
