@@ -13,11 +13,15 @@ slot; changes are published with SPUBLISH on the event's shard channel.
 
 from __future__ import annotations
 
+import logging
 from typing import cast
 from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ClusterDownError
+
+log = logging.getLogger(__name__)
 
 # A Redis command takes well under a millisecond, but on a busy event loop a connection is
 # held until its task runs again: in a reconnect storm one per 4 clients keeps the waits short.
@@ -48,6 +52,35 @@ def publish_command(redis: object) -> str:
     slot, so only that shard carries it), plain PUBLISH on one server (one pattern
     subscription per process hears every event)."""
     return "SPUBLISH" if is_cluster(redis) else "PUBLISH"
+
+
+async def wait_for_replica(redis: Redis, key: str, timeout_ms: int) -> int:
+    """Wait until a replica of the cluster node serving `key` holds every write that node has
+    acknowledged so far (at most `timeout_ms`); how many replicas do (0 when none in time).
+
+    WAIT counts the writes of the connection it is sent on, and a pooled client may have sent
+    ours on another: so one small write to `key`, then WAIT, both on one connection of that
+    node. Replication keeps order, so a replica holding this write holds ours before it.
+    """
+    cluster = cast(RedisCluster, redis)
+    node = cluster.get_node_from_key(key)
+    if node is None:
+        raise ClusterDownError(f"no node serves {key} now")
+    connection = node.acquire_connection()
+    try:
+        await connection.send_packed_command(
+            connection.pack_commands([("INCR", key), ("WAIT", 1, timeout_ms)])
+        )
+        await connection.read_response()
+        replicas = int(await connection.read_response())
+    except BaseException:
+        await connection.disconnect()  # a reply may be left unread on it
+        raise
+    finally:
+        node.release(connection)
+    if replicas < 1:
+        log.warning("no replica of %s confirmed a write within %d ms", node.name, timeout_ms)
+    return replicas
 
 
 def open_redis(

@@ -89,6 +89,9 @@ class Settings:
     metrics_token: str = ""
     """Bearer token /metrics asks for; then it also counts each event's pending, rejected and
     hidden posts. Empty: /metrics is open, with approved posts counted only."""
+    redis_replica_wait_ms: int = 100
+    """On a Redis Cluster: milliseconds a moderator's decision waits for a replica to hold it
+    (WAIT 1) before it is confirmed, so a failover can't lose it; 0: don't wait."""
     forwarded_allow_ips: str = ""
     """Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or networks, `*`);
     empty: no forwarding header is believed, the connection's own address counts."""
@@ -138,6 +141,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "send_timeout": (0.001, 3600),
     "media_timeout": (0.001, 3600),
     "redis_pool_timeout": (0.001, 3600),
+    "redis_replica_wait_ms": (0, 60_000),
     "source_reload": (0.01, 86400),
     "poll_interval": (0.1, 86400),
     "demo_rate": (0.001, 10_000),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -27,7 +27,9 @@ from wall.changes import CHANNEL_PREFIX, Change, Stream, stream_id
 from wall.keys import as_text, event_key
 from wall.models import Event, Post
 from wall.moderation import PUBLIC_STATES, State
-from wall.redis_pool import publish_command
+from wall.redis_pool import is_cluster, publish_command, wait_for_replica
+from wall.store_scripts import Outcome as Outcome  # re-exported: callers import it from here
+from wall.store_scripts import outcome_of
 
 log = logging.getLogger(__name__)
 
@@ -37,24 +39,15 @@ BATCH = 500
 _BODY_TYPES = frozenset({"show", "update", "spotlight"})
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a change did: `changed` is False for a no-op; `previous` is the former state."""
-
-    changed: bool
-    previous: str
-    conflict: bool = False
-    missing: bool = False
-
-
 class Store:
     """Reads and changes posts of events in Redis; every write is one atomic script."""
 
     EVENTS = "ew:events"
 
-    def __init__(self, redis: Redis, *, log_maxlen: int = 10_000) -> None:
+    def __init__(self, redis: Redis, *, log_maxlen: int = 10_000, replica_wait_ms: int = 0) -> None:
         self.redis = redis
         self.log_maxlen = log_maxlen
+        self.replica_wait_ms = replica_wait_ms if is_cluster(redis) else 0
         self.publish = publish_command(redis)
         self._apply = redis.register_script(store_scripts.APPLY)
         self._snapshot = redis.register_script(store_scripts.SNAPSHOT)
@@ -130,7 +123,7 @@ class Store:
         if pipe is not None:  # queued on a pipeline: its execute() gives the reply
             await self._apply(keys=keys, args=args, client=pipe)
             return Outcome(changed=False, previous="")
-        return _outcome(await self._apply(keys=keys, args=args))
+        return outcome_of(await self._apply(keys=keys, args=args))
 
     async def ingest_many(
         self, slug: str, items: Sequence[tuple[Post, State, str, str]]
@@ -151,7 +144,7 @@ class Store:
                     pipe=pipe,
                 )
             replies = await pipe.execute()
-        return [_outcome(reply) for reply in replies]
+        return [outcome_of(reply) for reply in replies]
 
     async def states(self, slug: str, post_ids: Sequence[str]) -> list[State | None]:
         """The moderation state of each of these posts (None for one not stored)."""
@@ -206,6 +199,12 @@ class Store:
     async def delete(self, slug: str, post_id: str, *, reason: str = "") -> Outcome:
         """Remove a post entirely (deleted at its source)."""
         return await self._run(slug, "delete", post_id, reason=reason)
+
+    async def replicated(self, slug: str) -> bool:
+        """On a Redis Cluster, wait (up to `replica_wait_ms`) until a replica holds every write
+        made to this event so far, so a failover can't lose it; False if none did in time."""
+        key, wait = event_key(slug, "replicated"), self.replica_wait_ms
+        return not wait or await wait_for_replica(self.redis, key, wait) >= 1
 
     # -- reads ------------------------------------------------------------------------
     async def get_post(self, slug: str, post_id: str) -> Post | None:
@@ -427,13 +426,6 @@ def _readable(raw: Sequence[Any]) -> list[Post]:
         except (ValueError, TypeError) as exc:  # PostError and JSONDecodeError are ValueErrors
             log.warning("skipped an unreadable stored post: %s", exc)
     return posts
-
-
-def _outcome(reply: Any) -> Outcome:
-    code, previous = reply
-    return Outcome(
-        changed=code == 1, previous=as_text(previous), conflict=code == -2, missing=code == -1
-    )
 
 
 def _pairs(fields: Any) -> dict[str, str]:

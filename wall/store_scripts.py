@@ -6,7 +6,11 @@ a script never meets keys of two Redis Cluster slots.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from wall import aggregates
+from wall.keys import as_text
 
 # KEYS: posts, state, idx:pending, idx:approved, idx:rejected, idx:hidden, log:public, log:mod,
 #       then aggregates.NAMES and agg:built
@@ -125,3 +129,21 @@ local posts = {}
 if #ids > 0 then posts = redis.call('HMGET', KEYS[2], unpack(ids)) end
 return {last_id, posts}
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a change did: `changed` is False for a no-op; `previous` is the former state."""
+
+    changed: bool
+    previous: str
+    conflict: bool = False
+    missing: bool = False
+
+
+def outcome_of(reply: Any) -> Outcome:
+    """What the APPLY script's reply says."""
+    code, previous = reply
+    return Outcome(
+        changed=code == 1, previous=as_text(previous), conflict=code == -2, missing=code == -1
+    )

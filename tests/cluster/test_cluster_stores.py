@@ -3,6 +3,10 @@ each change is published on its event's shard channel (SPUBLISH), not broadcast.
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -20,6 +24,7 @@ from wall.keys import event_key
 from wall.models import Event, Post
 from wall.moderation import State
 from wall.screens import Scene, ScreenStore
+from wall.settings import Settings
 
 pytestmark = pytest.mark.xdist_group("cluster")
 
@@ -112,3 +117,32 @@ async def test_changes_go_out_on_the_event_shard_channel(cluster_redis: Redis) -
         assert heard[0].event == slug
     finally:
         await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+async def test_decision_waits_for_a_replica(
+    cluster: ValkeyCluster, cluster_redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A decision is confirmed once the event's replica holds it; with the replica stopped it
+    waits REDIS_REPLICA_WAIT_MS, then says no replica confirmed it (logged)."""
+    stores = Stores.on(cluster_redis, Settings(redis_replica_wait_ms=300))
+    slug = slugs_on_every_primary(1)[2]
+    await stores.posts.save_event(Event(slug=slug, title=slug))
+    posts = [Post.from_dict(post_dict(f"w{i}")) for i in range(2)]
+    for post in posts:
+        await stores.posts.ingest(slug, post, State.PENDING)
+    assert (await decide(stores, slug, ANN, posts[0].id, "approve")).ok
+    assert await stores.posts.replicated(slug)
+    replica = cluster.replica_of(cluster.primary_of(event_key(slug, "posts")))
+    assert replica.process is not None
+    os.kill(replica.process.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        assert (await decide(stores, slug, ANN, posts[1].id, "approve")).ok
+        assert time.monotonic() - started >= 0.3  # it waited for the replica...
+        assert "no replica" in caplog.text  # ...and said none confirmed it
+        assert not await stores.posts.replicated(slug)
+    finally:
+        os.kill(replica.process.pid, signal.SIGCONT)
+    cluster.wait_healthy()
+    # On one Redis there is nothing to wait for: the setting is ignored.
+    assert Stores.on(Redis(), Settings(redis_replica_wait_ms=300)).posts.replica_wait_ms == 0
