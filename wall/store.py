@@ -47,7 +47,8 @@ class Store:
     def __init__(self, redis: Redis, *, log_maxlen: int = 10_000, replica_wait_ms: int = 0) -> None:
         self.redis = redis
         self.log_maxlen = log_maxlen
-        self.replica_wait_ms = replica_wait_ms if is_cluster(redis) else 0
+        self.cluster = is_cluster(redis)
+        self.replica_wait_ms = replica_wait_ms if self.cluster else 0
         self.publish = publish_command(redis)
         self._apply = redis.register_script(store_scripts.APPLY)
         self._snapshot = redis.register_script(store_scripts.SNAPSHOT)
@@ -130,6 +131,8 @@ class Store:
     ) -> list[Outcome]:
         """Store new posts, each (post, state, actor, reason) in its own atomic script run as
         `ingest` does, the runs sent in one pipeline: one round trip for the batch."""
+        if self.cluster:  # redis-py refuses scripts in a cluster pipeline: one run each
+            return [await self.ingest(slug, p, s, actor=a, reason=r) for p, s, a, r in items]
         async with self.redis.pipeline(transaction=False) as pipe:
             for post, state, actor, reason in items:
                 await self._run(

@@ -59,6 +59,10 @@ async def test_every_store_works_across_slots(cluster: ValkeyCluster, cluster_re
         for post in posts:
             await take(stores.posts, event, post)  # the ingest script, rules and history
         assert await stores.posts.count(slug, State.PENDING) == 4
+        # A replay's batch: scripts can't be pipelined on a cluster, each runs on its own.
+        batch = [Post.from_dict(post_dict(f"{slug}-replayed-{i}")) for i in range(3)]
+        taken = await stores.posts.ingest_many(slug, [(p, State.REJECTED, "", "") for p in batch])
+        assert [o.changed for o in taken] == [True] * 3
         result = await decide(stores, slug, ANN, posts[0].id, "approve")
         assert result.ok, result
         assert (await decide(stores, slug, ANN, posts[1].id, "pin")).ok
