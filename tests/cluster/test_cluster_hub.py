@@ -1,0 +1,85 @@
+"""The hub on a Redis Cluster: an event's shard channel is subscribed while it has clients, once
+per process, and released with its last client; a cluster it can't reach gives 503, not 500."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.hub import Hub
+from tests.cluster.test_cluster_stores import slugs_on_every_primary
+from tests.helpers import eventually, post_dict
+from wall.changes import channel
+from wall.models import Event, Post
+from wall.moderation import State
+from wall.redis_server import free_port
+from wall.settings import Settings
+from wall.store import Store
+
+pytestmark = pytest.mark.xdist_group("cluster")
+
+
+async def subscribers(redis: Redis, name: str) -> int:
+    """How many connections are subscribed to this shard channel, on the node that owns it."""
+    cluster = redis
+    assert isinstance(cluster, RedisCluster)
+    node = cluster.get_node_from_key(name)
+    reply = await cluster.execute_command("PUBSUB", "SHARDNUMSUB", name, target_nodes=node)
+    return int(dict(zip(reply[::2], reply[1::2], strict=True))[name])
+
+
+async def test_subscribed_with_the_first_client_released_with_the_last(
+    cluster_redis: Redis,
+) -> None:
+    """SSUBSCRIBE when an event's first client arrives, one for all its clients, SUNSUBSCRIBE
+    with the last; a change reaches both clients through that one subscription."""
+    store = Store(cluster_redis)
+    hub = Hub(cluster_redis, store, lambda change: change.id)
+    listener = asyncio.create_task(hub.run())
+    slugs = slugs_on_every_primary(1)
+    for slug in slugs:
+        await store.save_event(Event(slug=slug, title=slug, moderation="post"))
+    watched, other = slugs[0], slugs[1]
+    name = channel(watched, "public")
+    try:
+        await asyncio.wait_for(hub.subscribed.wait(), 10)
+        assert await subscribers(cluster_redis, name) == 0
+        async with contextlib.AsyncExitStack() as stack:
+            first = await stack.enter_async_context(hub.subscribe(watched, "public"))
+            await eventually(lambda: subscribers(cluster_redis, name), message="SSUBSCRIBE")
+            second = await stack.enter_async_context(hub.subscribe(watched, "public"))
+            post = Post.from_dict(post_dict("live"))
+            await store.ingest(watched, post, State.APPROVED)
+            await store.ingest(other, Post.from_dict(post_dict("unwatched")), State.APPROVED)
+            await eventually(lambda: first.queued == 1 and second.queued == 1)
+            message = await first.next()
+            assert message.data == (await store.changes_since(watched, "0-0") or [])[0].id
+            assert await subscribers(cluster_redis, name) == 1  # one for both clients
+            assert await subscribers(cluster_redis, channel(other, "public")) == 0
+            assert hub.stats.received == 1  # the unwatched event's change never came here
+
+        async def released() -> bool:
+            return await subscribers(cluster_redis, name) == 0
+
+        await eventually(released, message="SUNSUBSCRIBE")
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+
+
+def test_unreachable_cluster_gives_503(tmp_path: Path) -> None:
+    """With no cluster node answering, a page is 503 (retry shortly), never a 500."""
+    settings = Settings(
+        redis_url=f"redis+cluster://127.0.0.1:{free_port()}", data_dir=tmp_path, demo=False
+    )
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/e/anything/wall")
+    assert page.status_code == 503
