@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.exceptions import ConnectionError
+from redis.exceptions import ConnectionError, RedisClusterException
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,14 @@ class ShardSubscription:
 
     async def run(self) -> None:
         """Follow `wanted` until a connection is lost; raises ConnectionError then."""
-        if not self._fresh:
-            # After a loss the map of slots may be stale (a replica took over): ask again.
-            await self.cluster.nodes_manager.initialize()
+        try:
+            if self._fresh:
+                await self.cluster.initialize()  # learns the map once, if no command has yet
+            else:
+                # After a loss the map of slots may be stale (a replica took over): ask again.
+                await self.cluster.nodes_manager.initialize()
+        except RedisClusterException as exc:  # no node answers: an outage like any other
+            raise ConnectionError(str(exc)) from exc
         self._fresh = False
         pubsubs: dict[str, PubSub] = {}
         readers: dict[str, asyncio.Task[None]] = {}
@@ -74,7 +79,10 @@ class ShardSubscription:
             while True:
                 self._changed.clear()
                 for name in sorted(self.wanted - where.keys()):
-                    node = self.cluster.get_node_from_key(name)
+                    try:
+                        node = self.cluster.get_node_from_key(name)
+                    except RedisClusterException as exc:  # the slot is not covered now
+                        raise ConnectionError(str(exc)) from exc
                     if node is None:  # the slot has no primary now (a failover under way)
                         raise ConnectionError(f"no node serves {name} yet")
                     pubsub = pubsubs.get(node.name)
