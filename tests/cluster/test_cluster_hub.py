@@ -76,10 +76,12 @@ async def test_subscribed_with_the_first_client_released_with_the_last(
 
 
 def test_unreachable_cluster_gives_503(tmp_path: Path) -> None:
-    """With no cluster node answering, a page is 503 (retry shortly), never a 500."""
+    """With no cluster node answering, a page and /healthz are 503, never a 500."""
     settings = Settings(
         redis_url=f"redis+cluster://127.0.0.1:{free_port()}", data_dir=tmp_path, demo=False
     )
     with TestClient(create_app(settings)) as client:
         page = client.get("/e/anything/wall")
+        health = client.get("/healthz")
     assert page.status_code == 503
+    assert health.status_code == 503 and health.text.startswith("redis unreachable")
