@@ -16,8 +16,10 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError, RedisError
 
 from server.frames import DirectWrite, text_frame
@@ -189,7 +191,7 @@ class Hub:
         self._down_since: float | None = None  # when the subscription was lost, if it is
         # On a Redis Cluster: SSUBSCRIBE per event with clients, instead of one pattern.
         self._shards = (
-            ShardSubscription(redis, self._receive, self._channel_subscribed)  # type: ignore[arg-type]
+            ShardSubscription(cast(RedisCluster, redis), self._receive, self._channel_subscribed)
             if is_cluster(redis)
             else None
         )
