@@ -206,8 +206,7 @@ async def test_primary_killed_replica_takes_over(
             finally:
                 for client in clients.values():
                     await client.stop()
-    victim.start()  # back as a replica of its replica, for the next tests
-    cluster.wait_healthy()
+    cluster.heal()  # the victim back, as a replica of its replica, for the next tests
 
 
 def cluster_role(node: object) -> str:

@@ -140,6 +140,13 @@ class ValkeyCluster:
                 return False
         return True
 
+    def heal(self) -> None:
+        """Restart any node a test killed (it rejoins as a replica) and wait for a whole cluster."""
+        for node in self.nodes:
+            if node.process is None:
+                node.start()
+        self.wait_healthy()
+
     def wait_healthy(self) -> None:
         """Until every live node says cluster_state:ok and every primary has a linked replica."""
         _until(self._healthy, "the cluster to be ok with a linked replica per primary")
