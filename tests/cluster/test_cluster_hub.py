@@ -85,3 +85,40 @@ def test_unreachable_cluster_gives_503(tmp_path: Path) -> None:
         health = client.get("/healthz")
     assert page.status_code == 503
     assert health.status_code == 503 and health.text.startswith("redis unreachable")
+
+
+async def test_a_cut_subscription_resubscribes_and_catches_up(
+    cluster_redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A shard's pub/sub connection cut by the server (CLIENT KILL): the hub resubscribes and
+    the changes made meanwhile still reach the client, in order, from the change log."""
+    store = Store(cluster_redis)
+    hub = Hub(cluster_redis, store, lambda change: change.id)
+    listener = asyncio.create_task(hub.run())
+    slug = slugs_on_every_primary(1)[1]
+    await store.save_event(Event(slug=slug, title=slug, moderation="post"))
+    name = channel(slug, "public")
+    assert isinstance(cluster_redis, RedisCluster)
+    node = cluster_redis.get_node_from_key(name)
+    try:
+        async with hub.subscribe(slug, "public") as client:
+            await eventually(lambda: subscribers(cluster_redis, name), message="SSUBSCRIBE")
+            await cluster_redis.execute_command(
+                "CLIENT", "KILL", "TYPE", "pubsub", target_nodes=node
+            )
+            for i in range(5):
+                await store.ingest(slug, Post.from_dict(post_dict(f"cut{i}")), State.APPROVED)
+            expected = [c.id for c in await store.changes_since(slug, "0-0") or []]
+            received: list[str] = []
+
+            async def all_received() -> bool:
+                while client.queued:
+                    received.append((await client.next()).data)
+                return received == expected
+
+            await eventually(all_received, timeout=10, message="the changes made while cut")
+            assert "pub/sub connection lost" in caplog.text  # it did lose it
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -14,7 +15,7 @@ from redis.crc import key_slot
 
 from ingest.pipeline import take
 from tests.cluster.valkey_cluster import ValkeyCluster
-from tests.helpers import eventually, post_dict
+from tests.helpers import eventually, eventwall, post_dict, write_jsonl
 from usecases import Stores
 from usecases.announcements import announce
 from usecases.moderation import decide, undo_last
@@ -150,3 +151,16 @@ async def test_decision_waits_for_a_replica(
     cluster.wait_healthy()
     # On one Redis there is nothing to wait for: the setting is ignored.
     assert Stores.on(Redis(), Settings(redis_replica_wait_ms=300)).posts.replica_wait_ms == 0
+
+
+async def test_replay_command_on_a_cluster(
+    cluster_redis: Redis, cluster_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`eventwall ingest replay` takes a file into an event on the cluster, and again: nothing."""
+    path = write_jsonl(tmp_path / "posts.jsonl", [post_dict(f"r{i}") for i in range(5)])
+    first = eventwall("ingest", "replay", str(path), "--event", "replayed", env=cluster_env)
+    assert first.returncode == 0, first.stderr
+    assert "5 new" in first.stdout
+    again = eventwall("ingest", "replay", str(path), "--event", "replayed", env=cluster_env)
+    assert again.returncode == 0 and "0 new, 5 already there" in again.stdout
+    assert await Stores.on(cluster_redis).posts.count("replayed", State.APPROVED) == 5
