@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from starlette.testclient import TestClient
 
+from ingest.buffer import IngestBuffer
 from server.app import create_app
 from server.hub import Hub
 from tests.cluster.test_cluster_stores import slugs_on_every_primary
@@ -19,6 +20,7 @@ from tests.helpers import eventually, post_dict
 from wall.changes import channel
 from wall.models import Event, Post
 from wall.moderation import State
+from wall.redis_pool import open_redis
 from wall.redis_server import free_port
 from wall.settings import Settings
 from wall.store import Store
@@ -122,3 +124,16 @@ async def test_a_cut_subscription_resubscribes_and_catches_up(
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await listener
+
+
+async def test_worker_holds_items_while_no_cluster_node_answers() -> None:
+    """The ingest buffer holds an item when the cluster can't be reached (RedisClusterException
+    is an outage, not a bad item), and writes nothing until it can."""
+    away = open_redis(f"redis+cluster://127.0.0.1:{free_port()}", expected_clients=10, wait=1)
+    buffer = IngestBuffer(Store(away))
+    try:
+        event = Event(slug="held", title="Held")
+        assert not await buffer.take(event, Post.from_dict(post_dict("h1")), None)
+        assert len(buffer) == 1
+    finally:
+        await away.aclose()
