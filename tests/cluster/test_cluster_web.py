@@ -16,7 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.cluster.test_cluster_stores import slugs_on_every_primary
 from tests.cluster.valkey_cluster import ValkeyCluster
-from tests.faults.kit import ResumingClient, caught_up, last_public_id, public_log
+from tests.faults.kit import ResumingClient, caught_up, last_public_id, public_changes
 from tests.helpers import deadline, eventually, post_dict
 from tests.processes import WebServer
 from usecases import Stores
@@ -114,7 +114,7 @@ async def test_pages_sockets_resume_and_moderation(
                     decided = await approve(http, slug, tokens[slug], post.id)
                     assert decided.status_code == 200 and decided.json()["state"] == "approved"
                 for slug, client in clients.items():
-                    expected = await public_log(cluster_redis, slug, starts[slug])
+                    expected = await public_changes(cluster_redis, slug, starts[slug])
                     assert len(expected) == 1
                     await caught_up([client], expected, [])
                     assert client.connects == 1  # live, through the shard channel
@@ -126,7 +126,7 @@ async def test_pages_sockets_resume_and_moderation(
                 assert (await approve(http, slugs[0], tokens[slugs[0]], post.id)).is_success
                 back = ResumingClient(f"{web.ws_base}/e/{slugs[0]}/ws", away.since).start()
                 clients[slugs[0]] = back
-                missed = await public_log(cluster_redis, slugs[0], away.since)
+                missed = await public_changes(cluster_redis, slugs[0], away.since)
                 assert len(missed) == 1
                 await caught_up([back], missed, [])
             finally:
@@ -196,7 +196,7 @@ async def test_primary_killed_replica_takes_over(
                 assert page.status_code == 200 and f"first post of {victim_slug}" in page.text
                 for slug, client in clients.items():
                     # Every screen ends exactly at its event's log: nothing missed, no repeat.
-                    expected = await public_log(cluster_redis, slug, starts[slug])
+                    expected = await public_changes(cluster_redis, slug, starts[slug])
                     await caught_up([client], expected, web.output.splitlines(keepends=True))
                     assert not client.duplicates
                 for slug in slugs:
