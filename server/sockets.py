@@ -36,7 +36,6 @@ async def public_socket(websocket: WebSocket) -> None:
         await websocket.close(code=4404, reason="no such event")
         return
     svc.renderer.remember(event)  # pushed posts show their times in the event's zone
-    await websocket.accept()
     kind = websocket.query_params.get("page", "")
     kind = kind if kind in PAGE_KINDS else "other"
 
@@ -53,6 +52,8 @@ async def public_socket(websocket: WebSocket) -> None:
         socket=websocket,
         kind=kind,
     ) as client:
+        # Accepted once subscribed: a change published as the client connects is not missed.
+        await websocket.accept()
         closing = await resume(svc, websocket, client, lost)
         if closing is None:
             closing = await serve_client(svc, websocket, client)
