@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         stores = Stores.on(redis, settings)
         store = stores.posts
-        measured = metrics.Metrics()
+        measured = metrics.Metrics(settings.prometheus_multiproc_dir)
         hub = Hub(
             redis,
             store,
@@ -84,12 +84,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         accounts = stores.accounts  # one per process: one cap on concurrent password hashing
         app.state.auth = auth.Auth.create(accounts, settings)
         listener = asyncio.create_task(hub.run(), name="eventwall-hub")
+        sharing = (
+            asyncio.create_task(metrics.keep_shared(measured), name="eventwall-metrics")
+            if settings.prometheus_multiproc_dir
+            else None
+        )
         with contextlib.suppress(TimeoutError):
             # Don't serve before the subscription is live, or the first changes would miss it.
             await asyncio.wait_for(hub.subscribed.wait(), 3)
         try:
             yield
         finally:
+            if sharing is not None:
+                sharing.cancel()
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
