@@ -33,7 +33,7 @@ from server import (
     uploads,
     wall_page,
 )
-from server.frames import KeepAsgiSend
+from server.frames import KeepAsgiSend, http_only
 from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
 from server.limits import BodyLimit
@@ -156,12 +156,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             # First, so it sees the server's own `send` (the live socket's direct frame path).
             Middleware(KeepAsgiSend),
-            Middleware(SecurityHeaders),
+            # HTTP only: a websocket skips these, holding no frame of theirs while open.
+            Middleware(http_only(SecurityHeaders)),
             Middleware(
-                BodyLimit,
-                max_body=settings.max_body_bytes,
-                max_upload=settings.media_max_bytes,
+                http_only(
+                    BodyLimit,
+                    max_body=settings.max_body_bytes,
+                    max_upload=settings.media_max_bytes,
+                )
             ),
-            Middleware(GZipMiddleware, minimum_size=1024),
+            Middleware(http_only(GZipMiddleware, minimum_size=1024)),
         ],
     )
