@@ -127,22 +127,6 @@ def web_server(
     return cls(uvicorn_config(create_app(settings), settings, host, port))
 
 
-class _SharedPortServer(uvicorn.Server):
-    """uvicorn on a socket made for it (SO_REUSEPORT), saying where it listens as it does on
-    its own: uvicorn logs nothing for sockets it is given, and the supervisor waits for it."""
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        """Start, then log the address with uvicorn's own words."""
-        await super().startup(sockets=sockets)
-        if self.started:
-            config = self.config
-            logging.getLogger("uvicorn.error").info(
-                "Uvicorn running on http://%s:%d (port shared: SO_REUSEPORT)",
-                config.host,
-                config.port,
-            )
-
-
 def _serve_web(
     settings: Settings, host: str, port: int, reuse_port: bool, supervisor: int | None
 ) -> None:
@@ -152,16 +136,14 @@ def _serve_web(
     if not reuse_port:
         web_server(settings, host, port).run()
         return
-    server = web_server(settings, host, port, _SharedPortServer)
     try:
-        sock = procs.shared_socket(host, port, backlog=server.config.backlog)
+        procs.serve_shared(web_server(settings, host, port, procs.SharedPortServer))
     except OSError as exc:
         raise PortError(procs.bind_error(host, port, exc)) from None
-    with sock:
-        server.run(sockets=[sock])
 
 
 def _banner(settings: Settings, host: str, port: int, workers: int) -> str:
+    """What `eventwall run` prints once it serves: where to look."""
     base = f"http://{host}:{port}"
     processes = f", {workers} web processes" if workers > 1 else ""
     return (
@@ -177,37 +159,21 @@ def _banner(settings: Settings, host: str, port: int, workers: int) -> str:
 async def _run_many(settings: Settings, host: str, port: int, workers: int) -> None:
     """The worker here, and `workers` web processes sharing the port, supervised."""
     from ingest.worker import run_worker
-    from server.auth import secret_key
 
-    # Made once here, not raced for by the web processes: each must sign with the same key.
-    secret_key(settings)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
     try:
-        holder = procs.shared_socket(host, port, listen=False)
+        async with open_store(settings) as store:
+            await procs.run_many(
+                settings,
+                host,
+                port,
+                workers,
+                banner=functools.partial(_banner, settings, host, workers=workers),
+                worker=functools.partial(run_worker, settings, store),
+            )
+    except procs.StartError as exc:
+        raise PortError(str(exc)) from None
     except OSError as exc:
         raise PortError(procs.bind_error(host, port, exc)) from None
-    with holder:
-        port = int(holder.getsockname()[1])  # port 0: the free one the holder got
-        web = procs.WebProcesses(settings, host, port, workers)
-        async with open_store(settings) as store:
-            try:
-                await web.start()
-            except procs.StartError as exc:
-                raise PortError(str(exc)) from None
-            print(_banner(settings, host, port, workers), flush=True)
-            worker = asyncio.create_task(run_worker(settings, store))
-            stop = asyncio.create_task(stopping.wait())
-            # Until told to stop, or until the worker fails (then the command fails with it).
-            await asyncio.wait({stop, worker}, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
-            # Web processes first (1012 to every screen), then the worker drains.
-            await web.stop()
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
 
 
 async def _run_all(settings: Settings, host: str, port: int) -> None:

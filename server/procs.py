@@ -21,6 +21,9 @@ import re
 import signal
 import socket
 import sys
+from collections.abc import Awaitable, Callable
+
+import uvicorn
 
 from wall.settings import Settings
 
@@ -243,3 +246,65 @@ def bind_error(host: str, port: int, exc: OSError) -> str:
     if exc.errno == errno.EADDRINUSE:
         return f"port {port} on {host} is already in use by a program that does not share it"
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+class SharedPortServer(uvicorn.Server):
+    """uvicorn on a socket made for it (SO_REUSEPORT), saying where it listens as it does on
+    its own: uvicorn logs nothing for sockets it is given, and the supervisor waits for it."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start, then log the address with uvicorn's own words."""
+        await super().startup(sockets=sockets)
+        if self.started:
+            logging.getLogger("uvicorn.error").info(
+                "Uvicorn running on http://%s:%d (port shared: SO_REUSEPORT)",
+                self.config.host,
+                self.config.port,
+            )
+
+
+def serve_shared(server: uvicorn.Server) -> None:
+    """Run `server` on its own SO_REUSEPORT socket at its configured host and port (OSError
+    if the port is held by a program that does not share it)."""
+    config = server.config
+    with shared_socket(config.host, config.port, backlog=config.backlog) as sock:
+        server.run(sockets=[sock])
+
+
+async def run_many(
+    settings: Settings,
+    host: str,
+    port: int,
+    count: int,
+    *,
+    banner: Callable[[int], str],
+    worker: Callable[[], Awaitable[None]],
+) -> None:
+    """`count` web processes on host:port and the `worker` here, until SIGTERM or SIGINT.
+
+    `banner(port)` is printed once every web process listens. Raises StartError if one
+    cannot start, OSError if the port is taken.
+    """
+    from server.auth import secret_key
+
+    # Made once here, not raced for by the web processes: each must sign with the same key.
+    secret_key(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    with shared_socket(host, port, listen=False) as holder:
+        port = int(holder.getsockname()[1])  # port 0: the free one the holder got
+        web = WebProcesses(settings, host, port, count)
+        await web.start()
+        print(banner(port), flush=True)
+        working = asyncio.ensure_future(worker())
+        stop = asyncio.create_task(stopping.wait())
+        # Until told to stop, or until the worker fails (then the command fails with it).
+        await asyncio.wait({stop, working}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        # Web processes first (1012 to every screen), then the worker drains.
+        await web.stop()
+        working.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await working
