@@ -29,7 +29,7 @@ from wall.models import SLUG_RE, Event, Post
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis, EmbeddedRedisError
 from wall.settings import Settings
-from wall.store import Store
+from wall.store import Outcome, Store
 
 log = logging.getLogger("eventwall")
 
@@ -200,13 +200,14 @@ async def _replay(
             )
             taken += sum(o.changed for o in outcomes)
             refused += sum(o.missing for o in outcomes)
-            await count_states([p.id for p, o in zip(posts, outcomes, strict=True) if o.changed])
+            count_states(outcomes)
 
-        async def count_states(new_ids: list[str]) -> None:
-            # New posts by the state the event's rules gave them: pending ones wait for a
-            # moderator, which the summary says.
-            for state in await store.states(event.slug, new_ids) if new_ids else []:
-                states[str(state or "")] = states.get(str(state or ""), 0) + 1
+        def count_states(outcomes: list[Outcome]) -> None:
+            # New posts by the state the event's rules gave them (what a new post's outcome
+            # names): pending ones wait for a moderator, which the summary says.
+            for outcome in outcomes:
+                if outcome.changed:
+                    states[outcome.previous] = states.get(outcome.previous, 0) + 1
 
         async def send_batch(*, wait_all: bool = False) -> None:
             # Two batches in flight: Redis runs one's scripts while this process prepares
@@ -239,7 +240,7 @@ async def _replay(
                 )
                 taken += outcome.changed
                 refused += outcome.missing  # opted out, or nothing left after sanitizing
-                await count_states([item.id] if outcome.changed else [])
+                count_states([outcome])
                 await asyncio.sleep(1 / rate)
             await send_batch(wait_all=True)
         finally:

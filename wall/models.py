@@ -268,6 +268,8 @@ class Event:
 
 def _plain(value: Any) -> Any:
     """Dataclasses as dicts and tuples as lists, all the way down (what JSON holds)."""
+    if isinstance(value, str | bool | int | float | None):
+        return value  # most values: answered before the costlier dataclass test
     if hasattr(value, "__dataclass_fields__"):
         return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
     if isinstance(value, tuple | list):
