@@ -297,18 +297,15 @@ async def take_archive(
         outcomes[i] = outcome
         if outcome.changed:
             taken.append((post, state, actor, reason, rule))
-    await moderation.set_reasons(event.slug, {post.id: reason for post, _, _, reason, _ in taken})
-    await moderation.remember_many(
+    await moderation.record_taken(
         event.slug,
+        {post.id: reason for post, _, _, reason, _ in taken},
         [(p.author.handle, p.id, p.text, state == State.APPROVED) for p, state, *_ in taken],
-        at,
-    )
-    await moderation.record_rules(
-        event.slug,
         [
             AuditEntry(at, actor, "ingest", post.id, "", state, reason)
             for post, state, actor, reason, rule in taken
             if rule != "mode"
         ],
+        at,
     )
     return [o if o is not None else _NOT_TAKEN for o in outcomes]

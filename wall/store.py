@@ -155,7 +155,8 @@ return {last_id, posts}
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a change did: `changed` is False for a no-op; `previous` is the former state."""
+    """What a change did: `changed` is False for a no-op; `previous` is the former state
+    (for a post just stored, the state it was stored in)."""
 
     changed: bool
     previous: str
