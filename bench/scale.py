@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import random
 import re
@@ -79,6 +80,8 @@ class Row:
     cpu_ms: float = 0.0
     """CPU time the web process (pages) or the command spent: what load on the machine
     can't inflate, unlike the wall-clock `ms`."""
+    own_stall_ms: float = 0.0
+    """The part of the worst stall the web process's own CPU time explains (see bench.serve)."""
 
 
 @dataclass
@@ -93,7 +96,8 @@ class Results:
         note = f" ({row.note})" if row.note else ""
         print(
             f"{row.size:>8} {row.path:<36} {row.ms:9.1f} ms  cpu {row.cpu_ms:9.1f} ms"
-            f"  stall {row.stall_ms:7.1f} ms  rss {row.rss_mb:6.0f} MB{note}",
+            f"  stall {row.stall_ms:7.1f} ms (own {row.own_stall_ms:5.1f})"
+            f"  rss {row.rss_mb:6.0f} MB{note}",
             flush=True,
         )
 
@@ -208,12 +212,10 @@ class PeakRss:
         self._thread.join()
 
 
-def timed_get(
-    server: ServerProcess, client: httpx.Client, url: str, *, repeat: int = 3
-) -> tuple[float, float, float, str, float]:
-    """Median ms of `repeat` GETs (streamed to the end), worst loop stall, peak RSS MB, a
-    note naming a non-200 status, and the server's median CPU ms per request."""
-    times, stalls, cpus, note = [], [], [], ""
+def timed_get(server: ServerProcess, client: httpx.Client, url: str, *, repeat: int = 3) -> Row:
+    """`repeat` GETs (each streamed to the end) as a row: median ms, the server's median CPU
+    ms per request, the worst loop stall and its own part, peak RSS MB, a non-200 status."""
+    times, stalls, own, cpus, note = [], [], [], [], ""
     with PeakRss(server.process.pid) as rss:
         for _ in range(repeat):
             started, t0, cpu0 = time.time(), time.perf_counter(), server.cpu()
@@ -227,8 +229,17 @@ def timed_get(
             # The probe reports once a second: wait for the report covering this request.
             time.sleep(1.1)
             stalls += server.lag_between(started, time.time() - 1.0)
-    cpu = statistics.median(cpus)
-    return statistics.median(times), max(stalls, default=0.0), rss.peak / 2**20, note, cpu
+            own += server.own_lag_between(started, time.time() - 1.0)
+    return Row(
+        path="",
+        size=0,
+        ms=statistics.median(times),
+        stall_ms=max(stalls, default=0.0),
+        rss_mb=rss.peak / 2**20,
+        note=note,
+        cpu_ms=statistics.median(cpus),
+        own_stall_ms=max(own, default=0.0),
+    )
 
 
 def run_command(
@@ -259,11 +270,19 @@ def run_command(
     return seconds, rss.peak / 2**20, last[0], cpu
 
 
-def idle_stall(server: ServerProcess, seconds: float = 3.0) -> float:
+def idle_row(server: ServerProcess, size: int, seconds: float = 3.0) -> Row:
     """The worst loop stall with no request at all: the machine's own noise."""
     started = time.time()
     time.sleep(seconds + 1.1)
-    return max(server.lag_between(started, time.time() - 1.0), default=0.0)
+    end = time.time() - 1.0
+    return Row(
+        "(idle: no request)",
+        size,
+        0.0,
+        max(server.lag_between(started, end), default=0.0),
+        server.rss() / 2**20,
+        own_stall_ms=max(server.own_lag_between(started, end), default=0.0),
+    )
 
 
 def measure(size: int, redis_url: str, server: ServerProcess, data: Path, results: Results) -> None:
@@ -275,12 +294,11 @@ def measure(size: int, redis_url: str, server: ServerProcess, data: Path, result
         deep = _deep_cursor(client, slug)
         for page in PAGES:
             path = page.replace("deep", deep)
-            ms, stall, rss, note, cpu = timed_get(server, client, f"/e/{slug}/{path}")
-            results.add(Row(f"/e/{{slug}}/{page}", size, ms, stall, rss, note, cpu))
+            row = timed_get(server, client, f"/e/{slug}/{path}")
+            results.add(dataclasses.replace(row, path=f"/e/{{slug}}/{page}", size=size))
         for kind in ("jsonl", "csv", "zip"):
-            url = f"/e/{slug}/export.{kind}"
-            ms, stall, rss, note, cpu = timed_get(server, client, url, repeat=1)
-            results.add(Row(f"download export.{kind}", size, ms, stall, rss, note, cpu))
+            row = timed_get(server, client, f"/e/{slug}/export.{kind}", repeat=1)
+            results.add(dataclasses.replace(row, path=f"download export.{kind}", size=size))
     env = {**os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(data), "DEMO": "false"}
     exported = data / f"{slug}.jsonl"
     for kind, out in (("jsonl", exported), ("csv", data / f"{slug}.csv")):
@@ -327,7 +345,7 @@ def table(results: Results, sizes: list[int]) -> str:
             if row.cpu_ms:
                 cell += f" (cpu {row.cpu_ms:,.0f})"
             if row.stall_ms:
-                cell += f", stall {row.stall_ms:.0f}"
+                cell += f", stall {row.stall_ms:.0f} (own {row.own_stall_ms:.0f})"
             cell += f", {row.rss_mb:.0f} MB"
             if row.note:
                 cell += f", {row.note}"
@@ -376,8 +394,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"built {size:,} posts in {took:.1f} s ({size / took:,.0f} posts/s)")
             server = ServerProcess("eventwall", redis_url).start()
             for size in sizes:
-                rss = server.rss() / 2**20
-                results.add(Row("(idle: no request)", size, 0.0, idle_stall(server), rss))
+                results.add(idle_row(server, size))
                 measure(size, redis_url, server, data, results)
         finally:
             if server is not None:
@@ -391,7 +408,9 @@ def main(argv: list[str] | None = None) -> None:
         " pages) with the CPU time the web process or the command spent on it in brackets (what"
         " the machine's load cannot inflate), the worst event-loop stall while it ran (ms;"
         " none for commands, which run in their own process; the idle row is the machine's"
-        " own noise), peak RSS of the web process or the command.\n\n" + table(results, sizes)
+        " own noise) with, as `own`, the part of it the web process's own CPU time explains"
+        " (the rest was waiting for a core), peak RSS of the web process or the command.\n\n"
+        + table(results, sizes)
     )
     print("\n" + text)
     if not args.no_write:
