@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from ingest.media import PhotoPipeline
 from ingest.sources.base import Backfill, Deleted, Edited, Notice, SourceItem
@@ -101,22 +102,29 @@ async def _local(post: Post, photos: PhotoPipeline | None) -> Post:
     """Photos and avatar fetched and stored locally: pages only load images from this site."""
     if photos is None:
         return post
-    author = dataclasses.replace(
-        post.author, avatar_url=await photos.avatar(post.author.avatar_url)
-    )
-    local = await photos.localize_all(post.photos) if post.photos else ()
+    # Only what changes is replaced: most archived posts are already local, and a post is
+    # rebuilt field by field on each replace.
+    changes: dict[str, Any] = {}
+    avatar = await photos.avatar(post.author.avatar_url)
+    if avatar != post.author.avatar_url:
+        changes["author"] = dataclasses.replace(post.author, avatar_url=avatar)
+    if post.photos:
+        changes["photos"] = await photos.localize_all(post.photos)
     card = post.card
     if card is not None and card.image:
         # A card's thumbnail is a photo like any other: fetched, checked, stored here.
         thumb = await photos.localize_all((Photo(url=card.image, alt=card.title),))
-        card = dataclasses.replace(card, image=thumb[0].thumb_url or thumb[0].url if thumb else "")
-    # Custom emoji are small pictures: the avatar path (one small square, cached) fits them.
-    emoji = []
-    for item in post.emoji:
-        url = await photos.avatar(item.url)
-        if url:
-            emoji.append(dataclasses.replace(item, url=url))
-    return dataclasses.replace(post, author=author, photos=local, card=card, emoji=tuple(emoji))
+        image = thumb[0].thumb_url or thumb[0].url if thumb else ""
+        changes["card"] = dataclasses.replace(card, image=image)
+    if post.emoji:
+        # Custom emoji are small pictures: the avatar path (one small square, cached) fits them.
+        emoji = []
+        for item in post.emoji:
+            url = await photos.avatar(item.url)
+            if url:
+                emoji.append(dataclasses.replace(item, url=url))
+        changes["emoji"] = tuple(emoji)
+    return dataclasses.replace(post, **changes) if changes else post
 
 
 def placed(post: Post, event: Event, at_ms: int) -> Post:
