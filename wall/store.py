@@ -22,7 +22,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from wall import aggregates
+from wall import aggregates, store_ingest
 from wall.changes import CHANNEL_PREFIX, Change, Stream, stream_id
 from wall.keys import as_text, event_key
 from wall.models import Event, Post
@@ -175,6 +175,7 @@ class Store:
         self._apply = redis.register_script(_APPLY)
         self._snapshot = redis.register_script(_SNAPSHOT)
         self._since = redis.register_script(_SINCE)
+        self._ingest = redis.register_script(store_ingest.INGEST)
         self.aggregates = aggregates.Aggregates(redis)
 
     # -- events -----------------------------------------------------------------------
@@ -218,15 +219,7 @@ class Store:
         facts: str = "",
         pipe: Any = None,
     ) -> Outcome:
-        keys = [
-            event_key(slug, "posts"),
-            event_key(slug, "state"),
-            *(event_key(slug, f"idx:{s.value}") for s in State),
-            event_key(slug, "log:public"),
-            event_key(slug, "log:mod"),
-            *aggregates.keys(slug),
-            event_key(slug, aggregates.BUILT),
-        ]
+        keys = _post_keys(slug)
         args: list[str | int] = [
             op,
             post_id,
@@ -250,23 +243,29 @@ class Store:
     async def ingest_many(
         self, slug: str, items: Sequence[tuple[Post, State, str, str]]
     ) -> list[Outcome]:
-        """Store new posts, each (post, state, actor, reason) in its own atomic script run as
-        `ingest` does, the runs sent in one pipeline: one round trip for the batch."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for post, state, actor, reason in items:
-                await self._run(
-                    slug,
-                    "ingest",
-                    post.id,
-                    post=post,
-                    state=state,
-                    score=post.created_ms,
-                    actor=actor,
-                    reason=reason,
-                    pipe=pipe,
-                )
-            replies = await pipe.execute()
-        return [_outcome(reply) for reply in replies]
+        """Store new posts, each (post, state, actor, reason) as `ingest` does: a chunk of
+        them per script call, the calls sent in one pipeline (one round trip)."""
+        if not items:
+            return []
+        keys = _post_keys(slug)
+        head: list[str | int] = [self.log_maxlen, CHANNEL_PREFIX, slug, ",".join(PUBLIC_STATES)]
+        calls = []
+        for start in range(0, len(items), store_ingest.CHUNK):
+            args = list(head)
+            for post, state, actor, reason in items[start : start + store_ingest.CHUNK]:
+                body = json.dumps(post.to_dict(), sort_keys=True)
+                args += [post.id, body, state, post.created_ms, actor, reason]
+                args.append(aggregates.facts(post))
+            calls.append(args)
+        if len(calls) == 1:  # no pipeline: it would first ask whether the script is loaded
+            replies = [await self._ingest(keys=keys, args=calls[0])]
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for args in calls:
+                    await self._ingest(keys=keys, args=args, client=pipe)
+                replies = await pipe.execute()
+        flat = [item for reply in replies for item in reply]
+        return [_outcome(flat[i : i + 2]) for i in range(0, len(flat), 2)]
 
     async def states(self, slug: str, post_ids: Sequence[str]) -> list[State | None]:
         """The moderation state of each of these posts (None for one not stored)."""
@@ -279,16 +278,8 @@ class Store:
         self, slug: str, post: Post, state: State, *, actor: str = "", reason: str = ""
     ) -> Outcome:
         """Store a new post in `state`; ingesting the same post id again changes nothing."""
-        return await self._run(
-            slug,
-            "ingest",
-            post.id,
-            post=post,
-            state=state,
-            score=post.created_ms,
-            actor=actor,
-            reason=reason,
-        )
+        (outcome,) = await self.ingest_many(slug, [(post, state, actor, reason)])
+        return outcome
 
     async def set_state(
         self,
@@ -528,6 +519,19 @@ class Store:
             elif change.type == "spotlight":
                 kept.append(replace(change, post_id="", post=None, state=""))
         return kept
+
+
+def _post_keys(slug: str) -> list[str]:
+    """The keys a post's scripts take, in their KEYS order."""
+    return [
+        event_key(slug, "posts"),
+        event_key(slug, "state"),
+        *(event_key(slug, f"idx:{s.value}") for s in State),
+        event_key(slug, "log:public"),
+        event_key(slug, "log:mod"),
+        *aggregates.keys(slug),
+        event_key(slug, aggregates.BUILT),
+    ]
 
 
 def _readable(raw: Sequence[Any]) -> list[Post]:
