@@ -81,25 +81,39 @@ async def _owed_changes(store: Store, redis: Redis) -> str:
     return since
 
 
+async def _page(http: httpx.AsyncClient, url: str) -> list[int]:
+    """Load a page as a browser would, following the 503 page's retry; every status seen."""
+    statuses: list[int] = []
+    for _ in range(ATTEMPTS):
+        response = await http.get(url)
+        statuses.append(response.status_code)
+        if response.status_code != 503:
+            break
+        await asyncio.sleep(min(float(response.headers.get("retry-after", 1)), 1.0))
+    return statuses
+
+
 def _tracebacks(lines: list[str]) -> list[str]:
     return [line for line in lines if "Traceback" in line or "500 Internal" in line]
 
 
 async def test_reconnect_storm_gets_no_500(env: dict[str, str], redis: Redis, store: Store) -> None:
-    """400 simultaneous resuming connects and 150 page loads: all served, no 500, no traceback."""
+    """400 simultaneous resuming connects and 150 page loads: all served in the end, no 500,
+    no traceback."""
     since = await _owed_changes(store, redis)
     web = await asyncio.to_thread(Web(env, free_port()).start)
     try:
         limits = httpx.Limits(max_connections=PAGES)
         async with httpx.AsyncClient(timeout=deadline(60), limits=limits) as http:
             pages = asyncio.gather(
-                *(http.get(f"{web.base}/e/testevent/live") for _ in range(PAGES))
+                *(_page(http, f"{web.base}/e/testevent/live") for _ in range(PAGES))
             )
             outcomes, answers = await asyncio.gather(
                 storm(f"{web.ws_base}/e/testevent/ws?since={since}", STORM, REPLAYED), pages
             )
-        page_statuses = [r.status_code for r in answers]
-        assert set(page_statuses) == {200}, page_statuses
+        # A loaded machine may answer 503 (retry) while the pool is busy: never 500, and
+        # every page is served in the end.
+        assert all(seen[-1] == 200 and set(seen) <= {200, 503} for seen in answers), answers
         statuses = [s for o in outcomes for s in o.statuses]
         assert 500 not in statuses, f"{statuses.count(500)} handshakes got HTTP 500"
         assert all(o.resumed for o in outcomes), [o for o in outcomes if not o.resumed][:5]

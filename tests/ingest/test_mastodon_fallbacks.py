@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.fetch import safe_client
 from ingest.sources.mastodon import MastodonSource
-from ingest.worker import run_source
 from tests.fake_mastodon import TOKEN, FakeMastodon, recorded, status
 from tests.fakes import serve
 from tests.helpers import eventually
+from tests.ingest.sourcekit import running_source
 from wall import details
 from wall.mod_store import ModerationStore
 from wall.models import Event
@@ -31,28 +29,22 @@ async def fake() -> AsyncIterator[tuple[FakeMastodon, str]]:
         yield server, base
 
 
-@contextlib.asynccontextmanager
-async def running(
+def running(
     store: Store,
     event: Event,
     base: str,
     *,
     token: str = "",
     registry: SourceRegistry | None = None,
-) -> AsyncIterator[MastodonSource]:
+) -> contextlib.AbstractAsyncContextManager[MastodonSource]:
     """The Mastodon source for #testevent running through run_source."""
-    async with safe_client(allow_loopback=True, timeout=10) as client:
-        config = SourceConfig.create(
-            "mastodon", event.slug, server=base, tag="testevent", token=token
-        )
-        source = MastodonSource(config, store, client, poll_interval=0.05)
-        task = asyncio.create_task(run_source(store, event, source, None, registry))
-        try:
-            yield source
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    config = SourceConfig.create("mastodon", event.slug, server=base, tag="testevent", token=token)
+    return running_source(
+        store,
+        event,
+        lambda client: MastodonSource(config, store, client, poll_interval=0.05),
+        registry=registry,
+    )
 
 
 def post_id(base: str, status_id: str) -> str:

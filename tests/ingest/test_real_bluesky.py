@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -11,14 +10,12 @@ from typing import Any
 
 import pytest
 
-from ingest.fetch import safe_client
-from ingest.media import LocalStorage, PhotoPipeline
 from ingest.sources.bluesky import BlueskySource
-from ingest.worker import run_source
 from server.render import Renderer
 from tests.fake_jetstream import CORPUS, FakeJetstream, recorded_events
 from tests.fakes import serve
 from tests.helpers import eventually
+from tests.ingest.sourcekit import running_source
 from tests.ingest.test_media import jpeg
 from wall.models import Event, Post
 from wall.moderation import State
@@ -46,26 +43,19 @@ async def jetstream() -> AsyncIterator[tuple[FakeJetstream, str]]:
         yield fake, base
 
 
-@contextlib.asynccontextmanager
-async def running(
+def running(
     store: Store, event: Event, base: str, tmp_path: Path, tag: str = "EventWall"
-) -> AsyncIterator[BlueskySource]:
+) -> contextlib.AbstractAsyncContextManager[BlueskySource]:
     """The Bluesky source running through run_source with a real photo pipeline."""
-    async with safe_client(allow_loopback=True, timeout=10) as client:
-        config = SourceConfig.create(
-            "bluesky", event.slug, server=base.replace("http", "ws"), tag=tag
-        )
-        source = BlueskySource(
+    config = SourceConfig.create("bluesky", event.slug, server=base.replace("http", "ws"), tag=tag)
+    return running_source(
+        store,
+        event,
+        lambda client: BlueskySource(
             config, store, client, appview=base, cdn=base, video=base, plc=f"{base}/plc"
-        )
-        photos = PhotoPipeline(LocalStorage(tmp_path / "media"), client)
-        task = asyncio.create_task(run_source(store, event, source, photos))
-        try:
-            yield source
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        ),
+        media=tmp_path / "media",
+    )
 
 
 async def taken(store: Store, event: Event, n: int) -> dict[str, Post]:

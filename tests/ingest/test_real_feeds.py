@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -10,14 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.fetch import safe_client
-from ingest.media import LocalStorage, PhotoPipeline
 from ingest.sources.rss import FeedSource
-from ingest.worker import run_source
 from server.render import Renderer
 from tests.fake_feed import FakeFeeds
 from tests.fakes import serve
 from tests.helpers import eventually
+from tests.ingest.sourcekit import running_source
 from tests.ingest.test_media import jpeg
 from wall.mod_store import ModerationStore
 from wall.models import Event, Post
@@ -34,8 +31,7 @@ async def feeds() -> AsyncIterator[tuple[FakeFeeds, str]]:
         yield fake, base
 
 
-@contextlib.asynccontextmanager
-async def running(
+def running(
     store: Store,
     event: Event,
     url: str,
@@ -43,19 +39,16 @@ async def running(
     *,
     tag: str = "",
     registry: SourceRegistry | None = None,
-) -> AsyncIterator[FeedSource]:
+) -> contextlib.AbstractAsyncContextManager[FeedSource]:
     """A feed source running through run_source with a real photo pipeline."""
-    async with safe_client(allow_loopback=True, timeout=10) as client:
-        config = SourceConfig.create("rss", event.slug, url=url, tag=tag)
-        source = FeedSource(config, store, client, poll_interval=0.05)
-        photos = PhotoPipeline(LocalStorage(tmp_path / "media"), client)
-        task = asyncio.create_task(run_source(store, event, source, photos, registry))
-        try:
-            yield source
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    config = SourceConfig.create("rss", event.slug, url=url, tag=tag)
+    return running_source(
+        store,
+        event,
+        lambda client: FeedSource(config, store, client, poll_interval=0.05),
+        media=tmp_path / "media",
+        registry=registry,
+    )
 
 
 async def taken(store: Store, event: Event, n: int, state: State = State.APPROVED) -> list[Post]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
@@ -13,16 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from ingest.fetch import safe_client
-from ingest.media import LocalStorage, PhotoPipeline
 from ingest.sources.mastodon import MastodonSource
-from ingest.worker import run_source
 from server.app import create_app
 from server.render import Renderer
 from tests.fake_mastodon import CORPUS, TOKEN, FakeMastodon, local_media, recorded
 from tests.fakes import serve
 from tests.helpers import eventually
 from tests.images import jpeg
+from tests.ingest.sourcekit import running_source
 from wall import details
 from wall.models import Event, Post
 from wall.moderation import State
@@ -70,8 +67,7 @@ async def paris(store: Store, event: Event) -> Event:
     return changed
 
 
-@contextlib.asynccontextmanager
-async def running(
+def running(
     store: Store,
     event: Event,
     base: str,
@@ -79,19 +75,16 @@ async def running(
     *,
     token: str = "",
     registry: SourceRegistry | None = None,
-) -> AsyncIterator[MastodonSource]:
+) -> contextlib.AbstractAsyncContextManager[MastodonSource]:
     """The Mastodon source running through run_source with a real photo pipeline."""
-    async with safe_client(allow_loopback=True, timeout=10) as client:
-        config = SourceConfig.create("mastodon", event.slug, server=base, tag="hoot", token=token)
-        source = MastodonSource(config, store, client, poll_interval=0.05)
-        photos = PhotoPipeline(LocalStorage(tmp_path / "media"), client)
-        task = asyncio.create_task(run_source(store, event, source, photos, registry))
-        try:
-            yield source
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    config = SourceConfig.create("mastodon", event.slug, server=base, tag="hoot", token=token)
+    return running_source(
+        store,
+        event,
+        lambda client: MastodonSource(config, store, client, poll_interval=0.05),
+        media=tmp_path / "media",
+        registry=registry,
+    )
 
 
 def html_of(post: Post, zone: str = "Europe/Paris") -> str:
