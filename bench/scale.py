@@ -289,7 +289,7 @@ def measure(size: int, redis_url: str, server: ServerProcess, data: Path, result
     """Every path at one size."""
     slug = f"scale-{size}"
     base = f"http://127.0.0.1:{server.port}"
-    with httpx.Client(base_url=base, timeout=600) as client:
+    with httpx.Client(base_url=base, timeout=3600) as client:
         login(client)
         deep = _deep_cursor(client, slug)
         for page in PAGES:
