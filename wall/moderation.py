@@ -148,14 +148,10 @@ def blocked_content(post: Post, rules: Rules, history: History, now_ms: int) -> 
 
 def duplicate_text(post: Post, rules: Rules, history: History, now_ms: int) -> Decision | None:
     """The same text from the same author within 10 minutes is held as a duplicate."""
+    if not rules.hold_duplicates or not post.text.strip():
+        return None
     mine = fingerprint(post.text)
-    if (
-        rules.hold_duplicates
-        and post.text.strip()
-        and any(
-            fp == mine and now_ms - at <= DUPLICATE_WINDOW_MS for fp, at in history.recent_texts
-        )
-    ):
+    if any(fp == mine and now_ms - at <= DUPLICATE_WINDOW_MS for fp, at in history.recent_texts):
         return Decision(State.PENDING, "duplicate of a post within 10 minutes", "duplicate")
     return None
 

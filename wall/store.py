@@ -264,8 +264,11 @@ class Store:
                 for args in calls:
                     await self._ingest(keys=keys, args=args, client=pipe)
                 replies = await pipe.execute()
-        flat = [item for reply in replies for item in reply]
-        return [_outcome(flat[i : i + 2]) for i in range(0, len(flat), 2)]
+        return [
+            Outcome(changed=each[0] == "1", previous=each[1:])
+            for reply in replies
+            for each in as_text(reply).split(",")
+        ]
 
     async def states(self, slug: str, post_ids: Sequence[str]) -> list[State | None]:
         """The moderation state of each of these posts (None for one not stored)."""

@@ -21,7 +21,8 @@ ARGS_PER_POST = 7
 #       idx:hidden, log:public, log:mod, then aggregates.NAMES and agg:built
 # ARGV: maxlen, channel_prefix, slug, public_states (comma-separated), then per post:
 #       post_id, post_json, state, score, actor, reason, the post's aggregate facts
-# Returns per post: 1 and the state it was stored in, or 0 and the state it already had.
+# Returns one string, per post `1state` (stored in that state) or `0state` (already there,
+# in that state), comma-separated: one reply to read instead of two per post.
 INGEST = (
     aggregates.LUA
     + r"""
@@ -53,8 +54,7 @@ for i = 5, #ARGV, 7 do
   local actor, reason, facts = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
   local cur = redis.call('HGET', KEYS[2], id)
   if cur then
-    out[#out + 1] = 0
-    out[#out + 1] = cur
+    out[#out + 1] = '0' .. cur
   else
     redis.call('HSET', KEYS[1], id, post)
     agg_store(A, id, facts, post)
@@ -63,10 +63,9 @@ for i = 5, #ARGV, 7 do
     redis.call('ZADD', idx[new], score, id)
     log(KEYS[8], 'mod', id, 'new', post, new, actor, reason)
     if public[new] then log(KEYS[7], 'public', id, 'show', post, new, actor, reason) end
-    out[#out + 1] = 1
-    out[#out + 1] = new
+    out[#out + 1] = '1' .. new
   end
 end
-return out
+return table.concat(out, ',')
 """
 )
