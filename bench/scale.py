@@ -4,6 +4,7 @@
     python -m bench.scale --short              # 1k and 10k (part of `make bench`)
     python -m bench.scale --million            # 1k, 10k, 100k and 1M
     python -m bench.scale --sizes 5000 --no-write
+    python -m bench.scale --import-only --sizes 1000000   # only `eventwall ingest replay`
 
 Each event is built straight into a private Valkey (2,000 authors, 10 % of posts with a
 photo, 2 % pending, over 3 days, the event itself on the last evening). Then, against one
@@ -39,8 +40,10 @@ import psutil
 from redis.asyncio import Redis
 
 from bench.process import ROOT, ServerProcess
+from ingest.pipeline import normalize
 from wall import details
 from wall.accounts import Accounts
+from wall.export import jsonl_line
 from wall.models import Author, Event, Photo, Post
 from wall.moderation import State
 from wall.redis_server import EmbeddedRedis
@@ -89,6 +92,8 @@ class Results:
     """Every row, by path then size."""
 
     rows: list[Row] = field(default_factory=list)
+    loads: dict[int, float] = field(default_factory=dict)
+    """The machine's 1-minute load average as each size's measurements began."""
 
     def add(self, row: Row) -> None:
         """Keep a row and say it."""
@@ -285,8 +290,10 @@ def idle_row(server: ServerProcess, size: int, seconds: float = 3.0) -> Row:
     )
 
 
-def measure(size: int, redis_url: str, server: ServerProcess, data: Path, results: Results) -> None:
-    """Every path at one size."""
+def measure(
+    size: int, redis_url: str, server: ServerProcess, data: Path, results: Results, valkey: int
+) -> None:
+    """Every path at one size (`valkey`: the Redis server's pid, for its share of the import)."""
     slug = f"scale-{size}"
     base = f"http://127.0.0.1:{server.port}"
     with httpx.Client(base_url=base, timeout=3600) as client:
@@ -315,13 +322,55 @@ def measure(size: int, redis_url: str, server: ServerProcess, data: Path, result
     )
     rate = _rate(size, seconds, cpu)
     results.add(Row("eventwall export --format html", size, seconds * 1000, 0, rss, rate, cpu))
-    seconds, rss, last, cpu = run_command(
-        ["ingest", "replay", str(exported), "--event", f"import-{size}"], env
-    )
-    note = _rate(size, seconds, cpu) + (f"; {last}" if "exit" in last else "")
-    results.add(Row("eventwall ingest replay", size, seconds * 1000, 0, rss, note, cpu))
+    results.add(replay_row(exported, f"import-{size}", size, env, valkey))
     for done in (exported, data / f"{slug}.csv"):
         done.unlink(missing_ok=True)
+
+
+def replay_row(path: Path, slug: str, size: int, env: dict[str, str], valkey: int) -> Row:
+    """`eventwall ingest replay` of a file as a row, with the Redis server's CPU per post."""
+    server = psutil.Process(valkey)
+    before = sum(server.cpu_times()[:2])
+    seconds, rss, last, cpu = run_command(["ingest", "replay", str(path), "--event", slug], env)
+    redis_us = (sum(server.cpu_times()[:2]) - before) / size * 1e6
+    note = _rate(size, seconds, cpu) + f", Redis {redis_us:,.0f} µs CPU a post"
+    note += f"; {last}" if "exit" in last else ""
+    return Row("eventwall ingest replay", size, seconds * 1000, 0, rss, note, cpu)
+
+
+def write_archive(path: Path, size: int) -> None:
+    """A JSONL file of `size` posts as `eventwall export` writes them (for --import-only)."""
+    rng = random.Random(size)
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(size):
+            post = normalize(_post(rng, n, START + timedelta(seconds=rng.randrange(3 * 86400))))
+            out.write(jsonl_line(post) + "\n")
+
+
+def import_only(sizes: list[int]) -> None:
+    """Only the import, at each size, into a fresh Redis: the time, CPU and rate of each."""
+    with tempfile.TemporaryDirectory(prefix="ew-import-") as tmp:
+        data = Path(tmp) / "data"
+        write_photos(data / "media" / "p" / "bench")
+        for size in sizes:
+            archive = Path(tmp) / f"{size}.jsonl"
+            write_archive(archive, size)
+            embedded = EmbeddedRedis(Path(tmp) / f"valkey-{size}")
+            redis_url = embedded.start()
+            try:
+                assert embedded.process is not None
+                env = {**os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(data)}
+                load = os.getloadavg()[0]
+                row = replay_row(
+                    archive, "import", size, env | {"DEMO": "false"}, embedded.process.pid
+                )
+                print(
+                    f"{size:>8} load {load:.1f}: {row.ms / 1000:,.1f} s, CPU {row.cpu_ms / 1000:,.1f} s, {row.rss_mb:.0f} MB, {row.note}",
+                    flush=True,
+                )
+            finally:
+                embedded.stop()
+            archive.unlink()
 
 
 def _rate(size: int, seconds: float, cpu_ms: float) -> str:
@@ -372,12 +421,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--short", action="store_true", help="1k and 10k only")
     parser.add_argument("--million", action="store_true", help="add 1M posts (long)")
     parser.add_argument("--no-write", action="store_true", help="print, don't edit the docs")
+    parser.add_argument(
+        "--import-only", action="store_true", help="only `eventwall ingest replay`, printed"
+    )
     args = parser.parse_args(argv)
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
     else:
         sizes = [1_000, 10_000] if args.short else [1_000, 10_000, 100_000]
         sizes += [1_000_000] if args.million else []
+    if args.import_only:
+        import_only(sizes)
+        return
     results = Results()
     with tempfile.TemporaryDirectory(prefix="ew-scale-") as tmp:
         data = Path(tmp) / "data"
@@ -394,17 +449,21 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"built {size:,} posts in {took:.1f} s ({size / took:,.0f} posts/s)")
             server = ServerProcess("eventwall", redis_url).start()
             for size in sizes:
+                results.loads[size] = os.getloadavg()[0]
                 results.add(idle_row(server, size))
-                measure(size, redis_url, server, data, results)
+                assert embedded.process is not None
+                measure(size, redis_url, server, data, results, embedded.process.pid)
         finally:
             if server is not None:
                 server.stop()
             embedded.stop()
     load = os.getloadavg()[0]
+    loads = "; ".join(f"{n:,} posts: {results.loads[n]:.1f}" for n in sizes if n in results.loads)
+    loads = f"as each size began: {loads}" if loads else "unknown"
     text = (
         f"Measured {datetime.now(UTC):%Y-%m-%d} by `python -m bench.scale"
         f"{' --short' if args.short else ''}{' --million' if args.million else ''}` on the 2-core"
-        f" machine (load average {load:.1f} at the end). Each cell: time (median of 3 for"
+        f" machine (load average {loads}, {load:.1f} at the end). Each cell: time (median of 3 for"
         " pages) with the CPU time the web process or the command spent on it in brackets (what"
         " the machine's load cannot inflate), the worst event-loop stall while it ran (ms;"
         " none for commands, which run in their own process; the idle row is the machine's"
