@@ -85,6 +85,8 @@ class Row:
     can't inflate, unlike the wall-clock `ms`."""
     own_stall_ms: float = 0.0
     """The part of the worst stall the web process's own CPU time explains (see bench.serve)."""
+    hold_ms: float = 0.0
+    """The longest any one callback of the web process ran, in CPU time (see bench.serve)."""
 
 
 @dataclass
@@ -101,7 +103,8 @@ class Results:
         note = f" ({row.note})" if row.note else ""
         print(
             f"{row.size:>8} {row.path:<36} {row.ms:9.1f} ms  cpu {row.cpu_ms:9.1f} ms"
-            f"  stall {row.stall_ms:7.1f} ms (own {row.own_stall_ms:5.1f})"
+            f"  stall {row.stall_ms:7.1f} ms (own {row.own_stall_ms:5.1f},"
+            f" longest callback {row.hold_ms:5.1f})"
             f"  rss {row.rss_mb:6.0f} MB{note}",
             flush=True,
         )
@@ -220,7 +223,7 @@ class PeakRss:
 def timed_get(server: ServerProcess, client: httpx.Client, url: str, *, repeat: int = 3) -> Row:
     """`repeat` GETs (each streamed to the end) as a row: median ms, the server's median CPU
     ms per request, the worst loop stall and its own part, peak RSS MB, a non-200 status."""
-    times, stalls, own, cpus, note = [], [], [], [], ""
+    times, stalls, own, holds, cpus, note = [], [], [], [], [], ""
     with PeakRss(server.process.pid) as rss:
         for _ in range(repeat):
             started, t0, cpu0 = time.time(), time.perf_counter(), server.cpu()
@@ -235,6 +238,7 @@ def timed_get(server: ServerProcess, client: httpx.Client, url: str, *, repeat: 
             time.sleep(1.1)
             stalls += server.lag_between(started, time.time() - 1.0)
             own += server.own_lag_between(started, time.time() - 1.0)
+            holds += server.hold_between(started, time.time() - 1.0)
     return Row(
         path="",
         size=0,
@@ -244,6 +248,7 @@ def timed_get(server: ServerProcess, client: httpx.Client, url: str, *, repeat: 
         note=note,
         cpu_ms=statistics.median(cpus),
         own_stall_ms=max(own, default=0.0),
+        hold_ms=max(holds, default=0.0),
     )
 
 
@@ -287,6 +292,7 @@ def idle_row(server: ServerProcess, size: int, seconds: float = 3.0) -> Row:
         max(server.lag_between(started, end), default=0.0),
         server.rss() / 2**20,
         own_stall_ms=max(server.own_lag_between(started, end), default=0.0),
+        hold_ms=max(server.hold_between(started, end), default=0.0),
     )
 
 
@@ -394,7 +400,8 @@ def table(results: Results, sizes: list[int]) -> str:
             if row.cpu_ms:
                 cell += f" (cpu {row.cpu_ms:,.0f})"
             if row.stall_ms:
-                cell += f", stall {row.stall_ms:.0f} (own {row.own_stall_ms:.0f})"
+                cell += f", stall {row.stall_ms:.0f} (own {row.own_stall_ms:.0f},"
+                cell += f" longest callback {row.hold_ms:.0f})"
             cell += f", {row.rss_mb:.0f} MB"
             if row.note:
                 cell += f", {row.note}"
@@ -468,7 +475,8 @@ def main(argv: list[str] | None = None) -> None:
         " the machine's load cannot inflate), the worst event-loop stall while it ran (ms;"
         " none for commands, which run in their own process; the idle row is the machine's"
         " own noise) with, as `own`, the part of it the web process's own CPU time explains"
-        " (the rest was waiting for a core), peak RSS of the web process or the command.\n\n"
+        " (the rest was waiting for a core) and the longest any one callback of the web"
+        " process ran, in CPU time, peak RSS of the web process or the command.\n\n"
         + table(results, sizes)
     )
     print("\n" + text)
