@@ -12,7 +12,7 @@ run: $(VENV)/.installed assets
 	$(BIN)/eventwall run
 
 test: $(VENV)/.dev-installed assets
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 check: $(VENV)/.dev-installed
 	$(BIN)/ruff check server wall usecases ingest tests bench

@@ -105,3 +105,10 @@ def abort_connection(scope: Scope, *, after: float = 0.0) -> bool:
 
     asyncio.get_running_loop().call_later(after, abort_if_stuck)
     return True
+
+
+def cut_for_slowness(scope: Scope) -> bool:
+    """Whether the server's keepalive gave up on this websocket with data still queued for
+    it (a slow reader, closed with 1013 by `server.ws_protocol`), rather than the app."""
+    connection: Any = getattr(scope.get(SEND_KEY), "__self__", None)
+    return bool(getattr(connection, "cut_slow", False))

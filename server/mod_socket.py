@@ -28,12 +28,13 @@ async def moderator_socket(websocket: WebSocket) -> None:
     found = await auth(websocket).current(websocket)
     # Accept before closing: a close before accept reaches the browser as a bare 403,
     # and the console needs the 4401 code to know it should send the moderator to login.
-    await websocket.accept()
     # Origin too: a page on another site must not ride on a moderator's cookie.
     if found is None or not found[1].can_moderate(slug) or not same_origin(websocket):
+        await websocket.accept()
         await websocket.close(code=UNAUTHORIZED_CLOSE, reason="log in as a moderator of this event")
         return
     if await svc.store.get_event(slug) is None:
+        await websocket.accept()
         await websocket.close(code=4404, reason="no such event")
         return
 
@@ -42,6 +43,8 @@ async def moderator_socket(websocket: WebSocket) -> None:
         return json.dumps({"type": "reload"}), await svc.store.last_change_id(slug, "mod")
 
     async with svc.hub.subscribe(slug, "mod", kind="moderate") as client:
+        # Accepted once subscribed: a change published as the console connects is not missed.
+        await websocket.accept()
         closing = await resume(svc, websocket, client, lost)
         if closing is None:
             watcher = asyncio.create_task(_watch_session(svc, websocket, found[0].sid))

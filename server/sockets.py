@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.frames import abort_connection, direct_writer
+from server.frames import abort_connection, cut_for_slowness, direct_writer
 from server.hub import TRY_AGAIN_LATER, Client, SlowClient, pump
 from server.services import Services, services
 
@@ -36,7 +36,6 @@ async def public_socket(websocket: WebSocket) -> None:
         await websocket.close(code=4404, reason="no such event")
         return
     svc.renderer.remember(event)  # pushed posts show their times in the event's zone
-    await websocket.accept()
     kind = websocket.query_params.get("page", "")
     kind = kind if kind in PAGE_KINDS else "other"
 
@@ -46,6 +45,8 @@ async def public_socket(websocket: WebSocket) -> None:
         return svc.renderer.reset(posts, last_id, event=slug), last_id
 
     async with svc.hub.subscribe(slug, "public", direct_writer(websocket.scope), kind) as client:
+        # Accepted once subscribed: a change published as the client connects is not missed.
+        await websocket.accept()
         closing = await resume(svc, websocket, client, lost)
         if closing is None:
             closing = await serve_client(svc, websocket, client)
@@ -103,6 +104,11 @@ async def serve_client(svc: Services, websocket: WebSocket, client: Client) -> C
             svc.hub.stats.dropped_slow += 1
         log.info("closing a slow client of %s with 1013", client.event)
         return TRY_AGAIN_LATER, "too slow; reconnect and resume"
+    if cut_for_slowness(websocket.scope):
+        # The keepalive found it behind before the hub did; it has its 1013 already.
+        svc.hub.stats.dropped_slow += 1
+        log.info("closed a slow client of %s with 1013 (its ping went unanswered)", client.event)
+        return GONE
     if reader in done:
         return reader.result()
     return None

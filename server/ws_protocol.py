@@ -1,14 +1,27 @@
-"""uvicorn's websocket protocol, with every frame a client sends counted, pings included.
+"""uvicorn's websocket protocol, with every frame a client sends counted, pings included,
+and slow readers told apart from gone ones.
 
 Control frames never reach the app: uvicorn answers a ping with a pong itself, however
 many arrive and whether or not the client reads them, so a ping flood grows the server's
 write buffers without bound while the app's message limit sees nothing. Here each frame
 (text, binary, ping, pong) counts towards the per-connection limit; past it the connection
 is closed with 1008, and a client pinging while it leaves our answers unread is cut.
+
+A slow reader's pong waits behind everything it has not read yet, so uvicorn's keepalive
+may give up on it before the hub does. When data is still queued for it, that client is
+slow, not gone: it is closed with 1013 (it resumes) rather than 1011, marked `cut_slow` for
+the app to count, and cut if even that close frame can't get out in a ping timeout.
+The socket's kernel send buffer is kept small, so that what stands between a slow reader
+and its close frame is bounded and the frame can arrive.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import socket
+import struct
+import termios
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -22,6 +35,26 @@ POLICY_VIOLATION = 1008
 # Unread bytes we hold for a client that still pings: past this it is not reading at all.
 UNREAD_LIMIT = 1024 * 1024
 PONG_HEADER = bytes((0x80 | Opcode.PONG.value,))  # FIN and the pong opcode
+TRY_AGAIN_LATER = 1013
+# The kernel's send buffer per websocket (Linux doubles it for its own bookkeeping). Walls
+# receive a few KB a second; left to autotuning, loopback and fast links grow it to MBs,
+# and a slow reader's close frame would queue behind all of it.
+SEND_BUFFER = 64 * 1024
+KEEPALIVE_PING = 6  # bytes of a keepalive ping frame (4-byte payload): all that is queued
+# for a peer that is gone rather than slow
+
+
+def unsent_bytes(transport: asyncio.Transport) -> int:
+    """Bytes queued for the peer and not yet acknowledged: ours and the kernel's."""
+    queued = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return queued
+    try:
+        raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    except OSError:
+        return queued
+    return queued + int(struct.unpack("i", raw)[0])
 
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -34,6 +67,55 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         self._window_start = 0.0
         self._frames = 0
         self.flooded = False
+        self.cut_slow = False  # the keepalive gave up on it with data still queued for it
+        # A closing handshake may take as long as a pong (uvicorn's own is 10 s): a slow
+        # reader reads its close frame only after what is queued before it.
+        if self.ping_timeout:
+            self.close_timeout = max(self.close_timeout, self.ping_timeout)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """uvicorn's, with the socket's send buffer bounded (see SEND_BUFFER)."""
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+            except OSError:
+                pass  # not a TCP socket (a test's pipe): nothing to bound
+
+    def keepalive_timeout(self) -> None:
+        """No pong in time: a peer with data still queued for it is slow, not gone."""
+        if (
+            self.close_sent
+            or self.transport.is_closing()
+            or unsent_bytes(self.transport) <= KEEPALIVE_PING
+        ):
+            super().keepalive_timeout()
+            return
+        self.pong_timer = None
+        self.pending_ping_payload = None
+        self.cut_slow = True
+        self.logger.info("closing a slow websocket whose ping went unanswered with 1013")
+        self.conn.send_close(TRY_AGAIN_LATER, "too slow; reconnect and resume")
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        # Keep reading: the client's answering close frame ends the connection (see
+        # handle_close), and a socket closed with unread input would reset it, taking the
+        # close frame still on its way with it.
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        # Tell the app now (it counts the client and stops writing to it).
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": 1006})
+        self.close_timer = self.loop.call_later(self.close_timeout, self._give_up)
+
+    def _give_up(self) -> None:
+        """The closing handshake did not finish in time: close, or cut if still behind."""
+        self.close_timer = None
+        if unsent_bytes(self.transport) > 0:
+            self.transport.abort()
+        else:
+            self.transport.close()
 
     def _allow(self) -> bool:
         """Count one frame; False (and the connection closing) when it is one too many."""
