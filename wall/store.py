@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from wall import aggregates, store_ingest
-from wall.changes import CHANNEL_PREFIX, Change, Stream, stream_id
+from wall.changes import CHANNEL_PREFIX, Change, Stream, channel, stream_id
 from wall.keys import as_text, event_key
 from wall.models import Event, Post
 from wall.moderation import PUBLIC_STATES, State
@@ -248,7 +248,14 @@ class Store:
         if not items:
             return []
         keys = _post_keys(slug)
-        head: list[str | int] = [self.log_maxlen, CHANNEL_PREFIX, slug, ",".join(PUBLIC_STATES)]
+        head: list[str | int] = [
+            self.log_maxlen,
+            channel(slug, "public"),
+            channel(slug, "mod"),
+            slug,
+            ",".join(PUBLIC_STATES),
+            "PUBLISH",
+        ]
         calls = []
         for start in range(0, len(items), store_ingest.CHUNK):
             args = list(head)
