@@ -307,6 +307,8 @@ def measure(
         deep = _deep_cursor(client, slug)
         for page in PAGES:
             path = page.replace("deep", deep)
+            # Once first, unmeasured: a page's first request also compiles its templates.
+            client.get(f"/e/{slug}/{path}")
             row = timed_get(server, client, f"/e/{slug}/{path}")
             results.add(dataclasses.replace(row, path=f"/e/{{slug}}/{page}", size=size))
         for kind in ("jsonl", "csv", "zip"):
