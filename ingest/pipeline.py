@@ -127,6 +127,11 @@ async def _local(post: Post, photos: PhotoPipeline | None) -> Post:
     return dataclasses.replace(post, **changes) if changes else post
 
 
+def _shows_something(post: Post) -> bool:
+    """Whether a sanitized post has anything left to show: text, photos, a card or a quote."""
+    return bool(post.text.strip() or post.html.strip() or post.photos or post.card or post.quote)
+
+
 def placed(post: Post, event: Event, at_ms: int) -> Post:
     """The post with its sane time (see `wall.ordering.sane_time`) as it arrives at `at_ms`."""
     arrived = datetime.fromtimestamp(at_ms / 1000, UTC)
@@ -162,7 +167,7 @@ async def take(
         log.info("did not take %s into %s: %s", post.id, event.slug, opted_out)
         return Outcome(changed=False, previous="", missing=True)
     clean = normalize(await _local(post, photos))
-    if not (clean.text.strip() or clean.html.strip() or clean.photos or clean.card or clean.quote):
+    if not _shows_something(clean):
         # A post that was only markup (a script, an image we refused): nothing to show.
         log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
         return Outcome(changed=False, previous="", missing=True)
@@ -288,7 +293,7 @@ async def take_archive(
             outcomes[i] = _NOT_TAKEN
             continue
         clean = normalize(await _local(post, photos))
-        if not clean.text.strip() and not clean.html.strip() and not clean.photos:
+        if not _shows_something(clean):
             log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
             outcomes[i] = _NOT_TAKEN
             continue

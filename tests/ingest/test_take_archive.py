@@ -25,6 +25,13 @@ def _posts() -> list[Post]:
         make("6", "hidden author", "@shy@example.org"),
         make("7", "", html="<script>alert(1)</script>"),
         make("1", "hello again"),  # seen before, in the same batch
+        # Nothing but a link card or a quote: something to show all the same.
+        Post.from_dict(
+            {**post_dict("8"), "text": "", "card": {"url": "https://example.org/t", "title": "T"}}
+        ),
+        Post.from_dict(
+            {**post_dict("9"), "text": "", "quote": {"url": "https://example.org/q", "text": "Q"}}
+        ),
         *(make(f"f{i}", f"flood {i}", "@fast@example.org") for i in range(8)),
     ]
 
