@@ -15,7 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from ingest.cancel import stop_if_asked
 from ingest.media import PhotoPipeline
@@ -26,8 +26,9 @@ from wall.store import Outcome, Store
 
 log = logging.getLogger(__name__)
 
-# Redis being away: the item waits. Anything else is the item's own fault.
-UNREACHABLE = (RedisError, OSError)
+# Redis being away (a cluster with no node for a slot, mid-failover, too): the item waits.
+# Anything else is the item's own fault.
+UNREACHABLE = (RedisError, RedisClusterException, OSError)
 
 
 @dataclass(slots=True)

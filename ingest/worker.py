@@ -8,7 +8,7 @@ import logging
 import time
 
 import httpx
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from ingest.backoff import Backoff
 from ingest.buffer import UNREACHABLE, BufferedCursors, IngestBuffer
@@ -62,7 +62,7 @@ async def run_source(
                     else:
                         # Shielded: a stopping worker finishes the item it has begun.
                         outcome = await asyncio.shield(buffer.take(event, item, photos))
-                except (RedisError, OSError):
+                except (RedisError, RedisClusterException, OSError):
                     raise
                 except Exception:
                     # One bad item must not stop the others.

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import cast
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -141,7 +141,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         # Redis down or no connection free in time: 503 / 1013, never a 500 and a traceback.
         # (cast: Starlette types one handler per connection kind; this one serves both)
-        exception_handlers={RedisError: cast(ExceptionHandler, Unavailable())},
+        # A cluster mid-failover may also raise RedisClusterException (no node for a slot).
+        exception_handlers=dict.fromkeys(
+            (RedisError, RedisClusterException), cast(ExceptionHandler, Unavailable())
+        ),
         # gzip keeps the live page's first load (htmx included) far under 100 KB on the wire.
         middleware=[
             # First, so it sees the server's own `send` (the live socket's direct frame path).

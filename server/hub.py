@@ -16,12 +16,16 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError, RedisError
 
 from server.frames import DirectWrite, text_frame
-from wall.changes import CHANNEL_PREFIX, Change, Stream, stream_id
+from server.shards import ShardSubscription
+from wall.changes import CHANNEL_PREFIX, Change, Stream, channel, stream_id
+from wall.redis_pool import is_cluster
 from wall.store import Store
 
 log = logging.getLogger(__name__)
@@ -185,6 +189,12 @@ class Hub:
         self._clients: defaultdict[tuple[str, Stream], set[Client]] = defaultdict(set)
         self._last: dict[tuple[str, Stream], str] = {}
         self._down_since: float | None = None  # when the subscription was lost, if it is
+        # On a Redis Cluster: SSUBSCRIBE per event with clients, instead of one pattern.
+        self._shards = (
+            ShardSubscription(cast(RedisCluster, redis), self._receive, self._channel_subscribed)
+            if is_cluster(redis)
+            else None
+        )
 
     @property
     def client_count(self) -> int:
@@ -213,6 +223,8 @@ class Hub:
         client = Client(event, stream, self.queue_size, direct, kind=kind)
         key = (event, stream)
         self._clients[key].add(client)
+        if self._shards is not None and len(self._clients[key]) == 1:
+            self._shards.want(channel(event, stream))
         try:
             if key not in self._last:
                 # Where this log stands, so that a catch-up after an outage starts there even
@@ -224,6 +236,10 @@ class Hub:
             self.stats.sent += client.sent
             if not self._clients[key]:
                 del self._clients[key]
+                if self._shards is not None:
+                    # Unsubscribed: its next first client reads where the log stands then.
+                    self._shards.release(channel(event, stream))
+                    self._last.pop(key, None)
 
     async def missed(
         self,
@@ -306,12 +322,17 @@ class Hub:
                 self.subscribed.clear()
                 # Connections idle in the pool were cut with Redis: drop them, so the next
                 # attempt (and the catch-up after it) dials afresh instead of failing on one.
+                # (A cluster client drops a lost node's connections by itself.)
                 with contextlib.suppress(RedisError, OSError):
-                    await self.redis.connection_pool.disconnect(inuse_connections=False)
+                    if self._shards is None:
+                        await self.redis.connection_pool.disconnect(inuse_connections=False)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
 
     async def _listen(self) -> None:
+        if self._shards is not None:
+            await self._listen_sharded(self._shards)
+            return
         pubsub = self.redis.pubsub()
         loop = asyncio.get_running_loop()
         # A heartbeat through Redis proves the subscription still delivers: redis-py may
@@ -352,13 +373,7 @@ class Hub:
                     continue
                 if item["type"] != "pmessage" or item["channel"].startswith(HEARTBEAT_PREFIX):
                     continue
-                self.stats.received += 1
-                try:
-                    change = Change.from_message(item["data"])
-                    self.dispatch(change)
-                except Exception:
-                    self.stats.render_errors += 1
-                    log.exception("skipped a change that could not be rendered")
+                self._receive(item["data"])
                 # Let the writers run between changes: in a burst, buffered messages are
                 # read without yielding, and the queues would fill before anyone could send.
                 await asyncio.sleep(0)
@@ -366,8 +381,44 @@ class Hub:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
-    async def _catch_up(self) -> None:
+    def _receive(self, data: str) -> None:
+        """One published change: render it once and offer it to its clients."""
+        self.stats.received += 1
+        try:
+            self.dispatch(Change.from_message(data))
+        except Exception:
+            self.stats.render_errors += 1
+            log.exception("skipped a change that could not be rendered")
+
+    async def _listen_sharded(self, shards: ShardSubscription) -> None:
+        """One life of the sharded subscription: live once every wanted channel is asked for."""
+        life = asyncio.create_task(shards.run(), name="eventwall-shards")
+        try:
+            ready = asyncio.ensure_future(shards.ready.wait())
+            try:
+                await asyncio.wait([life, ready], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                ready.cancel()
+            if not life.done():
+                self.subscribed.set()
+                if self._down_since is not None:
+                    away = time.monotonic() - self._down_since
+                    log.info("sharded pub/sub resubscribed after %.1fs", away)
+                    self._down_since = None
+            await life
+        finally:
+            life.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await life
+
+    async def _channel_subscribed(self, name: str) -> None:
+        # Whatever this event published before its SSUBSCRIBE took effect is in its log.
+        await self._catch_up(only=name)
+
+    async def _catch_up(self, only: str = "") -> None:
         for (event, stream), clients in list(self._clients.items()):
+            if only and channel(event, stream) != only:
+                continue
             # From the newest change this process saw; if it saw none, from the oldest
             # point a client of it has reached.
             last = self._last.get((event, stream))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from redis.asyncio import Redis
-
 from usecases import Stores, rules
+from wall.redis_pool import open_redis
 from wall.settings import Settings
 
 
@@ -28,7 +27,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     """Carry out one `optout` subcommand; the exit code."""
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = open_redis(
+        settings.redis_url,
+        expected_clients=settings.expected_clients,
+        wait=settings.redis_pool_timeout,
+    )
     stores = Stores.on(redis, settings)
     try:
         if args.optout_command == "list":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -46,6 +46,6 @@ async def healthz(request: Request) -> Response:
     """200 when Redis answers, 503 when it does not."""
     try:
         await asyncio.wait_for(services(request).redis.ping(), 2)
-    except (RedisError, OSError, TimeoutError) as exc:
+    except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
         return PlainTextResponse(f"redis unreachable: {type(exc).__name__}\n", status_code=503)
     return PlainTextResponse("ok\n")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from redis.asyncio import Redis
-
 from ingest.sources import kinds
 from usecases import Refused, Stores, sources
+from wall.redis_pool import open_redis
 from wall.settings import Settings
 from wall.sources import SourceError
 
@@ -27,7 +26,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     """Carry out one `source` subcommand."""
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = open_redis(
+        settings.redis_url,
+        expected_clients=settings.expected_clients,
+        wait=settings.redis_pool_timeout,
+    )
     stores = Stores.on(redis, settings)
     try:
         if args.source_command == "add":

@@ -32,7 +32,11 @@ class Stores:
         """Every store on this Redis, sized by the settings (the defaults without)."""
         settings = settings or Settings()
         return cls(
-            posts=Store(redis, log_maxlen=settings.changelog_maxlen),
+            posts=Store(
+                redis,
+                log_maxlen=settings.changelog_maxlen,
+                replica_wait_ms=settings.redis_replica_wait_ms,
+            ),
             mod=ModerationStore(redis, log_maxlen=settings.changelog_maxlen),
             accounts=Accounts(redis, session_seconds=settings.session_hours * 3600),
             sources=SourceRegistry(redis),

@@ -67,6 +67,8 @@ async def decide(
     # Recorded last: the decision undo takes back is this one, not a swept post.
     await mod.record(slug, AuditEntry(now_ms(), who, action, post_id, seen.value, target.value))
     await mod.set_reason(slug, post_id, f"{action} by {who}")
+    # Confirmed once a replica holds it (on a Redis Cluster): a failover can't lose it then.
+    await store.replicated(slug)
     if chosen.sweep:
         return done(f"{chosen.past} ({swept} more).", target.value)
     return done(f"{chosen.past}.", target.value)
@@ -156,6 +158,7 @@ async def undo_last(stores: Stores, slug: str, moderator: Moderator) -> Result:
         ),
     )
     await mod.set_reason(slug, last.post_id, f"undo of {last.action} by {moderator.email}")
+    await store.replicated(slug)
     return done(f"Undone: {last.action}; the post is {before.value} again.", before.value)
 
 

@@ -212,15 +212,18 @@ class Accounts:
             secrets.token_urlsafe(24), normalize_email(email), secrets.token_urlsafe(24)
         )
         index = self._sessions_key(session.email)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        # Not a transaction: the session and its account's list live in different Redis
+        # Cluster slots. Listed first, so a session can never exist unlisted (a password
+        # change closes every listed one); a listed id with no session is harmless.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            # Each account's sessions are listed, so a password change can close them all.
+            pipe.sadd(index, session.sid)
+            pipe.expire(index, self.session_seconds)
             pipe.set(
                 f"ew:session:{session.sid}",
                 json.dumps({"email": session.email, "csrf": session.csrf}),
                 ex=self.session_seconds,
             )
-            # Each account's sessions are listed, so a password change can close them all.
-            pipe.sadd(index, session.sid)
-            pipe.expire(index, self.session_seconds)
             await pipe.execute()
         return session
 

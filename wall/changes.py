@@ -62,5 +62,9 @@ def stream_id(value: str) -> tuple[int, int]:
 
 
 def channel(slug: str, stream: Stream) -> str:
-    """The pub/sub channel an event's stream is published on."""
-    return f"{CHANNEL_PREFIX}{slug}:{stream}"
+    """The pub/sub channel an event's stream is published on.
+
+    It carries the event's `{slug}` hash tag: on a Redis Cluster it is a shard channel in the
+    slot of the event's keys, so the script that writes the change may SPUBLISH it.
+    """
+    return f"{CHANNEL_PREFIX}{{{slug}}}:{stream}"

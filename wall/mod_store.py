@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from wall.changes import CHANNEL_PREFIX
+from wall.changes import channel
 from wall.keys import as_text, event_key
 from wall.moderation import (
     DEFAULT_FLOOD_LIMIT,
@@ -22,9 +22,11 @@ from wall.moderation import (
     author_key,
     fingerprint,
 )
+from wall.redis_pool import publish_command
 
 # An announcement is a change on the public log, so live pages get it like any other and
-# a reconnecting page resumes past it. KEYS: log:public, current  ARGV: maxlen, channel, json, ttl
+# a reconnecting page resumes past it. KEYS: log:public, current
+# ARGV: maxlen, channel, json, ttl, slug, publish command
 _ANNOUNCE = r"""
 local data = ARGV[3]
 local xid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
@@ -35,12 +37,13 @@ else
   redis.call('DEL', KEYS[2])
 end
 local slug = ARGV[5]
-redis.call('PUBLISH', ARGV[2], cjson.encode({id = xid, event = slug, stream = 'public',
+redis.call(ARGV[6], ARGV[2], cjson.encode({id = xid, event = slug, stream = 'public',
   type = 'announce', post_id = '', post = '', state = '', actor = '', reason = data}))
 return xid
 """
 
-# KEYS: state, posts, log:public, spotlight  ARGV: maxlen, channel, post_id, slug, pin (1/0)
+# KEYS: state, posts, log:public, spotlight
+# ARGV: maxlen, channel, post_id, slug, pin (1/0), publish command
 _PIN = r"""
 local id, body, current = ARGV[3], '', redis.call('GET', KEYS[4])
 if ARGV[5] == '1' then
@@ -58,7 +61,7 @@ if body ~= '' then state = 'approved' end
 -- No body in the log (a replay reads the post as it is now), only in the live message.
 local xid = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*',
   'type', 'spotlight', 'post_id', id, 'post', '', 'state', state, 'actor', '', 'reason', '')
-redis.call('PUBLISH', ARGV[2], cjson.encode({id = xid, event = ARGV[4], stream = 'public',
+redis.call(ARGV[6], ARGV[2], cjson.encode({id = xid, event = ARGV[4], stream = 'public',
   type = 'spotlight', post_id = id, post = body, state = state, actor = '', reason = ''}))
 return 1
 """
@@ -143,6 +146,7 @@ class ModerationStore:
         self.redis = redis
         self.audit_maxlen = audit_maxlen
         self.log_maxlen = log_maxlen
+        self.publish = publish_command(redis)
         self._announce = redis.register_script(_ANNOUNCE)
         self._remember = redis.register_script(_REMEMBER)
         self._pin = redis.register_script(_PIN)
@@ -294,7 +298,14 @@ class ModerationStore:
                 event_key(slug, "log:public"),
                 event_key(slug, "spotlight"),
             ],
-            args=[self.log_maxlen, f"{CHANNEL_PREFIX}{slug}:public", post_id, slug, int(pinned)],
+            args=[
+                self.log_maxlen,
+                channel(slug, "public"),
+                post_id,
+                slug,
+                int(pinned),
+                self.publish,
+            ],
         )
         return bool(result)
 
@@ -361,7 +372,7 @@ class ModerationStore:
             ttl = max(1, (announcement.expires_ms - now_ms()) // 1000)
         xid = await self._announce(
             keys=[event_key(slug, "log:public"), event_key(slug, "announcement")],
-            args=[self.log_maxlen, f"{CHANNEL_PREFIX}{slug}:public", data, ttl, slug],
+            args=[self.log_maxlen, channel(slug, "public"), data, ttl, slug, self.publish],
         )
         return str(xid)
 

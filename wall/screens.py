@@ -13,10 +13,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from wall.changes import CHANNEL_PREFIX
+from wall.changes import channel
 from wall.keys import as_text, event_key
 from wall.layouts import LAYOUTS
 from wall.models import THEMES
+from wall.redis_pool import publish_command
 
 DEFAULT_SCREEN = "main"
 MAX_HOLDING = 140
@@ -83,12 +84,12 @@ class Scene:
             raise SceneError(f"not a scene: {raw[:80]!r}") from exc
 
 
-# KEYS: scenes, log:public  ARGV: maxlen, channel, screen, scene json, slug
+# KEYS: scenes, log:public  ARGV: maxlen, channel, screen, scene json, slug, publish command
 _SET_SCENE = r"""
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
 local xid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*',
   'type', 'scene', 'post_id', '', 'post', '', 'state', '', 'actor', '', 'reason', ARGV[4])
-redis.call('PUBLISH', ARGV[2], cjson.encode({id = xid, event = ARGV[5], stream = 'public',
+redis.call(ARGV[6], ARGV[2], cjson.encode({id = xid, event = ARGV[5], stream = 'public',
   type = 'scene', post_id = '', post = '', state = '', actor = '', reason = ARGV[4]}))
 return xid
 """
@@ -100,6 +101,7 @@ class ScreenStore:
     def __init__(self, redis: Redis, *, log_maxlen: int = 10_000) -> None:
         self.redis = redis
         self.log_maxlen = log_maxlen
+        self.publish = publish_command(redis)
         self._set_scene = redis.register_script(_SET_SCENE)
 
     async def set_scene(self, slug: str, scene: Scene) -> str:
@@ -108,10 +110,11 @@ class ScreenStore:
             keys=[event_key(slug, "scenes"), event_key(slug, "log:public")],
             args=[
                 self.log_maxlen,
-                f"{CHANNEL_PREFIX}{slug}:public",
+                channel(slug, "public"),
                 scene.screen,
                 scene.to_json(),
                 slug,
+                self.publish,
             ],
         )
         return as_text(xid)

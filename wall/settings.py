@@ -13,7 +13,8 @@ class Settings:
     """Eventwall's settings; each field is the lower-case name of its environment variable."""
 
     redis_url: str = ""
-    """Redis to use (redis://host:port/db). Empty: start the embedded Valkey under DATA_DIR."""
+    """Redis to use (redis://host:port/db; redis+cluster://host:port for a Redis Cluster, any
+    node a seed). Empty: start the embedded Valkey under DATA_DIR."""
     host: str = "127.0.0.1"
     """Address the web server listens on."""
     port: int = 8000
@@ -88,6 +89,9 @@ class Settings:
     metrics_token: str = ""
     """Bearer token /metrics asks for; then it also counts each event's pending, rejected and
     hidden posts. Empty: /metrics is open, with approved posts counted only."""
+    redis_replica_wait_ms: int = 100
+    """On a Redis Cluster: milliseconds a moderator's decision waits for a replica to hold it
+    (WAIT 1) before it is confirmed, so a failover can't lose it; 0: don't wait."""
     forwarded_allow_ips: str = ""
     """Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or networks, `*`);
     empty: no forwarding header is believed, the connection's own address counts."""
@@ -137,6 +141,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "send_timeout": (0.001, 3600),
     "media_timeout": (0.001, 3600),
     "redis_pool_timeout": (0.001, 3600),
+    "redis_replica_wait_ms": (0, 60_000),
     "source_reload": (0.01, 86400),
     "poll_interval": (0.1, 86400),
     "demo_rate": (0.001, 10_000),
@@ -145,8 +150,10 @@ _RANGES: dict[str, tuple[float, float]] = {
 _TEXT_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
     "log_format": (lambda v: v in {"text", "json"}, "expected text or json"),
     "redis_url": (
-        lambda v: v.startswith(("redis://", "rediss://", "unix://")),
-        "expected redis://host:port/db (or rediss://, unix://)",
+        lambda v: v.startswith(
+            ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+        ),
+        "expected redis://host:port/db (or rediss://, unix://, redis+cluster://host:port)",
     ),
     "public_url": (
         lambda v: v.startswith(("http://", "https://")) and len(v) > len("https://"),

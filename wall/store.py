@@ -16,17 +16,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from wall import aggregates, store_ingest
+from wall import aggregates, store_scripts
 from wall.changes import CHANNEL_PREFIX, Change, Stream, channel, stream_id
 from wall.keys import as_text, event_key
 from wall.models import Event, Post
 from wall.moderation import PUBLIC_STATES, State
+from wall.redis_pool import is_cluster, publish_command, wait_for_replica
+from wall.store_scripts import Outcome as Outcome  # re-exported: callers import it from here
+from wall.store_scripts import outcome_of
 
 log = logging.getLogger(__name__)
 
@@ -35,147 +38,22 @@ BATCH = 500
 # Public changes that show a post: a replay reads that post as it is now.
 _BODY_TYPES = frozenset({"show", "update", "spotlight"})
 
-# KEYS: posts, state, idx:pending, idx:approved, idx:rejected, idx:hidden, log:public, log:mod,
-#       then aggregates.NAMES and agg:built
-# ARGV: op, post_id, post_json, new_state, score, maxlen, channel_prefix, slug, actor, reason,
-#       expected_state, public_states (comma-separated), the post's aggregate facts
-_APPLY = (
-    aggregates.LUA
-    + r"""
-local op, id, post, new, score = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local maxlen, prefix, slug = ARGV[6], ARGV[7], ARGV[8]
-local actor, reason, expected = ARGV[9], ARGV[10], ARGV[11]
-local public = {}
-for s in string.gmatch(ARGV[12], '[^,]+') do public[s] = true end
-local idx = {pending = KEYS[3], approved = KEYS[4], rejected = KEYS[5], hidden = KEYS[6]}
-local cur = redis.call('HGET', KEYS[2], id)
-if cur == false then cur = nil end
-local A = {posts = KEYS[1], meta = KEYS[9], totals = KEYS[10], byauthor = KEYS[11],
-           first = KEYS[12], active = KEYS[13], photos = KEYS[14], media = KEYS[15]}
-local facts = ARGV[13]
-
--- The public log keeps no post body: a replay reads the post as it is now, and only while
--- the public may see it, so a post hidden or deleted later can't be read back from the log.
--- The live message carries the body: it is rendered once for the clients connected now.
-local function log(stream_key, stream, kind, body, state)
-  local kept = body
-  if stream == 'public' then kept = '' end
-  local xid = redis.call('XADD', stream_key, 'MAXLEN', '~', maxlen, '*',
-    'type', kind, 'post_id', id, 'post', kept, 'state', state,
-    'actor', actor, 'reason', reason)
-  redis.call('PUBLISH', prefix .. slug .. ':' .. stream, cjson.encode({
-    id = xid, event = slug, stream = stream, type = kind, post_id = id,
-    post = body, state = state, actor = actor, reason = reason}))
-  return xid
-end
-
-local function public_change(was, now, body)
-  if was and not now then return log(KEYS[7], 'public', 'remove', '', new) end
-  if now and not was then return log(KEYS[7], 'public', 'show', body, new) end
-  if now and was and op == 'update' then return log(KEYS[7], 'public', 'update', body, new) end
-  return false
-end
-
-if op == 'ingest' then
-  if cur then return {0, cur} end
-  -- A new event's aggregates are complete from its first post on.
-  if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SET', KEYS[16], '1') end
-  redis.call('HSET', KEYS[1], id, post)
-  agg_store(A, id, facts, post)
-  agg_move(A, id, false, public[new], facts)
-  redis.call('HSET', KEYS[2], id, new)
-  redis.call('ZADD', idx[new], score, id)
-  log(KEYS[8], 'mod', 'new', post, new)
-  public_change(false, public[new], post)
-  return {1, new}
-end
-
-if not cur then return {-1, ''} end
-
-if op == 'state' then
-  if expected ~= '' and cur ~= expected then return {-2, cur} end
-  if cur == new then return {0, cur} end
-  local body = redis.call('HGET', KEYS[1], id)
-  redis.call('HSET', KEYS[2], id, new)
-  redis.call('ZREM', idx[cur], id)
-  redis.call('ZADD', idx[new], score, id)
-  agg_move(A, id, public[cur], public[new], facts)
-  log(KEYS[8], 'mod', 'state', body, new)
-  public_change(public[cur], public[new], body)
-  return {1, cur}
-end
-
-if op == 'update' then
-  if redis.call('HGET', KEYS[1], id) == post then return {0, cur} end
-  agg_replace(A, id, public[cur], facts, post)
-  redis.call('HSET', KEYS[1], id, post)
-  new = cur
-  log(KEYS[8], 'mod', 'update', post, cur)
-  public_change(public[cur], public[cur], post)
-  return {1, cur}
-end
-
-if op == 'delete' then
-  agg_move(A, id, public[cur], false, facts)
-  agg_forget(A, id)
-  redis.call('HDEL', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('ZREM', idx[cur], id)
-  new = 'deleted'
-  log(KEYS[8], 'mod', 'delete', '', 'deleted')
-  public_change(public[cur], false, '')
-  return {1, cur}
-end
-return redis.error_reply('unknown op ' .. op)
-"""
-)
-
-# KEYS: log   ARGV: since (exclusive), limit
-# The entries after `since`, or false when there are more than `limit`: counted in the server
-# first, so a client too far behind costs no transfer and no parsing of entries thrown away.
-_SINCE = r"""
-local min = '(' .. ARGV[1]
-local limit = tonumber(ARGV[2])
-local past = redis.call('XRANGE', KEYS[1], min, '+', 'COUNT', limit + 1)
-if #past > limit then return false end
-return past
-"""
-
-# KEYS: idx:approved, posts, log:public   ARGV: limit
-_SNAPSHOT = r"""
-local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
-local last_id = '0-0'
-if #last > 0 then last_id = last[1][1] end
-local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-local posts = {}
-if #ids > 0 then posts = redis.call('HMGET', KEYS[2], unpack(ids)) end
-return {last_id, posts}
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a change did: `changed` is False for a no-op; `previous` is the former state
-    (for a post just stored, the state it was stored in)."""
-
-    changed: bool
-    previous: str
-    conflict: bool = False
-    missing: bool = False
-
 
 class Store:
     """Reads and changes posts of events in Redis; every write is one atomic script."""
 
     EVENTS = "ew:events"
 
-    def __init__(self, redis: Redis, *, log_maxlen: int = 10_000) -> None:
+    def __init__(self, redis: Redis, *, log_maxlen: int = 10_000, replica_wait_ms: int = 0) -> None:
         self.redis = redis
         self.log_maxlen = log_maxlen
-        self._apply = redis.register_script(_APPLY)
-        self._snapshot = redis.register_script(_SNAPSHOT)
-        self._since = redis.register_script(_SINCE)
-        self._ingest = redis.register_script(store_ingest.INGEST)
+        self.cluster = is_cluster(redis)
+        self.replica_wait_ms = replica_wait_ms if self.cluster else 0
+        self.publish = publish_command(redis)
+        self._apply = redis.register_script(store_scripts.APPLY)
+        self._snapshot = redis.register_script(store_scripts.SNAPSHOT)
+        self._since = redis.register_script(store_scripts.SINCE)
+        self._ingest = redis.register_script(store_scripts.INGEST)
         self.aggregates = aggregates.Aggregates(redis)
 
     # -- events -----------------------------------------------------------------------
@@ -234,11 +112,12 @@ class Store:
             expected,
             ",".join(PUBLIC_STATES),
             facts or (aggregates.facts(post) if post else ""),
+            self.publish,
         ]
         if pipe is not None:  # queued on a pipeline: its execute() gives the reply
             await self._apply(keys=keys, args=args, client=pipe)
             return Outcome(changed=False, previous="")
-        return _outcome(await self._apply(keys=keys, args=args))
+        return outcome_of(await self._apply(keys=keys, args=args))
 
     async def ingest_many(
         self, slug: str, items: Sequence[tuple[Post, State, str, str]]
@@ -254,28 +133,26 @@ class Store:
             channel(slug, "mod"),
             slug,
             ",".join(PUBLIC_STATES),
-            "PUBLISH",
+            self.publish,
         ]
         calls = []
-        for start in range(0, len(items), store_ingest.CHUNK):
+        for start in range(0, len(items), store_scripts.INGEST_CHUNK):
             args = list(head)
-            for post, state, actor, reason in items[start : start + store_ingest.CHUNK]:
+            for post, state, actor, reason in items[start : start + store_scripts.INGEST_CHUNK]:
                 body = json.dumps(post.to_dict(), sort_keys=True)
                 args += [post.id, body, state, post.created_ms, actor, reason]
                 args.append(aggregates.facts(post))
             calls.append(args)
-        if len(calls) == 1:  # no pipeline: it would first ask whether the script is loaded
-            replies = [await self._ingest(keys=keys, args=calls[0])]
+        if len(calls) == 1 or self.cluster:
+            # No pipeline for one call (it would first ask whether the script is loaded), nor
+            # on a cluster (redis-py refuses scripts in a cluster pipeline).
+            replies = [await self._ingest(keys=keys, args=args) for args in calls]
         else:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for args in calls:
                     await self._ingest(keys=keys, args=args, client=pipe)
                 replies = await pipe.execute()
-        return [
-            Outcome(changed=each[0] == "1", previous=each[1:])
-            for reply in replies
-            for each in as_text(reply).split(",")
-        ]
+        return store_scripts.ingested(replies)
 
     async def states(self, slug: str, post_ids: Sequence[str]) -> list[State | None]:
         """The moderation state of each of these posts (None for one not stored)."""
@@ -322,6 +199,12 @@ class Store:
     async def delete(self, slug: str, post_id: str, *, reason: str = "") -> Outcome:
         """Remove a post entirely (deleted at its source)."""
         return await self._run(slug, "delete", post_id, reason=reason)
+
+    async def replicated(self, slug: str) -> bool:
+        """On a Redis Cluster, wait (up to `replica_wait_ms`) until a replica holds every write
+        made to this event so far, so a failover can't lose it; False if none did in time."""
+        key, wait = event_key(slug, "replicated"), self.replica_wait_ms
+        return not wait or await wait_for_replica(self.redis, key, wait) >= 1
 
     # -- reads ------------------------------------------------------------------------
     async def get_post(self, slug: str, post_id: str) -> Post | None:
@@ -556,13 +439,6 @@ def _readable(raw: Sequence[Any]) -> list[Post]:
         except (ValueError, TypeError) as exc:  # PostError and JSONDecodeError are ValueErrors
             log.warning("skipped an unreadable stored post: %s", exc)
     return posts
-
-
-def _outcome(reply: Any) -> Outcome:
-    code, previous = reply
-    return Outcome(
-        changed=code == 1, previous=as_text(previous), conflict=code == -2, missing=code == -1
-    )
 
 
 def _pairs(fields: Any) -> dict[str, str]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from tests.helpers import post_dict
-from wall import store_ingest
+from wall import store_scripts
 from wall.aggregates import Aggregates
 from wall.models import Event, Post
 from wall.moderation import State
@@ -30,7 +30,7 @@ def make(n: int) -> Post:
 def items() -> list[tuple[Post, State, str, str]]:
     # More than two script calls' worth, pending and approved, and a post sent twice across
     # calls: the second copy finds the first already stored.
-    posts = [make(n) for n in range(store_ingest.CHUNK * 2 + 10)] + [make(3)]
+    posts = [make(n) for n in range(store_scripts.INGEST_CHUNK * 2 + 10)] + [make(3)]
     return [
         (p, State.PENDING if n % 4 == 0 else State.APPROVED, "rule:mode", "")
         for n, p in enumerate(posts)
