@@ -22,7 +22,7 @@ from wall.moderation import (
     author_key,
     fingerprint,
 )
-from wall.redis_pool import publish_command
+from wall.redis_pool import is_cluster, publish_command
 
 # An announcement is a change on the public log, so live pages get it like any other and
 # a reconnecting page resumes past it. KEYS: log:public, current
@@ -253,16 +253,19 @@ class ModerationStore:
         """What a batch of taken posts leaves besides the posts, in one round trip: each
         one's reason, `remember` of each (handle, post id, text, approved) in one script
         call, and the rules' own decisions (never undoable) in the audit log."""
+        keys: list[str] = []
+        args: list[str | int] = [at_ms, DUPLICATE_WINDOW_MS, FLOOD_WINDOW_MS]
+        for handle, post_id, text, approved in remembered:
+            who = author_key(handle)
+            keys += [event_key(slug, f"texts:{who}"), event_key(slug, f"approved:{who}")]
+            args += [f"{fingerprint(text)}|{post_id}", post_id if approved else ""]
+        cluster = is_cluster(self.redis)
+        if remembered and cluster:  # redis-py refuses scripts in a cluster pipeline
+            await self._remember(keys=keys, args=args)
         async with self.redis.pipeline(transaction=False) as pipe:
             if reasons:
                 pipe.hset(event_key(slug, "reasons"), mapping=cast(Any, reasons))
-            if remembered:
-                keys: list[str] = []
-                args: list[str | int] = [at_ms, DUPLICATE_WINDOW_MS, FLOOD_WINDOW_MS]
-                for handle, post_id, text, approved in remembered:
-                    who = author_key(handle)
-                    keys += [event_key(slug, f"texts:{who}"), event_key(slug, f"approved:{who}")]
-                    args += [f"{fingerprint(text)}|{post_id}", post_id if approved else ""]
+            if remembered and not cluster:
                 await self._remember(keys=keys, args=args, client=pipe)
             for entry in audit:
                 pipe.xadd(
