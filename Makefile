@@ -8,6 +8,7 @@ TEST_WORKERS ?= auto
 
 .PHONY: run test check bench assets clean
 
+# The embedded Redis, the worker and one web process per core (WEB_WORKERS) on one port.
 run: $(VENV)/.installed assets
 	$(BIN)/eventwall run
 

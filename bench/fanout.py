@@ -2,6 +2,7 @@
 
     python -m bench.fanout --clients 1000 --rate 10 --duration 30     # the full run
     python -m bench.fanout --short                                    # what `make bench` runs
+    python -m bench.fanout --servers eventwall --procs-server 1,2     # screens per machine
 
 Reports (never gates): a table per server, capacity found by stepping N, ratios, a chart,
 and pass/fail for each target. Results go to bench-results/ (JSON, Markdown, SVG).
@@ -29,7 +30,7 @@ from redis.asyncio import Redis
 from bench import publisher
 from bench.chart import line_chart
 from bench.stats import find_capacity, ratio, step_passes
-from bench.trial import Trial, approve_to_wall, run_trial
+from bench.trial import Trial, approve_to_wall, label, run_trial
 from wall.store import Store
 
 KINDS = ("eventwall", "ceiling", "peer")
@@ -107,10 +108,16 @@ def trial_line(t: Trial) -> str:
         f"| {t.server} | {t.clients} | {t.rate:g} | {t.connected} | {_fmt(t.p50_ms)} | "
         f"{_fmt(t.p99_ms)} | {_fmt(t.max_ms)} | {100 * d.mean_fraction:.2f} % | "
         f"{100 * d.min_fraction:.1f} % | {d.silent} | {_fmt(t.cpu_per_message_us)} | "
-        f"{_fmt(t.server_cpu_pct, 0)} % | {_fmt(t.rss_per_idle_kb)} | {_fmt(t.lag_p99_ms)} | "
+        f"{_server_cpu(t)} | {_fmt(t.rss_per_idle_kb)} | {_fmt(t.lag_p99_ms)} | "
         f"{_fmt(t.lag_max_ms)} | {_fmt(t.gc_max_ms)} | {_fmt(t.loadgen_cpu_pct, 0)} % ({_fmt(t.loadgen_busiest_pct, 0)} %) | "
         f"{t.load_average:.2f} |"
     )
+
+
+def _server_cpu(t: Trial) -> str:
+    """The servers' CPU as % of a core; with several, the busiest one's too."""
+    total = f"{_fmt(t.server_cpu_pct, 0)} %"
+    return total if t.servers == 1 else f"{total} (busiest {_fmt(t.server_busiest_pct, 0)} %)"
 
 
 TRIAL_HEADER = (
@@ -153,6 +160,7 @@ async def capacity(
     procs: int,
     retries: int = 1,
     profile: Path | None = None,
+    servers: int = 1,
 ) -> int:
     """Step N at 5 posts/s until p99 exceeds 250 ms (or delivery fails).
 
@@ -164,7 +172,15 @@ async def capacity(
     async def trial(n: int) -> bool:
         t = report.add(
             await run_trial(
-                store, url, kind, n, CAPACITY_RATE, duration, procs=procs, profile=profile
+                store,
+                url,
+                kind,
+                n,
+                CAPACITY_RATE,
+                duration,
+                procs=procs,
+                profile=profile,
+                servers=servers,
             )
         )
         return step_passes(t.p99_ms, t.delivery, limit_ms=CAPACITY_P99_MS)
@@ -195,6 +211,12 @@ def best_p99(trials: list[Trial]) -> list[tuple[float, float]]:
     return sorted((float(n), p99) for n, p99 in best.items())
 
 
+def _name(kind: str) -> str:
+    """How the report names a server: `eventwall x2` is "Eventwall, 2 processes"."""
+    name, _, count = kind.partition(" x")
+    return f"{LABELS.get(name, name)}, {count} processes" if count else LABELS.get(kind, kind)
+
+
 def summary(report: Report, caps: dict[str, int], reference_n: int) -> list[str]:
     """The comparison table: capacity, memory per idle connection, CPU per message, ratios."""
     rows = [
@@ -210,7 +232,7 @@ def summary(report: Report, caps: dict[str, int], reference_n: int) -> list[str]
         values[kind] = (float(caps[kind]), mem, cpu)
         top = max((s.clients for s in report.of(kind)), default=0)
         cap = f"{caps[kind]}" + (" (highest step run)" if caps[kind] and caps[kind] == top else "")
-        rows.append(f"| {LABELS.get(kind, kind)} | {cap} | {_fmt(mem)} | {_fmt(cpu)} |")
+        rows.append(f"| {_name(kind)} | {cap} | {_fmt(mem)} | {_fmt(cpu)} |")
     if "eventwall" in values:
         ew = values["eventwall"]
         for other in ("ceiling", "peer"):
@@ -220,6 +242,30 @@ def summary(report: Report, caps: dict[str, int], reference_n: int) -> list[str]
                     f"| Eventwall / {other} | {_fmt(ratio(ew[0], o[0]), 2)}x | "
                     f"{_fmt(ratio(ew[1], o[1]), 2)}x | {_fmt(ratio(ew[2], o[2]), 2)}x |"
                 )
+    return rows
+
+
+def per_machine(report: Report, caps: dict[str, int], counts: Sequence[int]) -> list[str]:
+    """Live screens per machine by Eventwall process count, and what each process carried."""
+    rows = [
+        "| web processes | capacity (N, p99 ≤ 250 ms at 5 posts/s) | per process "
+        "| server CPU at capacity (busiest process) | CPU µs per delivered message "
+        "| KB per idle connection | load-gen CPU | load avg |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for count in counts:
+        name = label("eventwall", count)
+        if name not in caps:
+            continue
+        at = _at(report.of(name), caps[name]) if caps[name] else None
+        cpu = f"{_fmt(at.server_cpu_pct, 0)} % ({_fmt(at.server_busiest_pct, 0)} %)" if at else "-"
+        rows.append(
+            f"| {count} | {caps[name]} | {caps[name] // count} | {cpu} "
+            f"| {_fmt(at.cpu_per_message_us) if at else '-'} "
+            f"| {_fmt(at.rss_per_idle_kb) if at else '-'} "
+            f"| {_fmt(at.loadgen_cpu_pct, 0) + ' %' if at else '-'} "
+            f"| {f'{at.load_average:.2f}' if at else '-'} |"
+        )
     return rows
 
 
@@ -331,20 +377,24 @@ async def main_async(args: argparse.Namespace) -> int:
     report = Report(out)
     kinds = [k for k in args.servers.split(",") if k]
     steps = [int(n) for n in args.steps.split(",") if n]
+    counts = [int(n) for n in args.procs_server.split(",") if n]
     caps: dict[str, int] = {}
     async with bench_redis() as (url, store):
         for kind in kinds:
-            caps[kind] = await capacity(
-                report,
-                store,
-                url,
-                kind,
-                steps,
-                args.step_duration,
-                args.procs,
-                args.retries,
-                args.profile,
-            )
+            # Several processes side by side: Eventwall only (`eventwall web --reuse-port`).
+            for count in counts if kind == "eventwall" else [1]:
+                caps[label(kind, count)] = await capacity(
+                    report,
+                    store,
+                    url,
+                    kind,
+                    steps,
+                    args.step_duration,
+                    args.procs,
+                    args.retries,
+                    args.profile,
+                    servers=count,
+                )
         if "eventwall" in kinds and not args.no_targets:
             report.add(
                 await run_trial(
@@ -382,7 +432,11 @@ async def main_async(args: argparse.Namespace) -> int:
             report.extra["browser"] = await browser.measure(store, url, args.browser_seconds)
 
     reference_n = args.reference_n if args.reference_n in steps else min(steps)
-    lines = ["", "## Summary", "", *summary(report, caps, reference_n), "", "## Targets", ""]
+    lines = ["", "## Summary", "", *summary(report, caps, reference_n)]
+    if counts != [1] and "eventwall" in kinds:
+        lines += ["", "## Screens per machine, by web processes", ""]
+        lines += per_machine(report, caps, counts)
+    lines += ["", "## Targets", ""]
     lines += ["| target | measured | |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {_verdict(p)} |" for t, m, p in targets(report, caps, reference_n)]
     for key in ("approve", "ingest"):
@@ -391,7 +445,7 @@ async def main_async(args: argparse.Namespace) -> int:
     if "browser" in report.extra:
         lines.append(f"\nbrowser: {report.extra['browser']['summary']}")
     # A step run twice (a retry) is drawn with its better run, the one the verdict rests on.
-    series = {LABELS.get(k, k): best_p99(report.of(k)) for k in kinds}
+    series = {_name(k): best_p99(report.of(k)) for k in caps}
     svg = line_chart(
         series,
         title=f"p99 publish-to-receive latency at {CAPACITY_RATE:g} posts/s",
@@ -438,6 +492,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--retries", type=int, default=1, help="reruns of a failing step")
     parser.add_argument("--reference-n", type=int, default=1000, help="N for memory and CPU ratios")
     parser.add_argument("--procs", type=int, default=2, help="load-generator processes")
+    parser.add_argument(
+        "--procs-server",
+        default="1",
+        help="Eventwall web processes side by side on one port, e.g. 1,2 (each a capacity search)",
+    )
     parser.add_argument(
         "--big", action=argparse.BooleanOptionalAction, default=True, help="N=5,000 at 2/s"
     )

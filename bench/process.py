@@ -25,11 +25,14 @@ def free_port() -> int:
 class ServerProcess:
     """`python -m bench.serve KIND` on a free port."""
 
-    def __init__(self, kind: str, redis_url: str, *, ws: str = "") -> None:
+    def __init__(
+        self, kind: str, redis_url: str, *, ws: str = "", port: int = 0, reuse_port: bool = False
+    ) -> None:
         self.kind = kind
-        self.port = free_port()
+        self.port = port or free_port()
         self.args = [sys.executable, "-m", "bench.serve", kind, "--redis", redis_url]
         self.args += ["--port", str(self.port)] + (["--ws", ws] if ws else [])
+        self.args += ["--reuse-port"] if reuse_port else []
         self.lag: list[tuple[float, float]] = []  # (wall time the line arrived, lag ms)
         self.own: list[tuple[float, float]] = []  # the same, the part its own CPU explains
         self.hold: list[tuple[float, float]] = []  # (wall time, longest callback's CPU ms)
@@ -116,3 +119,61 @@ class ServerProcess:
         self._reader.join(5)
         if self.process.stdout:
             self.process.stdout.close()
+
+
+class ServerGroup:
+    """`count` servers side by side on one port (SO_REUSEPORT when more than one), measured as
+    one: CPU and RSS summed, loop lag and GC pauses of all of them."""
+
+    def __init__(self, kind: str, redis_url: str, count: int, *, ws: str = "") -> None:
+        port = free_port()
+        self.servers = [
+            ServerProcess(kind, redis_url, ws=ws, port=port, reuse_port=count > 1)
+            for _ in range(count)
+        ]
+
+    @property
+    def url(self) -> str:
+        """The event's live websocket, on the shared port."""
+        return self.servers[0].url
+
+    @property
+    def process(self) -> subprocess.Popen[str]:
+        """The first server's process (what a profiler attaches to)."""
+        return self.servers[0].process
+
+    def start(self, timeout: float = 30) -> ServerGroup:
+        """Start them one after the other, each waited for."""
+        try:
+            for server in self.servers:
+                server.start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def cpu(self) -> float:
+        """CPU seconds of all the servers."""
+        return sum(s.cpu() for s in self.servers)
+
+    def cpus(self) -> list[float]:
+        """CPU seconds of each server."""
+        return [s.cpu() for s in self.servers]
+
+    def rss(self) -> int:
+        """Resident memory of all the servers, in bytes."""
+        return sum(s.rss() for s in self.servers)
+
+    def lag_between(self, start: float, end: float) -> list[float]:
+        """Loop-lag samples of every server between two wall times."""
+        return [ms for s in self.servers for ms in s.lag_between(start, end)]
+
+    def gc_between(self, start: float, end: float) -> list[float]:
+        """Long garbage collections of every server between two wall times."""
+        return [ms for s in self.servers for ms in s.gc_between(start, end)]
+
+    def stop(self) -> None:
+        """Stop every server that started."""
+        for server in self.servers:
+            if hasattr(server, "process"):
+                server.stop()

@@ -1,6 +1,6 @@
 """Run one of the three servers for the benchmark, with an event-loop lag probe.
 
-    python -m bench.serve eventwall|ceiling|peer --redis URL --port P [--ws IMPL]
+    python -m bench.serve eventwall|ceiling|peer --redis URL --port P [--ws IMPL] [--reuse-port]
 
 Each prints `BENCH-READY` once it listens and, every second, `BENCH-LAG ms,ms,...`: an
 asyncio task sleeps 20 ms in a loop and records how late it wakes up. That lateness is
@@ -118,9 +118,14 @@ async def _with_probe(
         probe.cancel()
 
 
-async def run_eventwall(redis_url: str, port: int, ws: str) -> None:
-    """Eventwall as `eventwall web` runs it: the real app and uvicorn configuration."""
+async def run_eventwall(redis_url: str, port: int, ws: str, *, reuse_port: bool = False) -> None:
+    """Eventwall as `eventwall web` runs it: the real app and uvicorn configuration.
+
+    `reuse_port`: as `eventwall web --reuse-port` (one of `eventwall run --workers N`), its own
+    SO_REUSEPORT socket on a port its siblings share.
+    """
     from server.cli import web_server
+    from server.procs import shared_socket
     from wall.settings import Settings
 
     data = Path(tempfile.mkdtemp(prefix="ew-bench-"))
@@ -130,7 +135,11 @@ async def run_eventwall(redis_url: str, port: int, ws: str) -> None:
     server.config.backlog = 4096
     if ws:
         server.config.ws = ws
-    await _with_probe(server.serve, lambda: server.started)
+    if not reuse_port:
+        await _with_probe(server.serve, lambda: server.started)
+        return
+    with shared_socket("127.0.0.1", port, backlog=server.config.backlog) as sock:
+        await _with_probe(lambda: server.serve(sockets=[sock]), lambda: server.started)
 
 
 async def run_ceiling(redis_url: str, port: int, ws: str) -> None:
@@ -180,13 +189,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--redis", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ws", default="", help="uvicorn websocket implementation")
+    parser.add_argument(
+        "--reuse-port", action="store_true", help="eventwall only: share the port (SO_REUSEPORT)"
+    )
     args = parser.parse_args(argv)
+    if args.reuse_port and args.kind != "eventwall":
+        parser.error("--reuse-port: eventwall only")
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     watch_gc()
     HOLD.install()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(SERVERS[args.kind](args.redis, args.port, args.ws))
+        if args.reuse_port:
+            asyncio.run(run_eventwall(args.redis, args.port, args.ws, reuse_port=True))
+        else:
+            asyncio.run(SERVERS[args.kind](args.redis, args.port, args.ws))
     sys.exit(0)
 
 

@@ -19,7 +19,7 @@ from websockets.asyncio.client import connect
 
 from bench import publisher
 from bench.loadgen import LoadGenerator
-from bench.process import ServerProcess
+from bench.process import ServerGroup, ServerProcess
 from bench.stats import Delivery, delivery, percentile
 from wall.moderation import State
 from wall.store import Store
@@ -52,10 +52,17 @@ class Trial:
     loadgen_cpu_pct: float  # all load-generator processes, % of one core
     loadgen_busiest_pct: float  # the busiest load-generator process, % of one core
     machine_cpu_pct: float  # whole machine over the window, % of all cores
+    servers: int = 1  # server processes side by side on one port
+    server_busiest_pct: float = math.nan  # the busiest server process, % of one core
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return asdict(self)
+
+
+def label(kind: str, servers: int) -> str:
+    """A server's name in the report: `eventwall`, or `eventwall x2` for two processes."""
+    return kind if servers == 1 else f"{kind} x{servers}"
 
 
 def _label(kind: str) -> tuple[str, str]:
@@ -84,14 +91,16 @@ async def run_trial(
     procs: int = 2,
     warmup_timeout: float = 15.0,
     profile: Path | None = None,
+    servers: int = 1,
 ) -> Trial:
-    """Start `kind`, connect `clients`, publish `rate` posts/s for `duration` s, measure."""
+    """Start `kind` (`servers` processes of it on one port), connect `clients`, publish `rate`
+    posts/s for `duration` s, measure."""
     import psutil
 
     name, ws = _label(kind)
     load_average = os.getloadavg()[0]
     run = uuid.uuid4().hex[:8]
-    server = ServerProcess(name, redis_url, ws=ws).start()
+    server = ServerGroup(name, redis_url, servers, ws=ws).start()
     generator: LoadGenerator | None = None
     try:
         await asyncio.sleep(0.5)
@@ -114,10 +123,12 @@ async def run_trial(
         shared.last_seq.value = count - 1
         psutil.cpu_percent()  # start the machine-wide measurement window
         spy = _profile(server, profile, f"{kind}-{clients}-{rate:g}", duration) if profile else None
-        cpu0, t0 = server.cpu(), time.time()
+        each0, t0 = server.cpus(), time.time()
         await publisher.publish_at_rate(store, run, count, rate)
         await _wait_for(lambda: shared.finished.value >= connected, 5.0)
-        cpu1, t1 = server.cpu(), time.time()
+        each1, t1 = server.cpus(), time.time()
+        cpu0, cpu1 = sum(each0), sum(each1)
+        busiest = max(b - a for a, b in zip(each0, each1, strict=True))
         if spy is not None:
             await asyncio.to_thread(spy.wait)
         machine = psutil.cpu_percent()
@@ -132,10 +143,10 @@ async def run_trial(
     served = delivery(result.per_client, count)
     delivered = sum(len({s for s in seqs if 0 <= s < count}) for seqs in result.per_client)
     lag = server.lag_between(t0, t1)
-    loadgen_cpu, busiest = _loadgen_cpu(result.cpu_samples_by_proc, t0, t1)
+    loadgen_cpu, loadgen_busiest = _loadgen_cpu(result.cpu_samples_by_proc, t0, t1)
     server_cpu = cpu1 - cpu0
     return Trial(
-        server=kind,
+        server=label(kind, servers),
         clients=clients,
         rate=rate,
         duration=duration,
@@ -156,13 +167,15 @@ async def run_trial(
         lag_max_ms=max(lag) if lag else math.nan,
         gc_max_ms=max(server.gc_between(t0, t1), default=0.0),
         loadgen_cpu_pct=100 * loadgen_cpu / (t1 - t0),
-        loadgen_busiest_pct=100 * busiest,
+        loadgen_busiest_pct=100 * loadgen_busiest,
         machine_cpu_pct=machine,
+        servers=servers,
+        server_busiest_pct=100 * busiest / (t1 - t0),
     )
 
 
 def _profile(
-    server: ServerProcess, folder: Path, name: str, seconds: float
+    server: ServerGroup, folder: Path, name: str, seconds: float
 ) -> subprocess.Popen[bytes]:
     """py-spy on the server for the publishing window: a flame graph, and a speedscope file."""
     folder.mkdir(parents=True, exist_ok=True)

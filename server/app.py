@@ -33,7 +33,7 @@ from server import (
     uploads,
     wall_page,
 )
-from server.frames import KeepAsgiSend
+from server.frames import KeepAsgiSend, http_only
 from server.headers import SecurityHeaders, frame_ancestors
 from server.hub import Hub
 from server.limits import BodyLimit
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         stores = Stores.on(redis, settings)
         store = stores.posts
-        measured = metrics.Metrics()
+        measured = metrics.Metrics(settings.prometheus_multiproc_dir)
         hub = Hub(
             redis,
             store,
@@ -84,12 +84,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         accounts = stores.accounts  # one per process: one cap on concurrent password hashing
         app.state.auth = auth.Auth.create(accounts, settings)
         listener = asyncio.create_task(hub.run(), name="eventwall-hub")
+        sharing = (
+            asyncio.create_task(metrics.keep_shared(measured), name="eventwall-metrics")
+            if settings.prometheus_multiproc_dir
+            else None
+        )
         with contextlib.suppress(TimeoutError):
             # Don't serve before the subscription is live, or the first changes would miss it.
             await asyncio.wait_for(hub.subscribed.wait(), 3)
         try:
             yield
         finally:
+            if sharing is not None:
+                sharing.cancel()
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
@@ -149,12 +156,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             # First, so it sees the server's own `send` (the live socket's direct frame path).
             Middleware(KeepAsgiSend),
-            Middleware(SecurityHeaders),
+            # HTTP only: a websocket skips these, holding no frame of theirs while open.
+            Middleware(http_only(SecurityHeaders)),
             Middleware(
-                BodyLimit,
-                max_body=settings.max_body_bytes,
-                max_upload=settings.media_max_bytes,
+                http_only(
+                    BodyLimit,
+                    max_body=settings.max_body_bytes,
+                    max_upload=settings.media_max_bytes,
+                )
             ),
-            Middleware(GZipMiddleware, minimum_size=1024),
+            Middleware(http_only(GZipMiddleware, minimum_size=1024)),
         ],
     )

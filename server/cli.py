@@ -19,7 +19,7 @@ import uvicorn
 from redis.exceptions import ConnectionError as RedisConnectionError
 from starlette.types import ASGIApp
 
-from server import branding, export_cli, logs, optout_cli, sources_cli
+from server import branding, export_cli, logs, optout_cli, procs, sources_cli
 from server.headers import frame_ancestors
 from usecases import Stores, events, moderators, rules
 from wall import details, layouts
@@ -110,6 +110,9 @@ def uvicorn_config(app: ASGIApp, settings: Settings, host: str, port: int) -> uv
         # Every client gets the same bytes: compressing them per client would cost CPU per
         # client per message, the one cost a fan-out server must not pay.
         ws_per_message_deflate=False,
+        # Which process answered, on every response and websocket handshake: behind one port
+        # (`--workers N`) or a proxy, it tells the processes apart (the pid of the JSON logs).
+        headers=[("x-eventwall-process", str(os.getpid()))],
     )
 
 
@@ -119,7 +122,90 @@ def web_server(
     """The web server `eventwall web` runs (the benchmark runs the same one)."""
     from server.app import create_app
 
-    return uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port))
+    return cls(uvicorn_config(create_app(settings), settings, host, port))
+
+
+class _SharedPortServer(uvicorn.Server):
+    """uvicorn on a socket made for it (SO_REUSEPORT), saying where it listens as it does on
+    its own: uvicorn logs nothing for sockets it is given, and the supervisor waits for it."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start, then log the address with uvicorn's own words."""
+        await super().startup(sockets=sockets)
+        if self.started:
+            config = self.config
+            logging.getLogger("uvicorn.error").info(
+                "Uvicorn running on http://%s:%d (port shared: SO_REUSEPORT)",
+                config.host,
+                config.port,
+            )
+
+
+def _serve_web(
+    settings: Settings, host: str, port: int, reuse_port: bool, supervisor: int | None
+) -> None:
+    """`eventwall web`: on its own port, or (`--reuse-port`) sharing it with its siblings."""
+    if supervisor is not None:
+        procs.exit_with_parent(supervisor)
+    if not reuse_port:
+        web_server(settings, host, port).run()
+        return
+    server = web_server(settings, host, port, _SharedPortServer)
+    try:
+        sock = procs.shared_socket(host, port, backlog=server.config.backlog)
+    except OSError as exc:
+        raise PortError(procs.bind_error(host, port, exc)) from None
+    with sock:
+        server.run(sockets=[sock])
+
+
+def _banner(settings: Settings, host: str, port: int, workers: int) -> str:
+    base = f"http://{host}:{port}"
+    processes = f", {workers} web processes" if workers > 1 else ""
+    return (
+        f"\nEventwall is running (Redis: {settings.redis_url}{processes})\n"
+        f"  wall:       {base}/e/demo/wall\n"
+        f"  live page:  {base}/e/demo/live\n"
+        f"  moderate:   {base}/e/demo/moderate (.venv/bin/eventwall moderator add EMAIL --event demo)\n"
+        f"  all events: {base}/\n"
+        f"Stop with Ctrl-C.\n"
+    )
+
+
+async def _run_many(settings: Settings, host: str, port: int, workers: int) -> None:
+    """The worker here, and `workers` web processes sharing the port, supervised."""
+    from ingest.worker import run_worker
+    from server.auth import secret_key
+
+    # Made once here, not raced for by the web processes: each must sign with the same key.
+    secret_key(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        holder = procs.shared_socket(host, port, listen=False)
+    except OSError as exc:
+        raise PortError(procs.bind_error(host, port, exc)) from None
+    with holder:
+        port = int(holder.getsockname()[1])  # port 0: the free one the holder got
+        web = procs.WebProcesses(settings, host, port, workers)
+        async with open_store(settings) as store:
+            try:
+                await web.start()
+            except procs.StartError as exc:
+                raise PortError(str(exc)) from None
+            print(_banner(settings, host, port, workers), flush=True)
+            worker = asyncio.create_task(run_worker(settings, store))
+            stop = asyncio.create_task(stopping.wait())
+            # Until told to stop, or until the worker fails (then the command fails with it).
+            await asyncio.wait({stop, worker}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            # Web processes first (1012 to every screen), then the worker drains.
+            await web.stop()
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
 
 
 async def _run_all(settings: Settings, host: str, port: int) -> None:
@@ -141,16 +227,7 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
         while not server.started and not web.done():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         if server.started:
-            base = f"http://{host}:{port}"
-            print(
-                f"\nEventwall is running (Redis: {settings.redis_url})\n"
-                f"  wall:       {base}/e/demo/wall\n"
-                f"  live page:  {base}/e/demo/live\n"
-                f"  moderate:   {base}/e/demo/moderate (.venv/bin/eventwall moderator add EMAIL --event demo)\n"
-                f"  all events: {base}/\n"
-                f"Stop with Ctrl-C.\n",
-                flush=True,
-            )
+            print(_banner(settings, host, port, 1), flush=True)
         worker = group.create_task(run_worker(settings, store))
         await web
         worker.cancel()
@@ -337,6 +414,19 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (run, web):
         p.add_argument("--host", default=None, help="listen address (default: HOST)")
         p.add_argument("--port", type=port_number, default=None, help="listen port (default: PORT)")
+    run.add_argument(
+        "--workers",
+        type=worker_number,
+        default=None,
+        help="web processes sharing the port (default: WEB_WORKERS; 0: one per core, at most 8)",
+    )
+    web.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="share the port with other `eventwall web --reuse-port` processes (SO_REUSEPORT)",
+    )
+    # Set by `eventwall run --workers N` for its children: stop when it dies.
+    web.add_argument("--supervisor", type=int, default=None, help=argparse.SUPPRESS)
 
     ingest = sub.add_parser("ingest", help="the ingest worker and importers")
     ingest_sub = ingest.add_subparsers(dest="ingest_command", required=True)
@@ -471,7 +561,12 @@ def _main(args: argparse.Namespace) -> int:
     port = settings.port if port is None else port
     if args.command in LONG_RUNNING:
         check_writable(settings.media_dir)
-    if args.command in {"run", "web"}:
+    workers = 1
+    if args.command == "run":
+        configured = settings.web_workers if args.workers is None else args.workers
+        workers = procs.worker_count(configured)
+    # A shared port is bound the shared way later: its siblings may hold it already.
+    if args.command in {"run", "web"} and not getattr(args, "reuse_port", False):
         check_port(host, port)
     if args.command == "ingest" and args.ingest_command == "replay":
         from server.replay_cli import problem as replay_problem
@@ -481,10 +576,12 @@ def _main(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
     with redis_url(settings, owner=args.command == "run") as settings:
-        if args.command == "run":
+        if args.command == "run" and workers > 1:
+            asyncio.run(_run_many(settings, host, port, workers))
+        elif args.command == "run":
             asyncio.run(_run_all(settings, host, port))
         elif args.command == "web":
-            web_server(settings, host, port).run()
+            _serve_web(settings, host, port, args.reuse_port, args.supervisor)
         elif args.command == "ingest" and args.ingest_command == "worker":
             asyncio.run(_worker(settings))
         elif args.command == "ingest" and args.ingest_command == "replay":
@@ -520,6 +617,17 @@ def port_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a port: use 0 to 65535")
+    return value
+
+
+def worker_number(text: str) -> int:
+    """`--workers`: how many web processes, 0 (one per core) to 64."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value}: use 1 to 64 web processes (0: one per core)")
     return value
 
 

@@ -16,7 +16,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -55,29 +55,32 @@ class Message:
     frame: bytes = b""
 
 
+StartWriter = Callable[["Client"], "asyncio.Task[None]"]
+
+
 @dataclass(eq=False, slots=True)
 class Client:
     """One websocket client's bounded queue; `last` is the newest change id it was sent.
 
-    With a `direct` writer, a message for a client whose writer is idle with nothing queued
-    is written to its socket at once, in the hub's loop, without waking the writer; anything
-    else (a replay in progress, a send under way, a backed-up socket) goes through the queue,
-    so order, the queue bound and the 1013 rule hold as before.
-
-    The queue is a plain deque and one future for the waiting writer, not an asyncio.Queue:
-    that holds three deques and costs about 3 KB per idle client, for nothing used here.
+    A live client with nothing queued and no send under way has no writer task at all:
+    with a `direct` writer, each message is written to its socket at once, in the hub's
+    loop. Anything else (a replay in progress, a send under way, a backed-up socket) goes
+    through the queue, and `start_writer` starts a task draining it that ends once the
+    queue is empty; so order, the queue bound and the 1013 rule hold, and an idle
+    client costs no task, no future and no deque.
     """
 
     event: str
     stream: Stream
     maxsize: int
     direct: DirectWrite | None = None
+    start_writer: StartWriter | None = None  # one function for every client, not a closure
+    socket: Any = None  # what start_writer's task writes to
     last: tuple[int, int] = (0, 0)
     overflowed: bool = False
-    live: bool = False  # the writer runs: the replay of missed changes is done
-    sending: bool = False  # the writer holds a message it has not finished sending
+    live: bool = False  # the replay of missed changes is done: messages go out as they come
+    writer: asyncio.Task[None] | None = field(default=None, repr=False)
     _queue: deque[Message] | None = field(default=None, init=False, repr=False)
-    _waiter: asyncio.Future[None] | None = field(default=None, init=False, repr=False)
     kind: str = ""  # which page it serves (wall, live, embed, moderate), for /metrics
     sent: int = 0
 
@@ -90,68 +93,67 @@ class Client:
         """Send at once if caught up, else queue without waiting; on overflow mark it slow."""
         if self.overflowed:
             return
-        if self.direct is not None and self.live and not self.sending and not self._queue:
+        if self.live and self.writer is None and not self._queue:
             if message.key <= self.last:
                 return
-            if message.frame and self.direct(message.frame):
+            if self.direct is not None and message.frame and self.direct(message.frame):
                 self.last = message.key
                 self.sent += 1
                 return
         if self._queue is None:
             self._queue = deque()
         if len(self._queue) >= self.maxsize:
-            # A writer waiting for a message has an empty queue, so a full one means it is
-            # stuck in a send: it sees the flag as soon as that send returns or times out.
+            # A full queue means its writer is stuck in a send: it sees the flag as soon as
+            # that send returns or times out.
             self.overflowed = True
         else:
             self._queue.append(message)
-        self._wake()
+        self._start_writer()
+
+    def go_live(self) -> None:
+        """The replay is done: what queued meanwhile goes out, then each message as it comes."""
+        self.live = True
+        if self._queue or self.overflowed:
+            self._start_writer()
 
     def drop(self) -> None:
-        """Have the writer give up on this client (1013), even if it waits for a message."""
+        """Have the writer give up on this client (1013), even if nothing is queued."""
         self.overflowed = True
-        self._wake()
+        self._start_writer()
 
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+    def _start_writer(self) -> None:
+        if self.live and self.writer is None and self.start_writer is not None:
+            self.writer = self.start_writer(self)
 
-    async def next(self) -> Message:
-        """The next message not yet sent; SlowClient if the queue overflowed."""
+    def next_queued(self) -> Message | None:
+        """For the writer: the next queued message not yet sent; None once the queue is empty,
+        and the writer is then done (the next message may go straight to the socket);
+        SlowClient if the queue overflowed."""
         while True:
             if self.overflowed:
                 raise SlowClient
-            if self._queue:
-                message = self._queue.popleft()
-                if message.key > self.last:
-                    return message
-                continue
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+            if not self._queue:
+                self._queue = None
+                self.writer = None  # the writer returns without waiting: none runs from here
+                return None
+            message = self._queue.popleft()
+            if message.key > self.last:
+                return message
 
 
-async def pump(client: Client, send: Callable[[str], Awaitable[None]], timeout: float) -> None:
-    """Send the client's messages in order until it overflows or a send times out."""
-    client.live = True
-    try:
-        while True:
-            message = await client.next()
-            client.sending = True
-            try:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps every send in
-                # a new Task, which profiled as a fifth of the fan-out's CPU.
-                async with asyncio.timeout(timeout):
-                    await send(message.data)
-            except TimeoutError as exc:
-                raise SlowClient from exc
-            client.last = message.key
-            client.sent += 1
-            client.sending = False
-    finally:
-        client.live = False
+async def drain(client: Client, send: Callable[[str], Awaitable[None]], timeout: float) -> None:
+    """Send the client's queued messages in order until none is left; SlowClient when it
+    overflowed or a send took longer than `timeout`."""
+    while (message := client.next_queued()) is not None:
+        try:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps every send in
+            # a new Task, which profiled as a fifth of the fan-out's CPU.
+            async with asyncio.timeout(timeout):
+                await send(message.data)
+        except TimeoutError as exc:
+            raise SlowClient from exc
+        client.last = message.key
+        client.sent += 1
 
 
 @dataclass
@@ -217,10 +219,18 @@ class Hub:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, event: str, stream: Stream, direct: DirectWrite | None = None, kind: str = ""
+        self,
+        event: str,
+        stream: Stream,
+        *,
+        direct: DirectWrite | None = None,
+        start_writer: StartWriter | None = None,
+        socket: Any = None,
+        kind: str = "",
     ) -> AsyncIterator[Client]:
-        """Register a client for an event's stream for the duration of the block."""
-        client = Client(event, stream, self.queue_size, direct, kind=kind)
+        """Register a client for an event's stream for the duration of the block; `socket`
+        is what `start_writer` writes to, `direct` writes a frame straight to it."""
+        client = Client(event, stream, self.queue_size, direct, start_writer, socket, kind=kind)
         key = (event, stream)
         self._clients[key].add(client)
         if self._shards is not None and len(self._clients[key]) == 1:

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 
 from server.auth import UNAUTHORIZED_CLOSE, auth, same_origin
 from server.services import Services, services
-from server.sockets import close_socket, resume, serve_client
+from server.sockets import close_socket, resume, serve_client, start_writer
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,9 @@ async def moderator_socket(websocket: WebSocket) -> None:
         # Too far behind to replay exactly: the console reloads itself.
         return json.dumps({"type": "reload"}), await svc.store.last_change_id(slug, "mod")
 
-    async with svc.hub.subscribe(slug, "mod", kind="moderate") as client:
+    async with svc.hub.subscribe(
+        slug, "mod", start_writer=start_writer, socket=websocket, kind="moderate"
+    ) as client:
         # Accepted once subscribed: a change published as the console connects is not missed.
         await websocket.accept()
         closing = await resume(svc, websocket, client, lost)

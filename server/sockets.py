@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.frames import abort_connection, cut_for_slowness, direct_writer
-from server.hub import TRY_AGAIN_LATER, Client, SlowClient, pump
+from server.hub import TRY_AGAIN_LATER, Client, SlowClient, drain
 from server.services import Services, services
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,14 @@ async def public_socket(websocket: WebSocket) -> None:
         last_id, posts = await svc.store.snapshot(slug, limit=svc.settings.page_size)
         return svc.renderer.reset(posts, last_id, event=slug), last_id
 
-    async with svc.hub.subscribe(slug, "public", direct_writer(websocket.scope), kind) as client:
+    async with svc.hub.subscribe(
+        slug,
+        "public",
+        direct=direct_writer(websocket.scope),
+        start_writer=start_writer,
+        socket=websocket,
+        kind=kind,
+    ) as client:
         # Accepted once subscribed: a change published as the client connects is not missed.
         await websocket.accept()
         closing = await resume(svc, websocket, client, lost)
@@ -89,29 +96,53 @@ async def send_missed(websocket: WebSocket, missed: AsyncGenerator[str, None]) -
 
 
 async def serve_client(svc: Services, websocket: WebSocket, client: Client) -> Closing | None:
-    """Run the writer and the reader side by side until one ends; the close to send, if any."""
-    writer = asyncio.create_task(pump(client, websocket.send_text, svc.settings.send_timeout))
-    reader = asyncio.create_task(_ignore_input(websocket))
-    done, pending = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    for task in pending:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    failure = writer.exception() if writer in done else None
-    if isinstance(failure, SlowClient):
-        if not client.overflowed:  # overflows are counted by the hub
-            svc.hub.stats.dropped_slow += 1
-        log.info("closing a slow client of %s with 1013", client.event)
-        return TRY_AGAIN_LATER, "too slow; reconnect and resume"
+    """Read (and drop) what the client sends until it leaves, while the hub writes to it;
+    the close to send, if any.
+
+    No task of its own while the client is caught up: the hub writes each message straight
+    to its socket, or starts a writer task (`start_writer`) that drains its queue and ends.
+    That writer closes a slow client with 1013 itself, which ends the reading here.
+    """
+    client.go_live()
+    try:
+        closing = await _ignore_input(websocket)
+    finally:
+        writer = client.writer
+        if writer is not None:  # the client left mid-send, or this handler was cancelled
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
     if cut_for_slowness(websocket.scope):
         # The keepalive found it behind before the hub did; it has its 1013 already.
         svc.hub.stats.dropped_slow += 1
         log.info("closed a slow client of %s with 1013 (its ping went unanswered)", client.event)
         return GONE
-    if reader in done:
-        return reader.result()
-    return None
+    return closing
+
+
+def start_writer(client: Client) -> asyncio.Task[None]:
+    """Start the task sending a client's queued messages (the hub calls this when needed)."""
+    return asyncio.get_running_loop().create_task(_write_queued(client))
+
+
+async def _write_queued(client: Client) -> None:
+    """Send what is queued for the client, then end; a slow client is closed with 1013."""
+    websocket: WebSocket = client.socket
+    svc = services(websocket)
+    try:
+        await drain(client, websocket.send_text, svc.settings.send_timeout)
+    except SlowClient:
+        if not client.overflowed:  # overflows are counted by the hub
+            svc.hub.stats.dropped_slow += 1
+        client.overflowed = True
+        client.live = False  # no writer again: this one closes it
+        log.info("closing a slow client of %s with 1013", client.event)
+        await close_socket(websocket, TRY_AGAIN_LATER, "too slow; reconnect and resume")
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # gone: its handler hears of it and unsubscribes it
+    finally:
+        if client.writer is asyncio.current_task():
+            client.writer = None
 
 
 async def _ignore_input(websocket: WebSocket) -> tuple[int, str] | None:

@@ -22,11 +22,13 @@ import fcntl
 import socket
 import struct
 import termios
+from collections import deque
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
+from websockets.protocol import Protocol
 
 # The same budget as the app's own limit on messages: no page of ours sends anything.
 FRAMES_PER_MINUTE = 60
@@ -57,6 +59,86 @@ def unsent_bytes(transport: asyncio.Transport) -> int:
     return queued + int(struct.unpack("i", raw)[0])
 
 
+class Inbox:
+    """What uvicorn's protocol uses of its receive queue (`put_nowait`, `get`, `empty`), for
+    one reader: a deque made on first use and one future while the app waits. An idle
+    wall's socket receives nothing, and asyncio.Queue's three deques and Event cost about
+    3 KB per connection."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[Any] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        """Add a message and wake the reader."""
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def empty(self) -> bool:
+        """Whether no message waits."""
+        return not self._items
+
+    async def get(self) -> Any:
+        """The next message, waiting for one."""
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None  # idle again: hold no deque
+        return item
+
+
+class Writable:
+    """What uvicorn's protocol uses of its `writable` asyncio.Event (`set`, `clear`, `is_set`,
+    `wait`), with the waiters' list made only while someone waits (an Event holds a deque)."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = True
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        """Whether the transport takes writes."""
+        return self._set
+
+    def set(self) -> None:
+        """Writable again: wake every waiter."""
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        """Paused: writers wait."""
+        self._set = False
+
+    async def wait(self) -> bool:
+        """Return once writable."""
+        if self._set:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return True
+
+
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """Counts every frame a client sends; closes a connection that floods or does not read."""
 
@@ -64,6 +146,9 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Lighter stand-ins for uvicorn's asyncio.Queue and Event (same methods, same use).
+        self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = Writable()  # type: ignore[assignment]
         self._window_start = 0.0
         self._frames = 0
         self.flooded = False
@@ -82,6 +167,27 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
             except OSError:
                 pass  # not a TCP socket (a test's pipe): nothing to bound
+
+    def handle_connect(self, event: Request) -> None:
+        """uvicorn's, without keeping the parsed request: the scope holds what the app reads.
+
+        `websockets`' server parser keeps the request (its headers: about 2 KB) in a local
+        variable of the generator that goes on to parse every frame; between frames, with
+        nothing buffered, it is swapped for the frame parser alone, which holds no state.
+        """
+        super().handle_connect(event)
+        del self.request
+        conn = self.conn
+        if conn.parser_exc is None and not conn.reader.buffer:
+            handshake_parser = conn.parser
+            conn.parser = Protocol.parse(conn)
+            next(conn.parser)  # started, waiting for the first frame, as before
+            handshake_parser.close()
+
+    def start_keepalive(self) -> None:
+        """uvicorn calls this right after sending its handshake response: drop the response."""
+        del self.response
+        super().start_keepalive()
 
     def keepalive_timeout(self) -> None:
         """No pong in time: a peer with data still queued for it is slow, not gone."""

@@ -64,6 +64,20 @@ async def eventually(
         await asyncio.sleep(0.02)
 
 
+async def stop_task(task: asyncio.Task[Any], *, timeout: float = 10.0, what: str = "task") -> None:
+    """Cancel a task and wait for it to end, failing (not hanging) if it ignores the
+    cancellation past a scaled deadline; it is cancelled again meanwhile, as a cancellation
+    swallowed by a wait that completed at the same moment would need."""
+    end = time.monotonic() + deadline(timeout)
+    while not task.done():
+        if time.monotonic() > end:
+            raise AssertionError(f"the {what} did not stop when cancelled")
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    if not task.cancelled():
+        task.exception()  # retrieved: how it ended is the test's business, not teardown's
+
+
 def post_dict(native_id: str, text: str = "", **extra: Any) -> dict[str, Any]:
     """A post in the replay schema."""
     data: dict[str, Any] = {

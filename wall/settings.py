@@ -77,6 +77,10 @@ class Settings:
     """Seconds between keepalive pings to each websocket client (0: no pings)."""
     ws_ping_timeout: float = 60.0
     """Seconds a client may take to answer a ping, or to take a close frame, before it is cut."""
+    web_workers: int = 0
+    """Web processes `eventwall run` starts on its one port; 0: one per core, at most 8."""
+    prometheus_multiproc_dir: str = ""
+    """Folder where web processes sharing a port sum their /metrics (set by `eventwall run`)."""
     expected_clients: int = 1000
     """Websocket clients one web process expects at once; sizes its Redis pool (1 per 4, 16-1000)."""
     redis_pool_timeout: float = 10.0
@@ -136,6 +140,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "changelog_maxlen": (1, 10**9),
     "page_size": (1, 10_000),
     "expected_clients": (1, 10**7),
+    "web_workers": (0, 64),
     "session_hours": (1, 24 * 365),
     "upload_window": (1, 10**7),
     "send_timeout": (0.001, 3600),
@@ -160,6 +165,7 @@ _TEXT_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
         "expected an http(s):// URL such as https://wall.example.org",
     ),
     "host": (lambda v: bool(v.strip()) and " " not in v, "expected an address such as 127.0.0.1"),
+    "prometheus_multiproc_dir": (os.path.isabs, "expected an absolute folder path"),
 }
 
 

@@ -61,7 +61,8 @@ async def test_subscribed_with_the_first_client_released_with_the_last(
             await store.ingest(watched, post, State.APPROVED)
             await store.ingest(other, Post.from_dict(post_dict("unwatched")), State.APPROVED)
             await eventually(lambda: first.queued == 1 and second.queued == 1)
-            message = await first.next()
+            message = first.next_queued()
+            assert message is not None
             assert message.data == (await store.changes_since(watched, "0-0") or [])[0].id
             assert await subscribers(cluster_redis, name) == 1  # one for both clients
             assert await subscribers(cluster_redis, channel(other, "public")) == 0
@@ -114,8 +115,8 @@ async def test_a_cut_subscription_resubscribes_and_catches_up(
             received: list[str] = []
 
             async def all_received() -> bool:
-                while client.queued:
-                    received.append((await client.next()).data)
+                while (message := client.next_queued()) is not None:
+                    received.append(message.data)
                 return received == expected
 
             await eventually(all_received, timeout=10, message="the changes made while cut")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -104,6 +105,28 @@ class Worker(RealProcess):
         return self
 
 
+MODERATOR_PASSWORD = "a long passphrase for tests"
+
+
+async def moderator_session(
+    base: str, email: str, slug: str = "testevent"
+) -> tuple[httpx.AsyncClient, str]:
+    """A logged-in moderator's HTTP client of a web server, and its CSRF token."""
+    http = httpx.AsyncClient(base_url=base, timeout=10)
+    page = await http.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token, page.text
+    login = await http.post(
+        "/login",
+        data={"email": email, "password": MODERATOR_PASSWORD, "csrf": token.group(1), "next": "/"},
+    )
+    assert login.status_code in (200, 303), login.text
+    console = await http.get(f"/e/{slug}/moderate")
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', console.text)
+    assert csrf, console.text
+    return http, csrf.group(1)
+
+
 def change_key(message: str) -> tuple[int, int] | None:
     """The change id a live message carries, as a comparable pair."""
     match = CHANGE_ID.search(message[:2000])
@@ -130,6 +153,7 @@ class ResumingClient:
         self.resets = 0
         self.connects = 0
         self.closes: list[int | None] = []  # close codes received (None: no close frame)
+        self.served_by: list[str] = []  # the x-eventwall-process header of each connection
         self.read = read  # when given, the client reads only while it is set
         self._task: asyncio.Task[None] | None = None
 
@@ -225,6 +249,8 @@ class ResumingClient:
                     open_timeout=5,
                     **self._socket_options(),
                 ) as ws:
+                    assert ws.response is not None
+                    self.served_by.append(ws.response.headers.get("x-eventwall-process", ""))
                     self.connects += 1
                     delay = 0.05
                     while True:

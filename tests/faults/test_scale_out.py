@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 import httpx
 from redis.asyncio import Redis
 
-from tests.faults.kit import ResumingClient, Web, last_public_id, public_log
+from tests.faults.kit import (
+    MODERATOR_PASSWORD,
+    ResumingClient,
+    Web,
+    last_public_id,
+    moderator_session,
+    public_log,
+)
 from tests.helpers import eventually, post_dict
 from tests.processes import WebServer
 from wall.accounts import Accounts
@@ -17,25 +23,7 @@ from wall.moderation import State
 from wall.redis_server import free_port
 from wall.store import Store
 
-PASSWORD = "a long passphrase for tests"
 CLIENTS_EACH = 10
-
-
-async def moderator_session(base: str, email: str) -> tuple[httpx.AsyncClient, str]:
-    """A logged-in moderator's HTTP client of one web process, and its CSRF token."""
-    http = httpx.AsyncClient(base_url=base, timeout=10)
-    page = await http.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token, page.text
-    login = await http.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "csrf": token.group(1), "next": "/"},
-    )
-    assert login.status_code in (200, 303), login.text
-    console = await http.get("/e/testevent/moderate")
-    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', console.text)
-    assert csrf, console.text
-    return http, csrf.group(1)
 
 
 async def test_two_web_processes_share_every_change(
@@ -43,7 +31,7 @@ async def test_two_web_processes_share_every_change(
 ) -> None:
     """A post ingested and a moderator's approval made through process A reach B's clients."""
     await store.save_event(Event(slug="testevent", title="Test", moderation="pre"))
-    await Accounts(redis).add("mod@example.org", PASSWORD, event="testevent")
+    await Accounts(redis).add("mod@example.org", MODERATOR_PASSWORD, event="testevent")
     since = await last_public_id(redis, "testevent")
     first, second = await asyncio.gather(
         asyncio.to_thread(Web(env, free_port()).start),

@@ -8,6 +8,7 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -63,11 +64,13 @@ async def test_sigterm_closes_with_1012_and_exits_in_time(
         await asyncio.to_thread(web.stop)
 
 
-async def test_sigterm_stops_eventwall_run_in_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+async def test_sigterm_stops_eventwall_run_in_order(tmp_path: Path, workers: str) -> None:
     """`eventwall run`: 1012 to clients, the worker drained, embedded Redis stopped, exit 0."""
     port = free_port()
     env = {
         **os.environ,
+        "WEB_WORKERS": workers,  # the web server in the process, or web processes beside it
         "DATA_DIR": str(tmp_path / "data"),
         "PORT": str(port),
         "DEMO_RATE": "20",

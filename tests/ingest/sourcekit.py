@@ -14,6 +14,7 @@ from ingest.fetch import safe_client
 from ingest.media import LocalStorage, PhotoPipeline
 from ingest.sources.base import Source
 from ingest.worker import run_source
+from tests.helpers import stop_task
 from wall.models import Event
 from wall.sources import SourceRegistry
 from wall.store import Store
@@ -39,6 +40,4 @@ async def running_source(
         try:
             yield source
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task, what=f"source {source.name}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -18,7 +17,7 @@ from ingest.sources.bluesky import REWIND_US, BlueskySource
 from ingest.worker import run_source
 from tests.fake_jetstream import FakeJetstream, create, delete
 from tests.fakes import serve
-from tests.helpers import eventually
+from tests.helpers import eventually, stop_task
 from tests.images import jpeg
 from wall.models import Event
 from wall.moderation import State
@@ -58,9 +57,7 @@ async def start(
 
         yield run
         for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task, what="source")
 
 
 async def _count(store: Store, event: Event, n: int) -> bool:
@@ -123,9 +120,7 @@ async def test_restart_and_reconnect_resume_from_the_cursor(
     # stored: wait for it, or the cancel below can land in between (a race of the test).
     cursor_key = f"bluesky:testevent:{event.slug}"
     await eventually(lambda: _cursor_is(store, cursor_key, str(T0 + 1_000)), message="cursor saved")
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop_task(task, what="source")
     start()
     await eventually(lambda: len(fake.connects) == 3, message="restarted")
     assert fake.connects[2]["cursor"] == str(T0 + 1_000 - REWIND_US)

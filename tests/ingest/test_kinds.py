@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 from collections.abc import Iterator
 
@@ -18,7 +17,7 @@ from ingest.sources import kinds
 from ingest.worker import build_source, run_source
 from server.cli import build_parser
 from tests.fakes import serve
-from tests.helpers import eventually
+from tests.helpers import eventually, stop_task
 from wall.models import Event
 from wall.moderation import State
 from wall.settings import Settings
@@ -81,9 +80,7 @@ async def test_the_worker_runs_a_registered_kind(
                     lambda: _approved(store, event, 2), message="both items on the wall"
                 )
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await stop_task(task, what="source")
     texts = sorted(p.text for p in await store.posts(event.slug, State.APPROVED))
     assert texts == ["item 1", "item 2"]
 

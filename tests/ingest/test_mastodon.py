@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ from ingest.sources.mastodon import MastodonSource
 from ingest.worker import run_source
 from tests.fake_mastodon import TOKEN, FakeMastodon, image, status
 from tests.fakes import serve
-from tests.helpers import eventually
+from tests.helpers import eventually, stop_task
 from tests.images import gps_exif, jpeg
 from wall.mod_store import ModerationStore
 from wall.models import Event
@@ -64,16 +63,12 @@ async def runner(
 
     yield start
     for task in tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task, what="source")
 
 
 async def stop(task: asyncio.Task[None]) -> None:
     """Cancel a source task and wait for it, as a stopping worker does."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop_task(task, what="source")
 
 
 async def approved_ids(store: Store, event: Event) -> list[str]:

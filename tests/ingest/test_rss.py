@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -16,7 +15,7 @@ from ingest.fetch import safe_client
 from ingest.sources.rss import FeedSource
 from ingest.worker import run_source
 from tests.fakes import serve
-from tests.helpers import eventually
+from tests.helpers import eventually, stop_task
 from wall.models import Event
 from wall.moderation import State
 from wall.sources import SourceConfig
@@ -94,18 +93,14 @@ async def test_feed_entries_are_taken_and_etag_makes_repeat_polls_cheap(
         posts = await store.posts(event.slug, State.APPROVED)
         assert all("<script" not in p.html for p in posts)
         assert {p.url for p in posts} == {"https://blog.example/1", "https://blog.example/2"}
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task, what="source")
 
         fake.entries.append(("3", "Third"))
         before = len(fake.requests)
         task = start()
         await eventually(lambda: _count(store, event, 3), message="third entry")
         assert fake.requests[before]["if-none-match"] == '"v2"'  # resumed validators
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task, what="source")
     mod = await store.changes_since(event.slug, "0-0", stream="mod") or []
     assert len([c for c in mod if c.type == "new"]) == 3
 
@@ -121,8 +116,6 @@ async def test_feed_honours_retry_after(store: Store, event: Event) -> None:
         try:
             await eventually(lambda: _count(store, event, 1), message="the entry after the 429")
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task, what="source")
     first, second = (float(r["at"]) for r in fake.requests[:2])
     assert second - first >= 0.9

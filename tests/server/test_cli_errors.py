@@ -191,6 +191,7 @@ def _bad_value(name: str, default: object) -> str | None:
         "PUBLIC_URL": "wall.example.org",
         "HOST": "not an address",
         "EMBED_ORIGINS": "javascript:alert(1)",
+        "PROMETHEUS_MULTIPROC_DIR": "relative/folder",
     }.get(name)
 
 

@@ -9,6 +9,7 @@ import contextlib
 import pytest
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect
@@ -62,7 +63,7 @@ async def test_pinned_uvicorn_takes_the_direct_write_path() -> None:
         with contextlib.suppress(Exception):
             await websocket.receive_text()
 
-    app = KeepAsgiSend(Starlette(routes=[WebSocketRoute("/ws", endpoint)]))
+    app = Starlette(routes=[WebSocketRoute("/ws", endpoint)], middleware=[Middleware(KeepAsgiSend)])
     server = uvicorn.Server(uvicorn_config(app, Settings(), "127.0.0.1", 0))
     task = asyncio.create_task(server.serve())
     try:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from server.hub import Client, Message, SlowClient, pump
+from server.hub import Client, Message, SlowClient, drain
 
 
 def message(n: int) -> Message:
@@ -20,7 +20,7 @@ async def test_overflow_marks_client_slow() -> None:
         client.offer(message(n))
     assert client.overflowed
     with pytest.raises(SlowClient):
-        await client.next()
+        client.next_queued()
 
 
 async def test_already_sent_messages_skipped() -> None:
@@ -29,10 +29,11 @@ async def test_already_sent_messages_skipped() -> None:
     client.last = (2, 0)
     for n in (1, 2, 3):
         client.offer(message(n))
-    assert (await client.next()).id == "3-0"
+    queued = client.next_queued()
+    assert queued is not None and queued.id == "3-0"
 
 
-async def test_pump_sends_in_order_and_times_out() -> None:
+async def test_drain_sends_in_order_and_times_out() -> None:
     """The writer sends in order and gives up with SlowClient when one send stalls."""
     client = Client("e", "public", maxsize=10)
     sent: list[str] = []
@@ -46,7 +47,7 @@ async def test_pump_sends_in_order_and_times_out() -> None:
     for n in (1, 2, 3):
         client.offer(message(n))
     with pytest.raises(SlowClient):
-        await pump(client, send, timeout=0.05)
+        await drain(client, send, timeout=0.05)
     assert sent == ["<p>1</p>", "<p>2</p>"]
     assert client.last == (2, 0)
 
@@ -80,14 +81,16 @@ async def test_caught_up_client_gets_the_frame_directly() -> None:
 
 
 async def test_direct_path_waits_for_the_replay_and_for_a_send_under_way() -> None:
-    """Before the writer runs (replay) or while it sends, messages queue, keeping their order."""
+    """During the replay, or while a writer drains the queue, messages queue in order."""
     socket = Socket()
     client = Client("e", "public", maxsize=10, direct=socket)
     client.offer(framed(1))  # not live yet: the missed changes are being replayed
-    client.live, client.sending = True, True
+    client.live = True
+    client.writer = asyncio.current_task()  # a writer holding a message it is sending
     client.offer(framed(2))
     assert socket.frames == [] and client.queued == 2
-    assert (await client.next()).id == "1-0"
+    queued = client.next_queued()
+    assert queued is not None and queued.id == "1-0"
 
 
 async def test_refused_frame_falls_back_to_the_queue() -> None:
@@ -109,10 +112,26 @@ async def test_direct_path_skips_what_was_already_sent() -> None:
     assert socket.frames == [] and client.queued == 0
 
 
-async def test_writer_wakes_for_a_queued_message() -> None:
-    """A writer waiting on an empty queue is woken by the next offer."""
-    client = Client("e", "public", maxsize=10)
-    waiting = asyncio.create_task(client.next())
-    await asyncio.sleep(0)
-    client.offer(message(1))
-    assert (await asyncio.wait_for(waiting, 1)).id == "1-0"
+async def test_writer_runs_only_while_messages_are_queued() -> None:
+    """An idle client has no writer; a queued message starts one, which ends with the queue."""
+    socket = Socket()
+    sent: list[str] = []
+
+    async def send(data: str) -> None:
+        sent.append(data)
+
+    def start_writer(client: Client) -> asyncio.Task[None]:
+        return asyncio.create_task(drain(client, send, timeout=1))
+
+    client = Client("e", "public", maxsize=10, direct=socket, start_writer=start_writer)
+    client.offer(framed(1))  # queued during the replay: no writer before it is live
+    assert client.writer is None
+    client.go_live()
+    writer = client.writer
+    assert writer is not None
+    client.offer(framed(2))  # behind the queued one, not straight to the socket
+    await writer
+    assert sent == ["<p>1</p>", "<p>2</p>"] and socket.frames == []
+    client.offer(framed(3))  # caught up again: direct, no writer
+    assert socket.frames == [b"frame 3"] and client.writer is None
+    assert client.queued == 0 and client.last == (3, 0)
