@@ -34,6 +34,8 @@ class ServerProcess:
         self.args += ["--port", str(self.port)] + (["--ws", ws] if ws else [])
         self.args += ["--reuse-port"] if reuse_port else []
         self.lag: list[tuple[float, float]] = []  # (wall time the line arrived, lag ms)
+        self.own: list[tuple[float, float]] = []  # the same, the part its own CPU explains
+        self.hold: list[tuple[float, float]] = []  # (wall time, longest callback's CPU ms)
         self.lines: list[str] = []
         self.gc: list[tuple[float, float]] = []  # (wall time, pause ms) of collections >= 5 ms
         self._ready = threading.Event()
@@ -67,6 +69,11 @@ class ServerProcess:
             if line.startswith("BENCH-LAG "):
                 now = time.time()
                 self.lag.extend((now, float(v)) for v in line[10:].split(",") if v.strip())
+            elif line.startswith("BENCH-OWN "):
+                now = time.time()
+                self.own.extend((now, float(v)) for v in line[10:].split(",") if v.strip())
+            elif line.startswith("BENCH-HOLD "):
+                self.hold.append((time.time(), float(line.split()[1])))
             elif line.startswith("BENCH-GC "):
                 self.gc.append((time.time(), float(line.split()[2])))
             elif line.startswith("BENCH-READY"):
@@ -87,6 +94,14 @@ class ServerProcess:
     def lag_between(self, start: float, end: float) -> list[float]:
         """Loop-lag samples (ms) reported between two wall times (plus the second after)."""
         return [ms for at, ms in self.lag if start <= at <= end + 1.0]
+
+    def own_lag_between(self, start: float, end: float) -> list[float]:
+        """The part of each loop-lag sample the server's own CPU time explains (ms)."""
+        return [ms for at, ms in self.own if start <= at <= end + 1.0]
+
+    def hold_between(self, start: float, end: float) -> list[float]:
+        """The longest callback of each second reported between two wall times (CPU ms)."""
+        return [ms for at, ms in self.hold if start <= at <= end + 1.0]
 
     def gc_between(self, start: float, end: float) -> list[float]:
         """Pauses (ms) of the long garbage collections between two wall times."""

@@ -4,6 +4,7 @@
     python -m bench.scale --short              # 1k and 10k (part of `make bench`)
     python -m bench.scale --million            # 1k, 10k, 100k and 1M
     python -m bench.scale --sizes 5000 --no-write
+    python -m bench.scale --import-only --sizes 1000000   # only `eventwall ingest replay`
 
 Each event is built straight into a private Valkey (2,000 authors, 10 % of posts with a
 photo, 2 % pending, over 3 days, the event itself on the last evening). Then, against one
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import random
 import re
@@ -38,8 +40,10 @@ import psutil
 from redis.asyncio import Redis
 
 from bench.process import ROOT, ServerProcess
+from ingest.pipeline import normalize
 from wall import details
 from wall.accounts import Accounts
+from wall.export import jsonl_line
 from wall.models import Author, Event, Photo, Post
 from wall.moderation import State
 from wall.redis_server import EmbeddedRedis
@@ -79,6 +83,10 @@ class Row:
     cpu_ms: float = 0.0
     """CPU time the web process (pages) or the command spent: what load on the machine
     can't inflate, unlike the wall-clock `ms`."""
+    own_stall_ms: float = 0.0
+    """The part of the worst stall the web process's own CPU time explains (see bench.serve)."""
+    hold_ms: float = 0.0
+    """The longest any one callback of the web process ran, in CPU time (see bench.serve)."""
 
 
 @dataclass
@@ -86,6 +94,8 @@ class Results:
     """Every row, by path then size."""
 
     rows: list[Row] = field(default_factory=list)
+    loads: dict[int, float] = field(default_factory=dict)
+    """The machine's 1-minute load average as each size's measurements began."""
 
     def add(self, row: Row) -> None:
         """Keep a row and say it."""
@@ -93,7 +103,9 @@ class Results:
         note = f" ({row.note})" if row.note else ""
         print(
             f"{row.size:>8} {row.path:<36} {row.ms:9.1f} ms  cpu {row.cpu_ms:9.1f} ms"
-            f"  stall {row.stall_ms:7.1f} ms  rss {row.rss_mb:6.0f} MB{note}",
+            f"  stall {row.stall_ms:7.1f} ms (own {row.own_stall_ms:5.1f},"
+            f" longest callback {row.hold_ms:5.1f})"
+            f"  rss {row.rss_mb:6.0f} MB{note}",
             flush=True,
         )
 
@@ -208,12 +220,10 @@ class PeakRss:
         self._thread.join()
 
 
-def timed_get(
-    server: ServerProcess, client: httpx.Client, url: str, *, repeat: int = 3
-) -> tuple[float, float, float, str, float]:
-    """Median ms of `repeat` GETs (streamed to the end), worst loop stall, peak RSS MB, a
-    note naming a non-200 status, and the server's median CPU ms per request."""
-    times, stalls, cpus, note = [], [], [], ""
+def timed_get(server: ServerProcess, client: httpx.Client, url: str, *, repeat: int = 3) -> Row:
+    """`repeat` GETs (each streamed to the end) as a row: median ms, the server's median CPU
+    ms per request, the worst loop stall and its own part, peak RSS MB, a non-200 status."""
+    times, stalls, own, holds, cpus, note = [], [], [], [], [], ""
     with PeakRss(server.process.pid) as rss:
         for _ in range(repeat):
             started, t0, cpu0 = time.time(), time.perf_counter(), server.cpu()
@@ -227,8 +237,19 @@ def timed_get(
             # The probe reports once a second: wait for the report covering this request.
             time.sleep(1.1)
             stalls += server.lag_between(started, time.time() - 1.0)
-    cpu = statistics.median(cpus)
-    return statistics.median(times), max(stalls, default=0.0), rss.peak / 2**20, note, cpu
+            own += server.own_lag_between(started, time.time() - 1.0)
+            holds += server.hold_between(started, time.time() - 1.0)
+    return Row(
+        path="",
+        size=0,
+        ms=statistics.median(times),
+        stall_ms=max(stalls, default=0.0),
+        rss_mb=rss.peak / 2**20,
+        note=note,
+        cpu_ms=statistics.median(cpus),
+        own_stall_ms=max(own, default=0.0),
+        hold_ms=max(holds, default=0.0),
+    )
 
 
 def run_command(
@@ -259,28 +280,40 @@ def run_command(
     return seconds, rss.peak / 2**20, last[0], cpu
 
 
-def idle_stall(server: ServerProcess, seconds: float = 3.0) -> float:
+def idle_row(server: ServerProcess, size: int, seconds: float = 3.0) -> Row:
     """The worst loop stall with no request at all: the machine's own noise."""
     started = time.time()
     time.sleep(seconds + 1.1)
-    return max(server.lag_between(started, time.time() - 1.0), default=0.0)
+    end = time.time() - 1.0
+    return Row(
+        "(idle: no request)",
+        size,
+        0.0,
+        max(server.lag_between(started, end), default=0.0),
+        server.rss() / 2**20,
+        own_stall_ms=max(server.own_lag_between(started, end), default=0.0),
+        hold_ms=max(server.hold_between(started, end), default=0.0),
+    )
 
 
-def measure(size: int, redis_url: str, server: ServerProcess, data: Path, results: Results) -> None:
-    """Every path at one size."""
+def measure(
+    size: int, redis_url: str, server: ServerProcess, data: Path, results: Results, valkey: int
+) -> None:
+    """Every path at one size (`valkey`: the Redis server's pid, for its share of the import)."""
     slug = f"scale-{size}"
     base = f"http://127.0.0.1:{server.port}"
-    with httpx.Client(base_url=base, timeout=600) as client:
+    with httpx.Client(base_url=base, timeout=3600) as client:
         login(client)
         deep = _deep_cursor(client, slug)
         for page in PAGES:
             path = page.replace("deep", deep)
-            ms, stall, rss, note, cpu = timed_get(server, client, f"/e/{slug}/{path}")
-            results.add(Row(f"/e/{{slug}}/{page}", size, ms, stall, rss, note, cpu))
+            # Once first, unmeasured: a page's first request also compiles its templates.
+            client.get(f"/e/{slug}/{path}")
+            row = timed_get(server, client, f"/e/{slug}/{path}")
+            results.add(dataclasses.replace(row, path=f"/e/{{slug}}/{page}", size=size))
         for kind in ("jsonl", "csv", "zip"):
-            url = f"/e/{slug}/export.{kind}"
-            ms, stall, rss, note, cpu = timed_get(server, client, url, repeat=1)
-            results.add(Row(f"download export.{kind}", size, ms, stall, rss, note, cpu))
+            row = timed_get(server, client, f"/e/{slug}/export.{kind}", repeat=1)
+            results.add(dataclasses.replace(row, path=f"download export.{kind}", size=size))
     env = {**os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(data), "DEMO": "false"}
     exported = data / f"{slug}.jsonl"
     for kind, out in (("jsonl", exported), ("csv", data / f"{slug}.csv")):
@@ -297,13 +330,55 @@ def measure(size: int, redis_url: str, server: ServerProcess, data: Path, result
     )
     rate = _rate(size, seconds, cpu)
     results.add(Row("eventwall export --format html", size, seconds * 1000, 0, rss, rate, cpu))
-    seconds, rss, last, cpu = run_command(
-        ["ingest", "replay", str(exported), "--event", f"import-{size}"], env
-    )
-    note = _rate(size, seconds, cpu) + (f"; {last}" if "exit" in last else "")
-    results.add(Row("eventwall ingest replay", size, seconds * 1000, 0, rss, note, cpu))
+    results.add(replay_row(exported, f"import-{size}", size, env, valkey))
     for done in (exported, data / f"{slug}.csv"):
         done.unlink(missing_ok=True)
+
+
+def replay_row(path: Path, slug: str, size: int, env: dict[str, str], valkey: int) -> Row:
+    """`eventwall ingest replay` of a file as a row, with the Redis server's CPU per post."""
+    server = psutil.Process(valkey)
+    before = sum(server.cpu_times()[:2])
+    seconds, rss, last, cpu = run_command(["ingest", "replay", str(path), "--event", slug], env)
+    redis_us = (sum(server.cpu_times()[:2]) - before) / size * 1e6
+    note = _rate(size, seconds, cpu) + f", Redis {redis_us:,.0f} µs CPU a post"
+    note += f"; {last}" if "exit" in last else ""
+    return Row("eventwall ingest replay", size, seconds * 1000, 0, rss, note, cpu)
+
+
+def write_archive(path: Path, size: int) -> None:
+    """A JSONL file of `size` posts as `eventwall export` writes them (for --import-only)."""
+    rng = random.Random(size)
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(size):
+            post = normalize(_post(rng, n, START + timedelta(seconds=rng.randrange(3 * 86400))))
+            out.write(jsonl_line(post) + "\n")
+
+
+def import_only(sizes: list[int]) -> None:
+    """Only the import, at each size, into a fresh Redis: the time, CPU and rate of each."""
+    with tempfile.TemporaryDirectory(prefix="ew-import-") as tmp:
+        data = Path(tmp) / "data"
+        write_photos(data / "media" / "p" / "bench")
+        for size in sizes:
+            archive = Path(tmp) / f"{size}.jsonl"
+            write_archive(archive, size)
+            embedded = EmbeddedRedis(Path(tmp) / f"valkey-{size}")
+            redis_url = embedded.start()
+            try:
+                assert embedded.process is not None
+                env = {**os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(data)}
+                load = os.getloadavg()[0]
+                row = replay_row(
+                    archive, "import", size, env | {"DEMO": "false"}, embedded.process.pid
+                )
+                print(
+                    f"{size:>8} load {load:.1f}: {row.ms / 1000:,.1f} s, CPU {row.cpu_ms / 1000:,.1f} s, {row.rss_mb:.0f} MB, {row.note}",
+                    flush=True,
+                )
+            finally:
+                embedded.stop()
+            archive.unlink()
 
 
 def _rate(size: int, seconds: float, cpu_ms: float) -> str:
@@ -327,7 +402,8 @@ def table(results: Results, sizes: list[int]) -> str:
             if row.cpu_ms:
                 cell += f" (cpu {row.cpu_ms:,.0f})"
             if row.stall_ms:
-                cell += f", stall {row.stall_ms:.0f}"
+                cell += f", stall {row.stall_ms:.0f} (own {row.own_stall_ms:.0f},"
+                cell += f" longest callback {row.hold_ms:.0f})"
             cell += f", {row.rss_mb:.0f} MB"
             if row.note:
                 cell += f", {row.note}"
@@ -354,12 +430,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--short", action="store_true", help="1k and 10k only")
     parser.add_argument("--million", action="store_true", help="add 1M posts (long)")
     parser.add_argument("--no-write", action="store_true", help="print, don't edit the docs")
+    parser.add_argument(
+        "--import-only", action="store_true", help="only `eventwall ingest replay`, printed"
+    )
     args = parser.parse_args(argv)
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
     else:
         sizes = [1_000, 10_000] if args.short else [1_000, 10_000, 100_000]
         sizes += [1_000_000] if args.million else []
+    if args.import_only:
+        import_only(sizes)
+        return
     results = Results()
     with tempfile.TemporaryDirectory(prefix="ew-scale-") as tmp:
         data = Path(tmp) / "data"
@@ -376,22 +458,28 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"built {size:,} posts in {took:.1f} s ({size / took:,.0f} posts/s)")
             server = ServerProcess("eventwall", redis_url).start()
             for size in sizes:
-                rss = server.rss() / 2**20
-                results.add(Row("(idle: no request)", size, 0.0, idle_stall(server), rss))
-                measure(size, redis_url, server, data, results)
+                results.loads[size] = os.getloadavg()[0]
+                results.add(idle_row(server, size))
+                assert embedded.process is not None
+                measure(size, redis_url, server, data, results, embedded.process.pid)
         finally:
             if server is not None:
                 server.stop()
             embedded.stop()
     load = os.getloadavg()[0]
+    loads = "; ".join(f"{n:,} posts: {results.loads[n]:.1f}" for n in sizes if n in results.loads)
+    loads = f"as each size began: {loads}" if loads else "unknown"
     text = (
         f"Measured {datetime.now(UTC):%Y-%m-%d} by `python -m bench.scale"
         f"{' --short' if args.short else ''}{' --million' if args.million else ''}` on the 2-core"
-        f" machine (load average {load:.1f} at the end). Each cell: time (median of 3 for"
+        f" machine (load average {loads}, {load:.1f} at the end). Each cell: time (median of 3 for"
         " pages) with the CPU time the web process or the command spent on it in brackets (what"
         " the machine's load cannot inflate), the worst event-loop stall while it ran (ms;"
         " none for commands, which run in their own process; the idle row is the machine's"
-        " own noise), peak RSS of the web process or the command.\n\n" + table(results, sizes)
+        " own noise) with, as `own`, the part of it the web process's own CPU time explains"
+        " (the rest was waiting for a core) and the longest any one callback of the web"
+        " process ran, in CPU time, peak RSS of the web process or the command.\n\n"
+        + table(results, sizes)
     )
     print("\n" + text)
     if not args.no_write:

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from ingest.media import PhotoPipeline
 from ingest.sources.base import Backfill, Deleted, Edited, Notice, SourceItem
@@ -101,22 +102,34 @@ async def _local(post: Post, photos: PhotoPipeline | None) -> Post:
     """Photos and avatar fetched and stored locally: pages only load images from this site."""
     if photos is None:
         return post
-    author = dataclasses.replace(
-        post.author, avatar_url=await photos.avatar(post.author.avatar_url)
-    )
-    local = await photos.localize_all(post.photos) if post.photos else ()
+    # Only what changes is replaced: most archived posts are already local, and a post is
+    # rebuilt field by field on each replace.
+    changes: dict[str, Any] = {}
+    avatar = await photos.avatar(post.author.avatar_url)
+    if avatar != post.author.avatar_url:
+        changes["author"] = dataclasses.replace(post.author, avatar_url=avatar)
+    if post.photos:
+        changes["photos"] = await photos.localize_all(post.photos)
     card = post.card
     if card is not None and card.image:
         # A card's thumbnail is a photo like any other: fetched, checked, stored here.
         thumb = await photos.localize_all((Photo(url=card.image, alt=card.title),))
-        card = dataclasses.replace(card, image=thumb[0].thumb_url or thumb[0].url if thumb else "")
-    # Custom emoji are small pictures: the avatar path (one small square, cached) fits them.
-    emoji = []
-    for item in post.emoji:
-        url = await photos.avatar(item.url)
-        if url:
-            emoji.append(dataclasses.replace(item, url=url))
-    return dataclasses.replace(post, author=author, photos=local, card=card, emoji=tuple(emoji))
+        image = thumb[0].thumb_url or thumb[0].url if thumb else ""
+        changes["card"] = dataclasses.replace(card, image=image)
+    if post.emoji:
+        # Custom emoji are small pictures: the avatar path (one small square, cached) fits them.
+        emoji = []
+        for item in post.emoji:
+            url = await photos.avatar(item.url)
+            if url:
+                emoji.append(dataclasses.replace(item, url=url))
+        changes["emoji"] = tuple(emoji)
+    return dataclasses.replace(post, **changes) if changes else post
+
+
+def _shows_something(post: Post) -> bool:
+    """Whether a sanitized post has anything left to show: text, photos, a card or a quote."""
+    return bool(post.text.strip() or post.html.strip() or post.photos or post.card or post.quote)
 
 
 def placed(post: Post, event: Event, at_ms: int) -> Post:
@@ -154,7 +167,7 @@ async def take(
         log.info("did not take %s into %s: %s", post.id, event.slug, opted_out)
         return Outcome(changed=False, previous="", missing=True)
     clean = normalize(await _local(post, photos))
-    if not (clean.text.strip() or clean.html.strip() or clean.photos or clean.card or clean.quote):
+    if not _shows_something(clean):
         # A post that was only markup (a script, an image we refused): nothing to show.
         log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
         return Outcome(changed=False, previous="", missing=True)
@@ -280,7 +293,7 @@ async def take_archive(
             outcomes[i] = _NOT_TAKEN
             continue
         clean = normalize(await _local(post, photos))
-        if not clean.text.strip() and not clean.html.strip() and not clean.photos:
+        if not _shows_something(clean):
             log.info("did not take %s into %s: nothing left after sanitizing", post.id, event.slug)
             outcomes[i] = _NOT_TAKEN
             continue
@@ -297,18 +310,15 @@ async def take_archive(
         outcomes[i] = outcome
         if outcome.changed:
             taken.append((post, state, actor, reason, rule))
-    await moderation.set_reasons(event.slug, {post.id: reason for post, _, _, reason, _ in taken})
-    await moderation.remember_many(
+    await moderation.record_taken(
         event.slug,
+        {post.id: reason for post, _, _, reason, _ in taken},
         [(p.author.handle, p.id, p.text, state == State.APPROVED) for p, state, *_ in taken],
-        at,
-    )
-    await moderation.record_rules(
-        event.slug,
         [
             AuditEntry(at, actor, "ingest", post.id, "", state, reason)
             for post, state, actor, reason, rule in taken
             if rule != "mode"
         ],
+        at,
     )
     return [o if o is not None else _NOT_TAKEN for o in outcomes]

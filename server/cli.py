@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import dataclasses
 import errno
-import functools
 import logging
 import os
 import signal
@@ -25,7 +24,6 @@ from server.headers import frame_ancestors
 from usecases import Stores, events, moderators, rules
 from wall import details, layouts
 from wall.accounts import Moderator
-from wall.models import SLUG_RE, Event, Post
 from wall.redis_pool import open_redis
 from wall.redis_server import EmbeddedRedis, EmbeddedRedisError
 from wall.settings import Settings
@@ -201,113 +199,11 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
         worker.cancel()
 
 
-async def _replay(
-    settings: Settings, path: Path, slug: str, rate: float, moderation: str = "post"
-) -> int:
-    from ingest.fetch import safe_client
-    from ingest.media import PhotoPipeline
-    from ingest.pipeline import ARCHIVE_BATCH, take, take_archive
-    from ingest.retry import until_redis_answers
-    from ingest.sources.replay import BadLine, read_jsonl
+async def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    from server import replay_cli  # the ingest side is imported by the commands that use it
 
-    failed = taken = seen = refused = 0
-    states: dict[str, int] = {}
-    async with (
-        open_store(settings) as store,
-        safe_client(allow_loopback=settings.fetch_allow_loopback) as client,
-    ):
-        # Remote photos and avatars are fetched and stored locally, as the worker does:
-        # pages only load images from this site.
-        photos = PhotoPipeline.from_settings(settings, client)
-
-        async def find_or_create() -> Event:
-            event = await store.get_event(slug)
-            if event is None:
-                event = Event(
-                    slug=slug, title=slug.replace("-", " ").title(), moderation=moderation
-                )
-                await store.save_event(event)
-                log.info("created event %s", slug)
-            return event
-
-        # Every Redis step waits out an outage (a Redis restart mid-replay) instead of
-        # aborting: taking a post twice changes nothing, so a retried step is safe.
-        event = await until_redis_answers("replay", find_or_create)
-        batch: list[Post] = []
-        in_flight: set[asyncio.Task[None]] = set()
-
-        async def take_batch(posts: list[Post]) -> None:
-            nonlocal taken, refused
-            outcomes = await until_redis_answers(
-                "replay", functools.partial(take_archive, store, event, posts, photos)
-            )
-            taken += sum(o.changed for o in outcomes)
-            refused += sum(o.missing for o in outcomes)
-            await count_states([p.id for p, o in zip(posts, outcomes, strict=True) if o.changed])
-
-        async def count_states(new_ids: list[str]) -> None:
-            # New posts by the state the event's rules gave them: pending ones wait for a
-            # moderator, which the summary says.
-            for state in await store.states(event.slug, new_ids) if new_ids else []:
-                states[str(state or "")] = states.get(str(state or ""), 0) + 1
-
-        async def send_batch(*, wait_all: bool = False) -> None:
-            # Two batches in flight: Redis runs one's scripts while this process prepares
-            # the next, so neither waits for the other.
-            nonlocal batch
-            if batch:
-                in_flight.add(asyncio.create_task(take_batch(batch)))
-                batch = []
-            while in_flight and (wait_all or len(in_flight) >= 2):
-                done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    in_flight.discard(task)
-                    task.result()
-
-        try:
-            for item in read_jsonl(path):
-                if isinstance(item, BadLine):
-                    failed += 1
-                    print(f"{path}:{item.line}: skipped: {item.reason}", file=sys.stderr)
-                    continue
-                seen += 1
-                if rate <= 0:
-                    # All at once: a batch's reads and writes each take one round trip.
-                    batch.append(item)
-                    if len(batch) >= ARCHIVE_BATCH:
-                        await send_batch()
-                    continue
-                outcome = await until_redis_answers(
-                    "replay", functools.partial(take, store, event, item, photos, archive=True)
-                )
-                taken += outcome.changed
-                refused += outcome.missing  # opted out, or nothing left after sanitizing
-                await count_states([item.id] if outcome.changed else [])
-                await asyncio.sleep(1 / rate)
-            await send_batch(wait_all=True)
-        finally:
-            for task in in_flight:
-                task.cancel()
-    print(replay_summary(path, event.slug, states, seen - taken - refused, failed, refused))
-    return 1 if failed else 0
-
-
-def replay_summary(
-    path: Path, slug: str, states: dict[str, int], already: int, failed: int, refused: int
-) -> str:
-    """What a replay did, by the state its new posts are in: pending ones need a moderator."""
-    taken = sum(states.values())
-    by_state = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
-    line = f"replayed {path}: {taken} new" + (f" ({by_state})" if by_state else "")
-    line += f", {already} already there, {failed} skipped"
-    if refused:
-        line += f", {refused} not taken (author opted out, or nothing to show)"
-    if states.get("pending"):
-        line += (
-            f"\n{states['pending']} pending: {slug} is pre-moderated, so they wait for a "
-            f"moderator at /e/{slug}/moderate (or `eventwall event mode {slug} post`)"
-        )
-    return line
+    async with open_store(settings) as store:
+        return await replay_cli.run(store, settings, args)
 
 
 async def _create_event(settings: Settings, args: argparse.Namespace) -> int:
@@ -639,6 +535,8 @@ def _main(args: argparse.Namespace) -> int:
     if args.command in {"run", "web"} and not getattr(args, "reuse_port", False):
         check_port(host, port)
     if args.command == "ingest" and args.ingest_command == "replay":
+        from server.replay_cli import problem as replay_problem
+
         problem = replay_problem(args.file, args.event)
         if problem:
             print(f"error: {problem}", file=sys.stderr)
@@ -653,7 +551,7 @@ def _main(args: argparse.Namespace) -> int:
         elif args.command == "ingest" and args.ingest_command == "worker":
             asyncio.run(_worker(settings))
         elif args.command == "ingest" and args.ingest_command == "replay":
-            return asyncio.run(_replay(settings, args.file, args.event, args.rate, args.moderation))
+            return asyncio.run(_replay(settings, args))
         elif args.command == "source":
             return asyncio.run(sources_cli.run(settings, args))
         elif args.command == "optout":
@@ -671,25 +569,6 @@ def _main(args: argparse.Namespace) -> int:
         elif args.command == "moderator":
             return asyncio.run(_moderator(settings, args))
     return 0
-
-
-def replay_problem(path: Path, slug: str) -> str:
-    """What makes a replay impossible before it starts (file, event slug), or ""."""
-    if not SLUG_RE.fullmatch(slug):
-        return (
-            f"--event: {slug!r} is not a slug: use lower-case letters, digits and '-' "
-            "(at most 63), e.g. pycon-2026"
-        )
-    if path.is_dir():
-        return (
-            f"{path} is a folder: give a JSONL file, one post a line "
-            "(`eventwall export SLUG --format jsonl` writes one)"
-        )
-    if not path.exists():
-        return f"no such file: {path}"
-    if not os.access(path, os.R_OK):
-        return f"cannot read {path}: permission denied"
-    return ""
 
 
 class PortError(RuntimeError):

@@ -22,7 +22,7 @@ from wall.moderation import (
     author_key,
     fingerprint,
 )
-from wall.redis_pool import publish_command
+from wall.redis_pool import is_cluster, publish_command
 
 # An announcement is a change on the public log, so live pages get it like any other and
 # a reconnecting page resumes past it. KEYS: log:public, current
@@ -242,30 +242,32 @@ class ModerationStore:
                 pipe.expire(approvals, FLOOD_WINDOW_MS // 1000 + 60)
             await pipe.execute()
 
-    async def remember_many(
-        self, slug: str, taken: Sequence[tuple[str, str, str, bool]], at_ms: int
+    async def record_taken(
+        self,
+        slug: str,
+        reasons: dict[str, str],
+        remembered: Sequence[tuple[str, str, str, bool]],
+        audit: Sequence[AuditEntry],
+        at_ms: int,
     ) -> None:
-        """`remember` for a batch of taken posts, (handle, post id, text, approved) each: one
-        script call for the whole batch."""
-        if not taken:
-            return
+        """What a batch of taken posts leaves besides the posts, in one round trip: each
+        one's reason, `remember` of each (handle, post id, text, approved) in one script
+        call, and the rules' own decisions (never undoable) in the audit log."""
         keys: list[str] = []
         args: list[str | int] = [at_ms, DUPLICATE_WINDOW_MS, FLOOD_WINDOW_MS]
-        for handle, post_id, text, approved in taken:
+        for handle, post_id, text, approved in remembered:
             who = author_key(handle)
             keys += [event_key(slug, f"texts:{who}"), event_key(slug, f"approved:{who}")]
             args += [f"{fingerprint(text)}|{post_id}", post_id if approved else ""]
-        await self._remember(keys=keys, args=args)
-
-    async def set_reasons(self, slug: str, reasons: dict[str, str]) -> None:
-        """`set_reason` for many posts at once."""
-        if reasons:
-            await self.redis.hset(event_key(slug, "reasons"), mapping=cast(Any, reasons))
-
-    async def record_rules(self, slug: str, entries: Sequence[AuditEntry]) -> None:
-        """Append the rules' own decisions (never undoable) to the audit log in one round trip."""
+        cluster = is_cluster(self.redis)
+        if remembered and cluster:  # redis-py refuses scripts in a cluster pipeline
+            await self._remember(keys=keys, args=args)
         async with self.redis.pipeline(transaction=False) as pipe:
-            for entry in entries:
+            if reasons:
+                pipe.hset(event_key(slug, "reasons"), mapping=cast(Any, reasons))
+            if remembered and not cluster:
+                await self._remember(keys=keys, args=args, client=pipe)
+            for entry in audit:
                 pipe.xadd(
                     event_key(slug, "audit"),
                     cast(Any, entry.to_fields()),

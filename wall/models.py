@@ -268,11 +268,20 @@ class Event:
 
 def _plain(value: Any) -> Any:
     """Dataclasses as dicts and tuples as lists, all the way down (what JSON holds)."""
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
-    if isinstance(value, tuple | list):
+    # Dispatched on the exact type (a dict look-up), not isinstance and hasattr: this runs
+    # for every value of every post stored or exported.
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is tuple or kind is list:
         return [_plain(item) for item in value]
+    names = getattr(kind, "__dataclass_fields__", None)
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     return value
+
+
+_SCALARS = frozenset({str, bool, int, float, type(None)})
 
 
 _PLAIN_ID = re.compile(r"[a-z0-9-]+:[A-Za-z0-9-]+")

@@ -102,6 +102,10 @@ _LOOK_ALIKES = str.maketrans(
 def folded(text: str) -> str:
     """Text as the rules compare it: NFKC, case-folded, invisible characters removed and
     look-alike letters read as the Latin ones they imitate."""
+    if text.isascii():
+        # ASCII is its own NFKC form, holds no format or look-alike characters, and
+        # case-folds as it lower-cases: the common case skips the per-character pass.
+        return text.lower()
     text = unicodedata.normalize("NFKC", text)
     text = "".join(c for c in text if c not in _INVISIBLE and unicodedata.category(c) != "Cf")
     return unicodedata.normalize("NFKC", text.casefold()).translate(_LOOK_ALIKES)
@@ -127,6 +131,8 @@ def _checked_text(post: Post) -> str:
 def blocked_content(post: Post, rules: Rules, history: History, now_ms: int) -> Decision | None:
     """A post with a blocked word (whole word, any case, any disguise) anywhere a reader sees
     it, or with a blocked hashtag, is rejected."""
+    if not rules.blocked_tags and not rules.blocked_words:
+        return None  # nothing to look for: the post's text need not be folded
     text = _checked_text(post)
     tags = {folded(normalize_tag(t)) for t in post.hashtags}
     tags |= {normalize_tag(t) for t in re.findall(r"#(\w+)", text)}
@@ -142,14 +148,10 @@ def blocked_content(post: Post, rules: Rules, history: History, now_ms: int) -> 
 
 def duplicate_text(post: Post, rules: Rules, history: History, now_ms: int) -> Decision | None:
     """The same text from the same author within 10 minutes is held as a duplicate."""
+    if not rules.hold_duplicates or not post.text.strip():
+        return None
     mine = fingerprint(post.text)
-    if (
-        rules.hold_duplicates
-        and post.text.strip()
-        and any(
-            fp == mine and now_ms - at <= DUPLICATE_WINDOW_MS for fp, at in history.recent_texts
-        )
-    ):
+    if any(fp == mine and now_ms - at <= DUPLICATE_WINDOW_MS for fp, at in history.recent_texts):
         return Decision(State.PENDING, "duplicate of a post within 10 minutes", "duplicate")
     return None
 

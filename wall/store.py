@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from wall import aggregates, store_scripts
-from wall.changes import CHANNEL_PREFIX, Change, Stream, stream_id
+from wall.changes import CHANNEL_PREFIX, Change, Stream, channel, stream_id
 from wall.keys import as_text, event_key
 from wall.models import Event, Post
 from wall.moderation import PUBLIC_STATES, State
@@ -53,6 +53,7 @@ class Store:
         self._apply = redis.register_script(store_scripts.APPLY)
         self._snapshot = redis.register_script(store_scripts.SNAPSHOT)
         self._since = redis.register_script(store_scripts.SINCE)
+        self._ingest = redis.register_script(store_scripts.INGEST)
         self.aggregates = aggregates.Aggregates(redis)
 
     # -- events -----------------------------------------------------------------------
@@ -96,15 +97,7 @@ class Store:
         facts: str = "",
         pipe: Any = None,
     ) -> Outcome:
-        keys = [
-            event_key(slug, "posts"),
-            event_key(slug, "state"),
-            *(event_key(slug, f"idx:{s.value}") for s in State),
-            event_key(slug, "log:public"),
-            event_key(slug, "log:mod"),
-            *aggregates.keys(slug),
-            event_key(slug, aggregates.BUILT),
-        ]
+        keys = _post_keys(slug)
         args: list[str | int] = [
             op,
             post_id,
@@ -129,25 +122,37 @@ class Store:
     async def ingest_many(
         self, slug: str, items: Sequence[tuple[Post, State, str, str]]
     ) -> list[Outcome]:
-        """Store new posts, each (post, state, actor, reason) in its own atomic script run as
-        `ingest` does, the runs sent in one pipeline: one round trip for the batch."""
-        if self.cluster:  # redis-py refuses scripts in a cluster pipeline: one run each
-            return [await self.ingest(slug, p, s, actor=a, reason=r) for p, s, a, r in items]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for post, state, actor, reason in items:
-                await self._run(
-                    slug,
-                    "ingest",
-                    post.id,
-                    post=post,
-                    state=state,
-                    score=post.created_ms,
-                    actor=actor,
-                    reason=reason,
-                    pipe=pipe,
-                )
-            replies = await pipe.execute()
-        return [outcome_of(reply) for reply in replies]
+        """Store new posts, each (post, state, actor, reason) as `ingest` does: a chunk of
+        them per script call, the calls sent in one pipeline (one round trip)."""
+        if not items:
+            return []
+        keys = _post_keys(slug)
+        head: list[str | int] = [
+            self.log_maxlen,
+            channel(slug, "public"),
+            channel(slug, "mod"),
+            slug,
+            ",".join(PUBLIC_STATES),
+            self.publish,
+        ]
+        calls = []
+        for start in range(0, len(items), store_scripts.INGEST_CHUNK):
+            args = list(head)
+            for post, state, actor, reason in items[start : start + store_scripts.INGEST_CHUNK]:
+                body = json.dumps(post.to_dict(), sort_keys=True)
+                args += [post.id, body, state, post.created_ms, actor, reason]
+                args.append(aggregates.facts(post))
+            calls.append(args)
+        if len(calls) == 1 or self.cluster:
+            # No pipeline for one call (it would first ask whether the script is loaded), nor
+            # on a cluster (redis-py refuses scripts in a cluster pipeline).
+            replies = [await self._ingest(keys=keys, args=args) for args in calls]
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for args in calls:
+                    await self._ingest(keys=keys, args=args, client=pipe)
+                replies = await pipe.execute()
+        return store_scripts.ingested(replies)
 
     async def states(self, slug: str, post_ids: Sequence[str]) -> list[State | None]:
         """The moderation state of each of these posts (None for one not stored)."""
@@ -160,16 +165,8 @@ class Store:
         self, slug: str, post: Post, state: State, *, actor: str = "", reason: str = ""
     ) -> Outcome:
         """Store a new post in `state`; ingesting the same post id again changes nothing."""
-        return await self._run(
-            slug,
-            "ingest",
-            post.id,
-            post=post,
-            state=state,
-            score=post.created_ms,
-            actor=actor,
-            reason=reason,
-        )
+        (outcome,) = await self.ingest_many(slug, [(post, state, actor, reason)])
+        return outcome
 
     async def set_state(
         self,
@@ -415,6 +412,19 @@ class Store:
             elif change.type == "spotlight":
                 kept.append(replace(change, post_id="", post=None, state=""))
         return kept
+
+
+def _post_keys(slug: str) -> list[str]:
+    """The keys a post's scripts take, in their KEYS order."""
+    return [
+        event_key(slug, "posts"),
+        event_key(slug, "state"),
+        *(event_key(slug, f"idx:{s.value}") for s in State),
+        event_key(slug, "log:public"),
+        event_key(slug, "log:mod"),
+        *aggregates.keys(slug),
+        event_key(slug, aggregates.BUILT),
+    ]
 
 
 def _readable(raw: Sequence[Any]) -> list[Post]:

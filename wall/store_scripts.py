@@ -6,6 +6,7 @@ a script never meets keys of two Redis Cluster slots.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,20 +55,6 @@ local function public_change(was, now, body)
   return false
 end
 
-if op == 'ingest' then
-  if cur then return {0, cur} end
-  -- A new event's aggregates are complete from its first post on.
-  if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SET', KEYS[16], '1') end
-  redis.call('HSET', KEYS[1], id, post)
-  agg_store(A, id, facts, post)
-  agg_move(A, id, false, public[new], facts)
-  redis.call('HSET', KEYS[2], id, new)
-  redis.call('ZADD', idx[new], score, id)
-  log(KEYS[8], 'mod', 'new', post, new)
-  public_change(false, public[new], post)
-  return {1, new}
-end
-
 if not cur then return {-1, ''} end
 
 if op == 'state' then
@@ -108,6 +95,71 @@ return redis.error_reply('unknown op ' .. op)
 """
 )
 
+INGEST_CHUNK = 50
+"""New posts in one INGEST call: Redis runs a call without interruption, so other clients
+wait for a chunk (a few milliseconds), never for a whole import."""
+
+# New posts, many in one call, each exactly as it would be stored alone: an import sent one
+# call per post, and building, sending and reading each (16 keys and 14 arguments) cost more
+# than the post itself. Here the keys and the event's settings go once a call and each post
+# adds 7 arguments; the call is atomic, so a reader sees a post with its state, indexes,
+# aggregates and log entries, or none of them; a post already stored is left as it is.
+# KEYS: as the apply script: posts, state, idx:pending, idx:approved, idx:rejected,
+#       idx:hidden, log:public, log:mod, then aggregates.NAMES and agg:built
+# ARGV: maxlen, the public and the mod channel, slug, public_states (comma-separated), the
+#       publish command (PUBLISH, or SPUBLISH on a cluster), then per post:
+#       post_id, post_json, state, score, actor, reason, the post's aggregate facts
+# Returns one string, per post `1state` (stored in that state) or `0state` (already there,
+# in that state), comma-separated: one reply to read instead of two per post.
+INGEST = (
+    aggregates.LUA
+    + r"""
+local maxlen, slug, publish = ARGV[1], ARGV[4], ARGV[6]
+local channels = {public = ARGV[2], mod = ARGV[3]}
+local public = {}
+for s in string.gmatch(ARGV[5], '[^,]+') do public[s] = true end
+local idx = {pending = KEYS[3], approved = KEYS[4], rejected = KEYS[5], hidden = KEYS[6]}
+local A = {posts = KEYS[1], meta = KEYS[9], totals = KEYS[10], byauthor = KEYS[11],
+           first = KEYS[12], active = KEYS[13], photos = KEYS[14], media = KEYS[15]}
+
+-- As the apply script logs a change: the public log keeps no body, the live message does.
+local function log(stream_key, stream, id, kind, body, state, actor, reason)
+  local kept = body
+  if stream == 'public' then kept = '' end
+  local xid = redis.call('XADD', stream_key, 'MAXLEN', '~', maxlen, '*',
+    'type', kind, 'post_id', id, 'post', kept, 'state', state,
+    'actor', actor, 'reason', reason)
+  redis.call(publish, channels[stream], cjson.encode({
+    id = xid, event = slug, stream = stream, type = kind, post_id = id,
+    post = body, state = state, actor = actor, reason = reason}))
+  return xid
+end
+
+-- A new event's aggregates are complete from its first post on.
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SET', KEYS[16], '1') end
+local out = {}
+for i = 7, #ARGV, 7 do
+  local id, post, new, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local actor, reason, facts = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+  local cur = redis.call('HGET', KEYS[2], id)
+  if cur then
+    out[#out + 1] = '0' .. cur
+  else
+    redis.call('HSET', KEYS[1], id, post)
+    agg_store(A, id, facts, post)
+    agg_move(A, id, false, public[new], facts)
+    redis.call('HSET', KEYS[2], id, new)
+    redis.call('ZADD', idx[new], score, id)
+    log(KEYS[8], 'mod', id, 'new', post, new, actor, reason)
+    if public[new] then log(KEYS[7], 'public', id, 'show', post, new, actor, reason) end
+    out[#out + 1] = '1' .. new
+  end
+end
+return table.concat(out, ',')
+"""
+)
+
+
 # KEYS: log   ARGV: since (exclusive), limit
 # The entries after `since`, or false when there are more than `limit`: counted in the server
 # first, so a client too far behind costs no transfer and no parsing of entries thrown away.
@@ -133,7 +185,8 @@ return {last_id, posts}
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a change did: `changed` is False for a no-op; `previous` is the former state."""
+    """What a change did: `changed` is False for a no-op; `previous` is the former state
+    (for a post just stored, the state it was stored in)."""
 
     changed: bool
     previous: str
@@ -147,3 +200,12 @@ def outcome_of(reply: Any) -> Outcome:
     return Outcome(
         changed=code == 1, previous=as_text(previous), conflict=code == -2, missing=code == -1
     )
+
+
+def ingested(replies: Sequence[Any]) -> list[Outcome]:
+    """What the INGEST calls' replies say, a post at a time."""
+    return [
+        Outcome(changed=each[0] == "1", previous=each[1:])
+        for reply in replies
+        for each in as_text(reply).split(",")
+    ]

@@ -41,8 +41,10 @@ def parse_line(raw: bytes, number: int) -> Post | BadLine | None:
         return BadLine(number, f"malformed JSON: {exc}")
     try:
         # JSON may spell a lone surrogate (`"\\ud800"`), which no UTF-8 text can hold: the
-        # post could never be stored or shown.
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        # post could never be stored or shown. Only a `\\u` escape can spell one (the line
+        # itself was valid UTF-8), so a line without one is not re-encoded to check.
+        if "\\u" in text:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
         bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
         return BadLine(number, f"not valid Unicode: a lone surrogate ({bad})")

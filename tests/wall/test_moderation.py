@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.helpers import post_dict
 from wall.models import Event, Post
@@ -14,6 +18,7 @@ from wall.moderation import (
     duplicate_text,
     fingerprint,
     flood_limit,
+    folded,
     initial_state,
 )
 
@@ -178,3 +183,15 @@ def test_blocked_tags_are_found_however_disguised() -> None:
         )
         is None
     )
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_text_folds_as_the_full_normalization_does(text: str) -> None:
+    """Folding ASCII text by its shortcut gives what NFKC, case-folding and the rest give."""
+    full = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    assert folded(text) == full
+
+
+def test_folding_still_reads_disguises_outside_ascii() -> None:
+    """Text with one non-ASCII character takes the full path: look-alikes and invisibles go."""
+    assert folded("SP\u200bAM \u0455\u0440\u0430\u043c") == "spam spam"
