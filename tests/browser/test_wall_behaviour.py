@@ -31,6 +31,14 @@ FLOOD = 2000
 # (570 measured); unbounded, 2,000 posts would be some 16,000.
 MAX_ELEMENTS = 1000
 
+# The websocket messages the page has taken in, and when it took the last one.
+WS_MESSAGES = """
+window.__ws = {messages: 0, last: 0};
+document.addEventListener("htmx:wsAfterMessage", function () {
+  window.__ws.messages += 1; window.__ws.last = Date.now();
+});
+"""
+
 COUNT = "({all: document.getElementsByTagName('*').length, posts: document.getElementById('posts').children.length})"
 
 
@@ -72,6 +80,7 @@ def test_two_thousand_posts_keep_the_dom_bounded(
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.add_init_script(WS_MESSAGES)
         page.goto(f"{server.base}/e/flood/wall")
         page.wait_for_selector("body[data-connection=online]", state="attached")
         replay = subprocess.Popen(
@@ -91,9 +100,9 @@ def test_two_thousand_posts_keep_the_dom_bounded(
                 if end is None and replay.poll() is not None:
                     end = time.monotonic() + deadline(30)
                 if end is not None and time.monotonic() > end:
-                    state = page.evaluate("document.body.dataset.connection")
-                    tail = "".join(line for line in server.lines[-15:] if "connection " not in line)
-                    raise AssertionError(f"the last post never came; {peak}, {state}\n{tail}")
+                    raise AssertionError(
+                        f"the last post never came; {peak}\n{_stalled(page, server)}"
+                    )
                 page.wait_for_timeout(100)
         finally:
             replay.wait(deadline(60))
@@ -105,6 +114,22 @@ def test_two_thousand_posts_keep_the_dom_bounded(
         assert page.evaluate("document.querySelectorAll('#faces .face').length") <= 16
         assert errors == []
         page.close()
+
+
+def _stalled(page: Any, server: WebServer) -> str:
+    """Which side stopped: what the server says it sent, what the page says it took in."""
+    seen = page.evaluate(
+        "({state: document.body.dataset.connection, ws: window.__ws, ago: Date.now() - window.__ws.last})"
+    )
+    sent = [
+        line
+        for line in httpx.get(f"{server.base}/metrics", timeout=deadline(10)).text.splitlines()
+        if line.startswith(
+            ("eventwall_messages", "eventwall_changes", "eventwall_slow", "eventwall_clients ")
+        )
+    ]
+    tail = "".join(line for line in server.lines[-15:] if "connection " not in line)
+    return f"page: {seen}\nserver: {sent}\n{tail}"
 
 
 def test_spotlight_jumps_to_a_new_post(browser: Any, env: dict[str, str], tmp_path: Path) -> None:
