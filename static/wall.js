@@ -336,13 +336,22 @@
     }
   }, 250);
 
-  // Against burn-in: move the static parts by a fraction of a percent, slowly.
+  // Against burn-in: the static parts wander within a fraction of a percent of the screen,
+  // a pixel a minute, as a TV's pixel shift does. A step of one pixel is invisible without a
+  // transition, and no transition means no frames to paint: a 20 s eased move kept a
+  // software-rendered wall repainting a third of the time.
+  var SHIFT_RANGE_VMIN = 0.35;
+  var shiftAt = null;
   function shift() {
-    var range = 0.35; // vmin
-    var x = (Math.random() * 2 - 1) * range;
-    var y = (Math.random() * 2 - 1) * range;
-    body.style.setProperty("--shift-x", x.toFixed(3) + "vmin");
-    body.style.setProperty("--shift-y", y.toFixed(3) + "vmin");
+    var range = Math.max(1, Math.floor(SHIFT_RANGE_VMIN / 100 * Math.min(innerWidth, innerHeight)));
+    function step(v) {
+      var next = v + Math.round(Math.random() * 2 - 1);
+      return Math.max(-range, Math.min(range, next));
+    }
+    shiftAt = shiftAt ? [step(shiftAt[0]), step(shiftAt[1])]
+      : [Math.round((Math.random() * 2 - 1) * range), Math.round((Math.random() * 2 - 1) * range)];
+    body.style.setProperty("--shift-x", shiftAt[0] + "px");
+    body.style.setProperty("--shift-y", shiftAt[1] + "px");
   }
   shift();
   setInterval(shift, SHIFT_EVERY_MS);

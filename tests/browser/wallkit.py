@@ -204,7 +204,6 @@ FILL = r"""
 SETTLED = (
     "!!document.body.dataset.wallReady && [...document.images].every(i => i.complete)"
     " && document.fonts.status === 'loaded' && !document.body.dataset.layoutPending"
-    " && document.getAnimations().every(a => a.playState !== 'running'"
-    " || a.effect?.target?.classList.contains('burn-shift'))"
+    " && document.getAnimations().every(a => a.playState !== 'running')"
 )
 """True once the wall is still: images in, no transition or fade running."""
