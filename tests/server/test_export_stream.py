@@ -47,9 +47,12 @@ async def test_jsonl_and_csv_come_a_batch_at_a_time(
 async def test_each_batch_is_parsed_off_the_event_loop(
     store: Store, event: Event, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A download's batches are parsed in a thread: the event loop only waits for each."""
+    """A download's batches are parsed in a thread (the event loop only waits for each),
+    and the bytes are those of the posts serialized at once."""
     await _seed(store, event, 25)
     monkeypatch.setattr(exports, "BATCH", 10)
+    posts = await store.load(event.slug, await store.post_ids(event.slug))
+    expected = {"jsonl": exports.jsonl_text(posts), "csv": exports.csv_text(posts)}
     parsed_on: list[int] = []
     parse = store_module._readable
 
@@ -60,7 +63,7 @@ async def test_each_batch_is_parsed_off_the_event_loop(
     monkeypatch.setattr(store_module, "_readable", recorded)
     for kind in ("jsonl", "csv"):
         chunks = [c async for c in export_chunks(store, event.slug, kind)]
-        assert "test:0024" in chunks[-1]
+        assert "".join(chunks).encode() == expected[kind].encode()
     assert len(parsed_on) == 6 and threading.get_ident() not in parsed_on
 
 
