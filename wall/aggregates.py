@@ -107,17 +107,22 @@ end
 -- the next first post is the head of their range in the lexical index.
 local function agg_person_leave(A, author, score)
   local count = agg_count(A, author, -1)
+  local first = tonumber(redis.call('ZSCORE', A.first, author))
+  if count > 0 and (not first or tonumber(score) <= first) then
+    local lo, hi = '[' .. author .. '\0', '(' .. author .. '\1'
+    local head = redis.call('ZRANGEBYLEX', A.byauthor, lo, hi, 'LIMIT', 0, 1)[1]
+    if head then
+      first = tonumber(string.sub(head, #author + 2, #author + 17))
+      redis.call('ZADD', A.first, first, author)
+    else
+      count = 0  -- a count the index does not back (hand-edited keys): the index wins
+    end
+  end
   if count <= 0 then
+    redis.call('HDEL', A.count, author)
     redis.call('ZREM', A.first, author)
     redis.call('ZREM', A.active, author)
     return
-  end
-  local first = tonumber(redis.call('ZSCORE', A.first, author))
-  if not first or tonumber(score) <= first then
-    local lo, hi = '[' .. author .. '\0', '(' .. author .. '\1'
-    local head = redis.call('ZRANGEBYLEX', A.byauthor, lo, hi, 'LIMIT', 0, 1)[1]
-    first = tonumber(string.sub(head, #author + 2, #author + 17))
-    redis.call('ZADD', A.first, first, author)
   end
   agg_rank(A, author, count, first)
 end
