@@ -197,6 +197,16 @@ async def test_authors_counted_before_the_count_hash(store: Store, event: Event)
     assert await store.redis.hget(aggregates.key(event.slug, "agg:count"), "ann") == "3"
 
 
+async def test_a_count_the_index_does_not_back_gives_way(store: Store, event: Event) -> None:
+    """A hand-edited per-author count never fails a change: the index decides who is left."""
+    agg = Aggregates(store.redis)
+    await store.ingest(event.slug, make("1", "ann", 0), State.APPROVED)
+    await store.redis.hset(aggregates.key(event.slug, "agg:count"), "ann", 5)
+    await store.set_state(event.slug, "test:1", State.HIDDEN)
+    assert (await agg.counts(event.slug)).people == 0
+    assert await agg.most_active(event.slug) == []
+
+
 # -- a random history of changes, then a rebuild ---------------------------------------------
 
 HANDLES = ["ann", "Ann", "@ANN", "bob", "cyd"]
