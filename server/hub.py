@@ -161,6 +161,7 @@ class HubStats:
     """Counters for /metrics and the tests."""
 
     received: int = 0
+    skipped: int = 0  # received for an event's stream with no client here: never decoded
     delivered: int = 0
     sent: int = 0  # messages sent to clients that have since gone (see Hub.messages_sent)
     dropped_slow: int = 0
@@ -246,10 +247,11 @@ class Hub:
             self.stats.sent += client.sent
             if not self._clients[key]:
                 del self._clients[key]
+                # Its changes are skipped from now on, so where this process last saw the log
+                # goes stale: its next first client reads where the log stands then.
+                self._last.pop(key, None)
                 if self._shards is not None:
-                    # Unsubscribed: its next first client reads where the log stands then.
                     self._shards.release(channel(event, stream))
-                    self._last.pop(key, None)
 
     async def missed(
         self,
@@ -383,7 +385,7 @@ class Hub:
                     continue
                 if item["type"] != "pmessage" or item["channel"].startswith(HEARTBEAT_PREFIX):
                     continue
-                self._receive(item["data"])
+                self._receive(item["data"], item["channel"])
                 # Let the writers run between changes: in a burst, buffered messages are
                 # read without yielding, and the queues would fill before anyone could send.
                 await asyncio.sleep(0)
@@ -391,14 +393,29 @@ class Hub:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
-    def _receive(self, data: str) -> None:
-        """One published change: render it once and offer it to its clients."""
+    def _receive(self, data: str, name: str = "") -> None:
+        """One published change on channel `name`: render it once and offer it to its clients;
+        skipped unread when no client of this process follows that event's stream."""
         self.stats.received += 1
+        if name and not self._watched(name):
+            # Every process hears every event (one pattern subscription): decoding changes
+            # nobody here will see cost an import of a million posts 2M JSON parses a process.
+            # A client arriving later reads what it missed from the log, not from here.
+            self.stats.skipped += 1
+            return
         try:
             self.dispatch(Change.from_message(data))
         except Exception:
             self.stats.render_errors += 1
             log.exception("skipped a change that could not be rendered")
+
+    def _watched(self, name: str) -> bool:
+        """Whether a client here follows the event's stream published on channel `name`
+        (`ew:chan:{slug}:stream`); a name of another shape is decoded as before."""
+        slug, sep, stream = name[len(CHANNEL_PREFIX) + 1 :].rpartition("}:")
+        if not sep or not name.startswith(CHANNEL_PREFIX + "{"):
+            return True
+        return (slug, stream) in self._clients
 
     async def _listen_sharded(self, shards: ShardSubscription) -> None:
         """One life of the sharded subscription: live once every wanted channel is asked for."""

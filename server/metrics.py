@@ -37,6 +37,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PAGE_KINDS = ("wall", "live", "embed", "moderate", "other")
 HUB_COUNTERS: tuple[tuple[str, str, Callable[[Hub], int]], ...] = (
     ("eventwall_changes_received", "Changes read from the Redis subscription.", lambda h: h.stats.received),
+    ("eventwall_changes_skipped", "Changes for events with no client in this process, not decoded.", lambda h: h.stats.skipped),
     ("eventwall_messages_queued", "Messages offered to client queues.", lambda h: h.stats.delivered),
     ("eventwall_messages_sent", "Messages sent to websocket clients.", lambda h: h.messages_sent),
     ("eventwall_slow_clients_dropped", "Clients closed with 1013 for being slow.", lambda h: h.stats.dropped_slow),

@@ -38,11 +38,11 @@ class ShardSubscription:
     def __init__(
         self,
         cluster: RedisCluster,
-        on_message: Callable[[str], None],
+        on_message: Callable[[str, str], None],
         on_subscribed: Callable[[str], Awaitable[None]],
     ) -> None:
         self.cluster = cluster
-        self.on_message = on_message  # a change's JSON, as published
+        self.on_message = on_message  # a change's JSON, as published, and its channel
         self.on_subscribed = on_subscribed  # a channel's SSUBSCRIBE took effect
         self.wanted: set[str] = set()
         self.ready = asyncio.Event()  # every wanted channel has been asked for
@@ -145,7 +145,7 @@ class ShardSubscription:
             heard, pinged = now, None
             kind, name = item["type"], str(item.get("channel") or "")
             if kind == "smessage":
-                self.on_message(item["data"])
+                self.on_message(item["data"], name)
                 # Let the writers run between changes (see Hub._listen).
                 await asyncio.sleep(0)
             elif kind == "ssubscribe":

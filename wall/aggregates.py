@@ -9,10 +9,12 @@ Per event (keys hash-tagged like the rest of the event's):
 
 - `agg:meta` — post id -> its facts (`score|photos|gallery|author`), written at ingest and
   update, so a later approve, hide or delete moves exactly what was counted;
-- `agg:byauthor` — every public post as `author\\0score\\0id` (a lexical index): an author's
-  count is a ZLEXCOUNT, their first post the range's head;
-- `agg:first` — author -> first public post time (ms); `agg:active` — author -> a rank that
-  orders most posts first, then earliest first post;
+- `agg:byauthor` — every public post as `author\\0score\\0id` (a lexical index): read only
+  when a post leaves (its author's next first post is the range's head) and by the recap;
+- `agg:count` — author -> public posts, moved by one as a post enters or leaves;
+- `agg:first` — author -> first public post time (ms), kept as the earlier of the stored one
+  and an arriving post's; `agg:active` — author -> a rank that orders most posts first,
+  then earliest first post;
 - `agg:totals` — `photos`: photos on public posts; `idx:photos` — public posts with a
   photo that is not marked sensitive, by time (the recap's gallery);
 - `media:refs` — local photo URL (`/media/p/...`) -> how many stored posts of the event, in
@@ -45,6 +47,7 @@ NAMES = (
     "agg:active",
     "idx:photos",
     "media:refs",
+    "agg:count",
 )
 """The aggregate keys, in the order the scripts take them (after the store's own keys)."""
 BUILT = "agg:built"
@@ -61,19 +64,67 @@ local function agg_parse(facts)
   return {score = score, photos = tonumber(photos), gallery = gallery == '1', author = author}
 end
 
-local function agg_person(A, author)
-  local lo, hi = '[' .. author .. '\0', '(' .. author .. '\1'
-  local count = redis.call('ZLEXCOUNT', A.byauthor, lo, hi)
-  if count == 0 then
+-- An author's rank: most posts first, then the earliest first post.
+local function agg_rank(A, author, count, first)
+  redis.call('ZADD', A.active,
+    string.format('%.0f', count * 1e10 + (9999999999 - math.floor(first / 1000))), author)
+end
+
+-- An author's count moved by `delta` (their lexical entry already added or removed). Counted
+-- in `agg:count` so an arrival never reads the index back; an author counted before that
+-- hash existed is counted once from the index, then kept.
+local function agg_count(A, author, delta)
+  if redis.call('HEXISTS', A.count, author) == 1 then
+    local count = redis.call('HINCRBY', A.count, author, delta)
+    if count <= 0 then redis.call('HDEL', A.count, author) end
+    return count
+  end
+  local count = redis.call('ZLEXCOUNT', A.byauthor, '[' .. author .. '\0', '(' .. author .. '\1')
+  if count > 0 then redis.call('HSET', A.count, author, count) end
+  return count
+end
+
+-- A post of `author` at `score` became public: one more post, and an earlier first post
+-- replaces the stored one. Nothing is read back from the lexical index.
+local function agg_person_enter(A, author, score)
+  local at = tonumber(score)
+  local first = tonumber(redis.call('ZSCORE', A.first, author))
+  local count = 1
+  if not first then
+    -- No public post of theirs yet (`agg:first` holds exactly the authors who have one).
+    redis.call('HSET', A.count, author, 1)
+  else
+    count = agg_count(A, author, 1)
+  end
+  if not first or at < first then
+    first = at
+    redis.call('ZADD', A.first, first, author)
+  end
+  agg_rank(A, author, count, first)
+end
+
+-- A post of `author` at `score` left the public set: one post fewer; if it was their first,
+-- the next first post is the head of their range in the lexical index.
+local function agg_person_leave(A, author, score)
+  local count = agg_count(A, author, -1)
+  local first = tonumber(redis.call('ZSCORE', A.first, author))
+  if count > 0 and (not first or tonumber(score) <= first) then
+    local lo, hi = '[' .. author .. '\0', '(' .. author .. '\1'
+    local head = redis.call('ZRANGEBYLEX', A.byauthor, lo, hi, 'LIMIT', 0, 1)[1]
+    if head then
+      first = tonumber(string.sub(head, #author + 2, #author + 17))
+      redis.call('ZADD', A.first, first, author)
+    else
+      count = 0  -- a count the index does not back (hand-edited keys): the index wins
+    end
+  end
+  if count <= 0 then
+    redis.call('HDEL', A.count, author)
     redis.call('ZREM', A.first, author)
     redis.call('ZREM', A.active, author)
     return
   end
-  local head = redis.call('ZRANGEBYLEX', A.byauthor, lo, hi, 'LIMIT', 0, 1)[1]
-  local first = tonumber(string.sub(head, #author + 2, #author + 17))
-  redis.call('ZADD', A.first, first, author)
-  redis.call('ZADD', A.active,
-    string.format('%.0f', count * 1e10 + (9999999999 - math.floor(first / 1000))), author)
+  agg_rank(A, author, count, first)
 end
 
 -- Idempotent both ways (keyed on the post's lexical entry), so a rebuild racing live
@@ -86,7 +137,7 @@ local function agg_enter(A, id, facts)
   end
   redis.call('HINCRBY', A.totals, 'photos', f.photos)
   if f.gallery then redis.call('ZADD', A.photos, tonumber(f.score), id) end
-  agg_person(A, f.author)
+  agg_person_enter(A, f.author, f.score)
 end
 
 local function agg_leave(A, id, facts)
@@ -97,7 +148,7 @@ local function agg_leave(A, id, facts)
   end
   redis.call('HINCRBY', A.totals, 'photos', -f.photos)
   redis.call('ZREM', A.photos, id)
-  agg_person(A, f.author)
+  agg_person_leave(A, f.author, f.score)
 end
 
 -- A stored post's local photo files counted up or down (every state counts: a hidden post
@@ -170,7 +221,8 @@ _REFILL = (
     LUA
     + r"""
 local A = {posts = KEYS[2], meta = KEYS[3], totals = KEYS[4], byauthor = KEYS[5],
-           first = KEYS[6], active = KEYS[7], photos = KEYS[8], media = KEYS[9]}
+           first = KEYS[6], active = KEYS[7], photos = KEYS[8], media = KEYS[9],
+           count = KEYS[10]}
 local public = {}
 for s in string.gmatch(ARGV[1], '[^,]+') do public[s] = true end
 for i = 2, #ARGV, 2 do

@@ -30,7 +30,8 @@ local idx = {pending = KEYS[3], approved = KEYS[4], rejected = KEYS[5], hidden =
 local cur = redis.call('HGET', KEYS[2], id)
 if cur == false then cur = nil end
 local A = {posts = KEYS[1], meta = KEYS[9], totals = KEYS[10], byauthor = KEYS[11],
-           first = KEYS[12], active = KEYS[13], photos = KEYS[14], media = KEYS[15]}
+           first = KEYS[12], active = KEYS[13], photos = KEYS[14], media = KEYS[15],
+           count = KEYS[16]}
 local facts, publish = ARGV[13], ARGV[14]
 
 -- The public log keeps no post body: a replay reads the post as it is now, and only while
@@ -120,7 +121,8 @@ local public = {}
 for s in string.gmatch(ARGV[5], '[^,]+') do public[s] = true end
 local idx = {pending = KEYS[3], approved = KEYS[4], rejected = KEYS[5], hidden = KEYS[6]}
 local A = {posts = KEYS[1], meta = KEYS[9], totals = KEYS[10], byauthor = KEYS[11],
-           first = KEYS[12], active = KEYS[13], photos = KEYS[14], media = KEYS[15]}
+           first = KEYS[12], active = KEYS[13], photos = KEYS[14], media = KEYS[15],
+           count = KEYS[16]}
 
 -- As the apply script logs a change: the public log keeps no body, the live message does.
 local function log(stream_key, stream, id, kind, body, state, actor, reason)
@@ -136,7 +138,7 @@ local function log(stream_key, stream, id, kind, body, state, actor, reason)
 end
 
 -- A new event's aggregates are complete from its first post on.
-if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SET', KEYS[16], '1') end
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SET', KEYS[17], '1') end
 local out = {}
 for i = 7, #ARGV, 7 do
   local id, post, new, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from server.render import Renderer
 from tests.helpers import eventwall, post_dict
 from usecases import exports
 from usecases.exports import export_chunks, write_archive
+from wall import store as store_module
 from wall.models import Event, Post
 from wall.moderation import State
 from wall.store import Store
@@ -40,6 +42,29 @@ async def test_jsonl_and_csv_come_a_batch_at_a_time(
     assert ids == [f"test:{i:04d}" for i in range(25)]
     rows = list(csv.reader(io.StringIO("".join(table))))
     assert rows[0][0] == "id" and [r[0] for r in rows[1:]] == ids
+
+
+async def test_each_batch_is_parsed_off_the_event_loop(
+    store: Store, event: Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A download's batches are parsed in a thread (the event loop only waits for each),
+    and the bytes are those of the posts serialized at once."""
+    await _seed(store, event, 25)
+    monkeypatch.setattr(exports, "BATCH", 10)
+    posts = await store.load(event.slug, await store.post_ids(event.slug))
+    expected = {"jsonl": exports.jsonl_text(posts), "csv": exports.csv_text(posts)}
+    parsed_on: list[int] = []
+    parse = store_module._readable
+
+    def recorded(raw: list[object]) -> list[Post]:
+        parsed_on.append(threading.get_ident())
+        return parse(raw)
+
+    monkeypatch.setattr(store_module, "_readable", recorded)
+    for kind in ("jsonl", "csv"):
+        chunks = [c async for c in export_chunks(store, event.slug, kind)]
+        assert "".join(chunks).encode() == expected[kind].encode()
+    assert len(parsed_on) == 6 and threading.get_ident() not in parsed_on
 
 
 async def test_empty_event_csv_still_has_its_header(store: Store, event: Event) -> None:

@@ -128,6 +128,7 @@ async def test_rebuild_stats_command(store: Store, event: Event, env: dict[str, 
     assert result.returncode == 0, result.stderr
     assert "rebuilt from 1 posts" in result.stdout
     assert (await Aggregates(store.redis).counts(event.slug)).photos == 2
+    assert await store.redis.hgetall(aggregates.key(event.slug, "agg:count")) == {"ann": "1"}
     missing = await asyncio.to_thread(eventwall, "event", "rebuild-stats", "nope", env=env)
     assert missing.returncode == 2 and "no event called 'nope'" in missing.stderr
 
@@ -147,6 +148,63 @@ async def test_photo_files_are_counted_over_every_event(store: Store, event: Eve
     assert await store.mentioned(both) == {"/media/p/0.jpg"}
     await store.delete(event.slug, "test:1")
     assert await store.mentioned(both) == set()
+
+
+async def _index_reads(redis: Redis) -> int:
+    # Calls of the commands that read the per-author lexical index back, scripts' included.
+    stats = await redis.info("commandstats")
+    names = ("cmdstat_zlexcount", "cmdstat_zrangebylex")
+    return sum(int(stats[n]["calls"]) for n in names if n in stats)
+
+
+async def test_an_arriving_post_never_reads_the_author_index(store: Store, event: Event) -> None:
+    """A post becoming public counts its author in O(1); only a leaving first post reads the
+    index (for the author's next first post)."""
+    agg = Aggregates(store.redis)
+    await store.ingest(event.slug, make("0", "ann", 30), State.APPROVED)
+    await store.redis.config_resetstat()
+    await store.ingest(event.slug, make("1", "ann", 10), State.APPROVED)  # earlier: new first
+    await store.ingest(event.slug, make("2", "ann", 50), State.APPROVED)
+    await store.ingest(event.slug, make("3", "bob", 20), State.PENDING)
+    await store.set_state(event.slug, "test:3", State.APPROVED)
+    await store.set_state(event.slug, "test:2", State.HIDDEN)  # not ann's first: no read
+    assert await _index_reads(store.redis) == 0
+    assert await store.redis.hgetall(aggregates.key(event.slug, "agg:count")) == {
+        "ann": "2",
+        "bob": "1",
+    }
+    await store.set_state(event.slug, "test:1", State.HIDDEN)  # ann's first leaves
+    assert await _index_reads(store.redis) == 1
+    active = await agg.most_active(event.slug)
+    assert [(p.author.handle, p.posts, p.first_at) for p in active] == [
+        ("bob", 1, T0 + timedelta(minutes=20)),
+        ("ann", 1, T0 + timedelta(minutes=30)),
+    ]
+
+
+async def test_authors_counted_before_the_count_hash(store: Store, event: Event) -> None:
+    """An event whose aggregates predate the per-author count hash counts on from the index."""
+    agg = Aggregates(store.redis)
+    for i, minute in enumerate([0, 5, 9]):
+        await store.ingest(event.slug, make(str(i), "ann", minute), State.APPROVED)
+    await store.redis.delete(aggregates.key(event.slug, "agg:count"))
+    await store.ingest(event.slug, make("3", "ann", 12), State.APPROVED)
+    assert [p.posts for p in await agg.most_active(event.slug)] == [4]
+    await store.redis.delete(aggregates.key(event.slug, "agg:count"))
+    await store.set_state(event.slug, "test:0", State.HIDDEN)
+    active = await agg.most_active(event.slug)
+    assert [(p.posts, p.first_at) for p in active] == [(3, T0 + timedelta(minutes=5))]
+    assert await store.redis.hget(aggregates.key(event.slug, "agg:count"), "ann") == "3"
+
+
+async def test_a_count_the_index_does_not_back_gives_way(store: Store, event: Event) -> None:
+    """A hand-edited per-author count never fails a change: the index decides who is left."""
+    agg = Aggregates(store.redis)
+    await store.ingest(event.slug, make("1", "ann", 0), State.APPROVED)
+    await store.redis.hset(aggregates.key(event.slug, "agg:count"), "ann", 5)
+    await store.set_state(event.slug, "test:1", State.HIDDEN)
+    assert (await agg.counts(event.slug)).people == 0
+    assert await agg.most_active(event.slug) == []
 
 
 # -- a random history of changes, then a rebuild ---------------------------------------------
