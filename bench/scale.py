@@ -315,24 +315,27 @@ def measure(
             row = timed_get(server, client, f"/e/{slug}/export.{kind}", repeat=1)
             results.add(dataclasses.replace(row, path=f"download export.{kind}", size=size))
     env = {**os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(data), "DEMO": "false"}
+    for row in export_rows(slug, size, data, env):
+        results.add(row)
     exported = data / f"{slug}.jsonl"
-    for kind, out in (("jsonl", exported), ("csv", data / f"{slug}.csv")):
-        seconds, rss, _, cpu = run_command(
-            ["export", slug, "--format", kind, "--out", str(out)], env
-        )
-        rate = _rate(size, seconds, cpu)
-        results.add(
-            Row(f"eventwall export --format {kind}", size, seconds * 1000, 0, rss, rate, cpu)
-        )
-    archive = data / f"{slug}-archive"
-    seconds, rss, _, cpu = run_command(
-        ["export", slug, "--format", "html", "--out", str(archive)], env
-    )
-    rate = _rate(size, seconds, cpu)
-    results.add(Row("eventwall export --format html", size, seconds * 1000, 0, rss, rate, cpu))
     results.add(replay_row(exported, f"import-{size}", size, env, valkey))
     for done in (exported, data / f"{slug}.csv"):
         done.unlink(missing_ok=True)
+
+
+def export_rows(slug: str, size: int, data: Path, env: dict[str, str]) -> list[Row]:
+    """`eventwall export` of an event in each format, as rows; the files stay in `data`."""
+    rows = []
+    for kind, suffix in (("jsonl", ".jsonl"), ("csv", ".csv"), ("html", "-archive")):
+        out = data / f"{slug}{suffix}"
+        seconds, rss, last, cpu = run_command(
+            ["export", slug, "--format", kind, "--out", str(out)], env
+        )
+        rate = _rate(size, seconds, cpu) + (f"; {last}" if "exit" in last else "")
+        rows.append(
+            Row(f"eventwall export --format {kind}", size, seconds * 1000, 0, rss, rate, cpu)
+        )
+    return rows
 
 
 def replay_row(path: Path, slug: str, size: int, env: dict[str, str], valkey: int) -> Row:
@@ -355,8 +358,9 @@ def write_archive(path: Path, size: int) -> None:
             out.write(jsonl_line(post) + "\n")
 
 
-def import_only(sizes: list[int]) -> None:
-    """Only the import, at each size, into a fresh Redis: the time, CPU and rate of each."""
+def import_only(sizes: list[int], *, then_export: bool = False) -> None:
+    """Only the import, at each size, into a fresh Redis: the time, CPU and rate of each;
+    with `then_export`, `eventwall export` of what was imported in every format too."""
     with tempfile.TemporaryDirectory(prefix="ew-import-") as tmp:
         data = Path(tmp) / "data"
         write_photos(data / "media" / "p" / "bench")
@@ -376,6 +380,11 @@ def import_only(sizes: list[int]) -> None:
                     f"{size:>8} load {load:.1f}: {row.ms / 1000:,.1f} s, CPU {row.cpu_ms / 1000:,.1f} s, {row.rss_mb:.0f} MB, {row.note}",
                     flush=True,
                 )
+                for done in export_rows("import", size, data, env) if then_export else ():
+                    print(
+                        f"{'':>8} {done.path}, load {os.getloadavg()[0]:.1f}: {done.ms / 1000:,.1f} s, CPU {done.cpu_ms / 1000:,.1f} s, {done.rss_mb:.0f} MB, {done.note}",
+                        flush=True,
+                    )
             finally:
                 embedded.stop()
             archive.unlink()
@@ -433,6 +442,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--import-only", action="store_true", help="only `eventwall ingest replay`, printed"
     )
+    parser.add_argument(
+        "--then-export", action="store_true", help="with --import-only: export it in every format"
+    )
     args = parser.parse_args(argv)
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
@@ -440,7 +452,7 @@ def main(argv: list[str] | None = None) -> None:
         sizes = [1_000, 10_000] if args.short else [1_000, 10_000, 100_000]
         sizes += [1_000_000] if args.million else []
     if args.import_only:
-        import_only(sizes)
+        import_only(sizes, then_export=args.then_export)
         return
     results = Results()
     with tempfile.TemporaryDirectory(prefix="ew-scale-") as tmp:
