@@ -101,7 +101,8 @@ def test_two_thousand_posts_keep_the_dom_bounded(
                     end = time.monotonic() + deadline(30)
                 if end is not None and time.monotonic() > end:
                     raise AssertionError(
-                        f"the last post never came; {peak}\n{_stalled(page, server)}"
+                        f"the last post never came; {peak}, page errors: {errors}\n"
+                        + _stalled(page, server)
                     )
                 page.wait_for_timeout(100)
         finally:
