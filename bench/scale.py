@@ -364,10 +364,11 @@ def import_only(sizes: list[int], *, then_export: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="ew-import-") as tmp:
         data = Path(tmp) / "data"
         write_photos(data / "media" / "p" / "bench")
-        for size in sizes:
+        for run, size in enumerate(sizes):
             archive = Path(tmp) / f"{size}.jsonl"
             write_archive(archive, size)
-            embedded = EmbeddedRedis(Path(tmp) / f"valkey-{size}")
+            # A fresh Redis for every run, a size repeated too: a known post is not stored again.
+            embedded = EmbeddedRedis(Path(tmp) / f"valkey-{run}")
             redis_url = embedded.start()
             try:
                 assert embedded.process is not None
