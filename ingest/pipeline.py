@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from typing import Any
 
 from ingest.media import PhotoPipeline
 from ingest.sources.base import Backfill, Deleted, Edited, Notice, SourceItem
+from ingest.turns import Turn
 from wall.details import event_time
 from wall.mod_store import AuditEntry, ModerationStore, now_ms
 from wall.models import MAX_TEXT, Card, Event, Photo, Post, Quote
@@ -264,13 +266,15 @@ async def take_archive(
     photos: PhotoPipeline | None = None,
     *,
     moderation: ModerationStore | None = None,
+    turn: Turn | None = None,
 ) -> list[Outcome]:
     """Take a batch of an archive's posts as `take(..., archive=True)` takes each one.
 
     The same outcome per post: seen before is a no-op, an opted-out author or a post with
     nothing left after sanitizing is not taken, and the event's rules decide the state (an
     archive has no flood or duplicate hold, so no author history is read). Each post is
-    stored by its own run of the store's atomic script.
+    stored by its own run of the store's atomic script. With a `turn`, they are stored only
+    once the batch before has stored its own (see `ingest.turns`).
     """
     moderation = moderation or ModerationStore(store.redis, log_maxlen=store.log_maxlen)
     outcomes: list[Outcome | None] = [None] * len(posts)
@@ -302,9 +306,11 @@ async def take_archive(
         chosen.append(
             (i, clean, decision.state, f"rule:{decision.rule}", decision.reason, decision.rule)
         )
-    stored = await store.ingest_many(
-        event.slug, [(post, state, actor, reason) for _, post, state, actor, reason, _ in chosen]
-    )
+    async with turn or contextlib.nullcontext():
+        stored = await store.ingest_many(
+            event.slug,
+            [(post, state, actor, reason) for _, post, state, actor, reason, _ in chosen],
+        )
     taken = []
     for (i, post, state, actor, reason, rule), outcome in zip(chosen, stored, strict=True):
         outcomes[i] = outcome

@@ -23,6 +23,7 @@ from ingest.media import PhotoPipeline
 from ingest.pipeline import ARCHIVE_BATCH, take, take_archive
 from ingest.retry import until_redis_answers
 from ingest.sources.replay import BadLine, read_jsonl
+from ingest.turns import InOrder, Turn
 from wall.models import SLUG_RE, Event, Post
 from wall.settings import Settings
 from wall.store import Outcome, Store
@@ -115,10 +116,12 @@ async def _paced(
 async def _all_at_once(
     store: Store, event: Event, posts: Iterator[Post], photos: PhotoPipeline, tally: Tally
 ) -> None:
-    async def take_batch(batch: list[Post]) -> None:
+    order = InOrder()  # batches side by side, stored in the archive's order
+
+    async def take_batch(batch: list[Post], turn: Turn) -> None:
         tally.count(
             await until_redis_answers(
-                "replay", functools.partial(take_archive, store, event, batch, photos)
+                "replay", functools.partial(take_archive, store, event, batch, photos, turn=turn)
             )
         )
 
@@ -133,7 +136,7 @@ async def _all_at_once(
 
     try:
         while batch := list(itertools.islice(posts, ARCHIVE_BATCH)):
-            in_flight.add(asyncio.create_task(take_batch(batch)))
+            in_flight.add(asyncio.create_task(take_batch(batch, order.next())))
             await settle(IN_FLIGHT - 1)
         await settle(0)
     finally:

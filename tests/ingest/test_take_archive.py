@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+from pathlib import Path
+
+from PIL import Image
 from redis.asyncio import Redis
 
+from ingest.fetch import safe_client
+from ingest.media import LocalStorage, PhotoPipeline
 from ingest.pipeline import take, take_archive
-from tests.helpers import post_dict
+from ingest.turns import InOrder
+from tests.helpers import deadline, eventually, post_dict
 from wall.mod_store import ModerationStore, now_ms
 from wall.models import Event, Post
 from wall.moderation import State
@@ -76,3 +84,44 @@ async def test_batch_and_one_at_a_time_end_the_same(redis: Redis, store: Store) 
     assert [previous for _, previous in new] == [str(s) for s in stored]
     again = await take_archive(store, many, _posts())
     assert not any(o.changed for o in again)
+
+
+async def test_batches_side_by_side_store_in_the_order_they_were_read(
+    store: Store, tmp_path: Path
+) -> None:
+    """An earlier batch still fetching a photo stores first all the same: the change log (and
+    so every wall, which puts each post it is sent on top) follows the archive's order."""
+    event = Event(slug="order", title="Order", moderation="post")
+    await store.save_event(event)
+    release = asyncio.Event()
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(image, "PNG")
+    png = image.getvalue()
+
+    async def slow_photo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await release.wait()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {len(png)}\r\n"
+        writer.write(head.encode() + b"Connection: close\r\n\r\n" + png)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(slow_photo, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    photo = {"url": f"http://127.0.0.1:{port}/room.png", "width": 40, "height": 30}
+    first = [Post.from_dict(post_dict("a", "the room", photos=[photo]))]
+    first += [Post.from_dict(post_dict(f"a{i}", f"early {i}")) for i in range(3)]
+    second = [Post.from_dict(post_dict(f"b{i}", f"later {i}")) for i in range(3)]
+    order = InOrder()
+    async with server, safe_client(allow_loopback=True) as client:
+        photos = PhotoPipeline(LocalStorage(tmp_path / "media"), client, timeout=deadline(10))
+        early = asyncio.create_task(take_archive(store, event, first, photos, turn=order.next()))
+        later = asyncio.create_task(take_archive(store, event, second, photos, turn=order.next()))
+        await eventually(lambda: later.done() or order.waiting > 0, message="the later batch")
+        release.set()
+        await asyncio.gather(early, later)
+    changes = await store.changes_since("order", "0-0")
+    assert changes is not None
+    assert [c.post_id for c in changes] == [p.id for p in first + second]
+    stored = await store.get_post("order", first[0].id)
+    assert stored is not None and stored.photos[0].url.startswith("/media/")
