@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -20,9 +21,10 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ConnectionError, RedisError
+from redis.exceptions import RedisError
 
 from server.frames import DirectWrite, text_frame
+from server.listening import messages
 from server.shards import ShardSubscription
 from wall.changes import CHANNEL_PREFIX, Change, Stream, channel, stream_id
 from wall.redis_pool import is_cluster
@@ -33,8 +35,6 @@ log = logging.getLogger(__name__)
 TRY_AGAIN_LATER = 1013
 # Published by an idle hub to itself (every hub ignores these channels).
 HEARTBEAT_PREFIX = CHANNEL_PREFIX + "~hub:"
-HEARTBEAT_IDLE = 2.0  # seconds without a message before a heartbeat is sent
-HEARTBEAT_TIMEOUT = 3.0  # seconds a heartbeat may take to come back
 # Resubscribing: first retry after RETRY_FIRST seconds, doubling to RETRY_MAX. A retry is
 # one connect attempt, so a short cap costs nothing and bounds the wait once Redis is back.
 RETRY_FIRST = 0.05
@@ -346,49 +346,30 @@ class Hub:
             await self._listen_sharded(self._shards)
             return
         pubsub = self.redis.pubsub()
-        loop = asyncio.get_running_loop()
-        # A heartbeat through Redis proves the subscription still delivers: redis-py may
-        # reconnect a pub/sub connection by itself, and once seen it come back silent.
+        # Heartbeats go to a channel of this hub's own, which the pattern covers.
         beat = f"{HEARTBEAT_PREFIX}{os.getpid()}:{id(self)}"
-        heard = loop.time()
-        beat_sent: float | None = None
         try:
             await pubsub.psubscribe(CHANNEL_PREFIX + "*")
-            task = asyncio.current_task()
-            while True:
-                # A cancellation can be swallowed by a wait that completes at the same moment
-                # (asyncio.wait_for on 3.11, redis-py's own timeouts): honour it here, or the
-                # lifespan's shutdown would wait for this loop forever.
-                if task is not None and task.cancelling():
-                    raise asyncio.CancelledError
-                # asyncio.timeout, not wait_for: no Task per change, and no swallowed cancel.
-                async with asyncio.timeout(10.0):
-                    item = await pubsub.get_message(timeout=1.0)
-                now = loop.time()
-                if item is None:
-                    if beat_sent is not None and now - beat_sent > HEARTBEAT_TIMEOUT:
-                        raise ConnectionError("the subscription stopped delivering")
-                    if beat_sent is None and now - heard > HEARTBEAT_IDLE:
-                        await self.redis.publish(beat, "")
-                        beat_sent = now
-                    continue
-                heard, beat_sent = now, None
-                if item["type"] == "psubscribe":
-                    # Our subscription, or redis-py's own after it reconnected by itself:
-                    # whatever was published while we were not subscribed is in the logs.
-                    await self._catch_up()
-                    self.subscribed.set()
-                    if self._down_since is not None:
-                        away = time.monotonic() - self._down_since
-                        log.info("pub/sub resubscribed after %.1fs; caught up", away)
-                        self._down_since = None
-                    continue
-                if item["type"] != "pmessage" or item["channel"].startswith(HEARTBEAT_PREFIX):
-                    continue
-                self._receive(item["data"], item["channel"])
-                # Let the writers run between changes: in a burst, buffered messages are
-                # read without yielding, and the queues would fill before anyone could send.
-                await asyncio.sleep(0)
+            heartbeat = functools.partial(self.redis.publish, beat, "")
+            silent = "the subscription stopped delivering"
+            async with contextlib.aclosing(messages(pubsub, heartbeat, silent=silent)) as items:
+                async for item in items:
+                    if item["type"] == "psubscribe":
+                        # Our subscription, or redis-py's own after it reconnected by itself:
+                        # whatever was published while we were not subscribed is in the logs.
+                        await self._catch_up()
+                        self.subscribed.set()
+                        if self._down_since is not None:
+                            away = time.monotonic() - self._down_since
+                            log.info("pub/sub resubscribed after %.1fs; caught up", away)
+                            self._down_since = None
+                        continue
+                    if item["type"] != "pmessage" or item["channel"].startswith(HEARTBEAT_PREFIX):
+                        continue
+                    self._receive(item["data"], item["channel"])
+                    # Let the writers run between changes: in a burst, buffered messages are
+                    # read without yielding, and the queues would fill before anyone could send.
+                    await asyncio.sleep(0)
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -26,10 +26,9 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.exceptions import ConnectionError, RedisClusterException
 
-log = logging.getLogger(__name__)
+from server.listening import messages
 
-HEARTBEAT_IDLE = 2.0  # seconds without a message before a reader pings its node
-HEARTBEAT_TIMEOUT = 3.0  # seconds the pong may take to come back
+log = logging.getLogger(__name__)
 
 
 class ShardSubscription:
@@ -123,41 +122,25 @@ class ShardSubscription:
 
     async def _read(self, pubsub: PubSub, leaving: Counter[str]) -> None:
         """Hand on one node's messages; ConnectionError if it goes silent or drops a channel."""
-        loop = asyncio.get_running_loop()
-        heard, pinged = loop.time(), None
-        task = asyncio.current_task()
-        while True:
-            # redis-py's own timeouts can swallow a cancellation that lands as a read ends
-            # (see Hub._listen): honour it here, or ending this life would wait forever.
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError
-            async with asyncio.timeout(10.0):
-                item = await pubsub.get_message(timeout=1.0)
-            now = loop.time()
-            if item is None:
-                if pinged is not None and now - pinged > HEARTBEAT_TIMEOUT:
-                    raise ConnectionError("a shard's subscription stopped answering")
-                if pinged is None and now - heard > HEARTBEAT_IDLE:
-                    # A ping through the subscribed connection proves it still delivers.
-                    await pubsub.ping()
-                    pinged = now
-                continue
-            heard, pinged = now, None
-            kind, name = item["type"], str(item.get("channel") or "")
-            if kind == "smessage":
-                self.on_message(item["data"], name)
-                # Let the writers run between changes (see Hub._listen).
-                await asyncio.sleep(0)
-            elif kind == "ssubscribe":
-                await self.on_subscribed(name)
-            elif kind == "sunsubscribe":
-                if leaving[name] > 0:
-                    leaving[name] -= 1
-                    if not leaving[name]:
-                        del leaving[name]
-                elif name in self.wanted:
-                    # Not asked for: the slot moved to another node (resharding, failover).
-                    raise ConnectionError(f"the cluster moved {name} away")
+        # A ping through the subscribed connection proves it still delivers.
+        silent = "a shard's subscription stopped answering"
+        async with contextlib.aclosing(messages(pubsub, pubsub.ping, silent=silent)) as items:
+            async for item in items:
+                kind, name = item["type"], str(item.get("channel") or "")
+                if kind == "smessage":
+                    self.on_message(item["data"], name)
+                    # Let the writers run between changes (see Hub._listen).
+                    await asyncio.sleep(0)
+                elif kind == "ssubscribe":
+                    await self.on_subscribed(name)
+                elif kind == "sunsubscribe":
+                    if leaving[name] > 0:
+                        leaving[name] -= 1
+                        if not leaving[name]:
+                            del leaving[name]
+                    elif name in self.wanted:
+                        # Not asked for: the slot moved to another node (resharding, failover).
+                        raise ConnectionError(f"the cluster moved {name} away")
 
 
 def _node_pubsub(node: ClusterNode) -> PubSub:
