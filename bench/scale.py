@@ -87,6 +87,8 @@ class Row:
     """The part of the worst stall the web process's own CPU time explains (see bench.serve)."""
     hold_ms: float = 0.0
     """The longest any one callback of the web process ran, in CPU time (see bench.serve)."""
+    gc_ms: float = 0.0
+    """The longest garbage collection in the web process meanwhile (5 ms or more; bench.serve)."""
 
 
 @dataclass
@@ -104,7 +106,7 @@ class Results:
         print(
             f"{row.size:>8} {row.path:<36} {row.ms:9.1f} ms  cpu {row.cpu_ms:9.1f} ms"
             f"  stall {row.stall_ms:7.1f} ms (own {row.own_stall_ms:5.1f},"
-            f" longest callback {row.hold_ms:5.1f})"
+            f" longest callback {row.hold_ms:5.1f}, gc {row.gc_ms:5.1f})"
             f"  rss {row.rss_mb:6.0f} MB{note}",
             flush=True,
         )
@@ -223,7 +225,7 @@ class PeakRss:
 def timed_get(server: ServerProcess, client: httpx.Client, url: str, *, repeat: int = 3) -> Row:
     """`repeat` GETs (each streamed to the end) as a row: median ms, the server's median CPU
     ms per request, the worst loop stall and its own part, peak RSS MB, a non-200 status."""
-    times, stalls, own, holds, cpus, note = [], [], [], [], [], ""
+    times, stalls, own, holds, gcs, cpus, note = [], [], [], [], [], [], ""
     with PeakRss(server.process.pid) as rss:
         for _ in range(repeat):
             started, t0, cpu0 = time.time(), time.perf_counter(), server.cpu()
@@ -239,6 +241,7 @@ def timed_get(server: ServerProcess, client: httpx.Client, url: str, *, repeat: 
             stalls += server.lag_between(started, time.time() - 1.0)
             own += server.own_lag_between(started, time.time() - 1.0)
             holds += server.hold_between(started, time.time() - 1.0)
+            gcs += server.gc_between(started, time.time() - 1.0)
     return Row(
         path="",
         size=0,
@@ -249,6 +252,7 @@ def timed_get(server: ServerProcess, client: httpx.Client, url: str, *, repeat: 
         cpu_ms=statistics.median(cpus),
         own_stall_ms=max(own, default=0.0),
         hold_ms=max(holds, default=0.0),
+        gc_ms=max(gcs, default=0.0),
     )
 
 
