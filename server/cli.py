@@ -123,7 +123,7 @@ def web_server(
     """The web server `eventwall web` runs (the benchmark runs the same one)."""
     from server.app import create_app
 
-    return cls(uvicorn_config(create_app(settings), settings, host, port))
+    return cls(uvicorn_config(create_app(settings, settle=True), settings, host, port))
 
 
 def _serve_web(

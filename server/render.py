@@ -50,6 +50,11 @@ class Renderer:
         self._cache: OrderedDict[tuple[str, str, str], tuple[Post | None, str]] = OrderedDict()
         self._cache_size = cache_size
 
+    def compile_all(self) -> None:
+        """Compile every template now rather than on its first request."""
+        for name in self.env.list_templates(extensions=["html", "xml", "txt"]):
+            self.env.get_template(name)
+
     def page(self, name: str, **context: Any) -> str:
         """A whole page."""
         return self.env.get_template(name).render(**context)
