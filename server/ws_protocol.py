@@ -202,17 +202,21 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         self.pending_ping_payload = None
         self.cut_slow = True
         self.logger.info("closing a slow websocket whose ping went unanswered with 1013")
-        self.conn.send_close(TRY_AGAIN_LATER, "too slow; reconnect and resume")
+        # The app hears of it now (it counts the client and stops writing to it).
+        self._close_lingering(TRY_AGAIN_LATER, "too slow; reconnect and resume", app_code=1006)
+
+    def _close_lingering(self, code: int, reason: str, *, app_code: int) -> None:
+        """Send a close frame, tell the app (`app_code`), and keep reading, dropping what
+        the client still sends, until its answering close frame ends the connection (see
+        handle_close) or the close timeout does. A socket closed with unread input is reset,
+        and the reset takes the close frame still on its way with it."""
+        self.conn.send_close(code, reason)
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.close_sent = True
-        # Keep reading: the client's answering close frame ends the connection (see
-        # handle_close), and a socket closed with unread input would reset it, taking the
-        # close frame still on its way with it.
         if self.read_paused:
             self.read_paused = False
             self.transport.resume_reading()
-        # Tell the app now (it counts the client and stops writing to it).
-        self.queue.put_nowait({"type": "websocket.disconnect", "code": 1006})
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": app_code, "reason": reason})
         self.close_timer = self.loop.call_later(self.close_timeout, self._give_up)
 
     def _give_up(self) -> None:
@@ -235,8 +239,8 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             return True
         self.flooded = True
         self.logger.info("closing a websocket that sent over %d frames a minute", self._frames - 1)
-        self.conn.send_close(POLICY_VIOLATION, "too many messages")
-        self.handle_parser_exception()  # tells the app, sends the close frame, closes
+        # What it sends from here is read and dropped (`flooded`), so its 1008 gets through.
+        self._close_lingering(POLICY_VIOLATION, "too many messages", app_code=POLICY_VIOLATION)
         return False
 
     def handle_events(self) -> None:
