@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := static/vendor
 # Test processes (pytest-xdist), each with its own Valkey; `make test TEST_WORKERS=0` runs in one.
-TEST_WORKERS ?= auto
+# Two per core: the tests spend half their time waiting on servers, browsers and sockets.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(2 * (os.cpu_count() or 1))')
 
 .PHONY: run test check bench assets clean
 
