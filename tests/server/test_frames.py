@@ -7,18 +7,13 @@ import asyncio
 import contextlib
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
 
-from server.cli import uvicorn_config
-from server.frames import KeepAsgiSend, direct_writer, text_frame
-from tests.helpers import deadline, eventually
-from wall.settings import Settings
+from server.frames import direct_writer, text_frame
+from tests.helpers import deadline
+from tests.server.served import serving
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 1500, 65535, 65536, 200_000])
@@ -63,16 +58,7 @@ async def test_pinned_uvicorn_takes_the_direct_write_path() -> None:
         with contextlib.suppress(Exception):
             await websocket.receive_text()
 
-    app = Starlette(routes=[WebSocketRoute("/ws", endpoint)], middleware=[Middleware(KeepAsgiSend)])
-    server = uvicorn.Server(uvicorn_config(app, Settings(), "127.0.0.1", 0))
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: server.started or task.done(), message="uvicorn listening")
-        port = server.servers[0].sockets[0].getsockname()[1]
-        async with connect(f"ws://127.0.0.1:{port}/ws") as socket:
-            received = await asyncio.wait_for(socket.recv(), deadline(5))
-        assert taken == [True]
-        assert received == "direct"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(endpoint) as url, connect(url) as socket:
+        received = await asyncio.wait_for(socket.recv(), deadline(5))
+    assert taken == [True]
+    assert received == "direct"

@@ -6,19 +6,14 @@ import asyncio
 import contextlib
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect
 from websockets.protocol import Protocol
 
-from server.cli import uvicorn_config
-from server.frames import SEND_KEY, KeepAsgiSend
+from server.frames import SEND_KEY
 from server.ws_protocol import GuardedWebSocketProtocol, Inbox, Writable
-from tests.helpers import deadline, eventually
-from wall.settings import Settings
+from tests.helpers import deadline
+from tests.server.served import serving
 
 
 async def test_inbox_hands_messages_over_in_order() -> None:
@@ -81,21 +76,12 @@ async def test_pinned_servers_take_the_lean_paths() -> None:
         with contextlib.suppress(Exception):
             await websocket.receive_text()
 
-    app = Starlette(routes=[WebSocketRoute("/ws", endpoint)], middleware=[Middleware(KeepAsgiSend)])
-    server = uvicorn.Server(uvicorn_config(app, Settings(), "127.0.0.1", 0))
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: server.started or task.done(), message="uvicorn listening")
-        port = server.servers[0].sockets[0].getsockname()[1]
-        async with connect(f"ws://127.0.0.1:{port}/ws") as socket:
-            await socket.send("hello")
-            assert await asyncio.wait_for(socket.recv(), deadline(5)) == "HELLO"
-            connection = seen["connection"]
-            assert isinstance(connection, GuardedWebSocketProtocol)
-            assert isinstance(connection.queue, Inbox)
-            assert isinstance(connection.writable, Writable)
-            assert not hasattr(connection, "request") and not hasattr(connection, "response")
-            assert connection.conn.parser.gi_code is Protocol.parse.__code__
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(endpoint) as url, connect(url) as socket:
+        await socket.send("hello")
+        assert await asyncio.wait_for(socket.recv(), deadline(5)) == "HELLO"
+        connection = seen["connection"]
+        assert isinstance(connection, GuardedWebSocketProtocol)
+        assert isinstance(connection.queue, Inbox)
+        assert isinstance(connection.writable, Writable)
+        assert not hasattr(connection, "request") and not hasattr(connection, "response")
+        assert connection.conn.parser.gi_code is Protocol.parse.__code__
